@@ -1,0 +1,58 @@
+"""bayescale's modelling library: hierarchical Bayesian scaling-law fits.
+
+Pure modelling: it never imports the web or database stack. Typical use::
+
+    import models
+    data = models.ScalingData.from_csv("runs.csv", {"loss": "final_loss"}, group_col="arch")
+    fit = models.fit(data, "chinchilla", settings=models.SamplerSettings(seed=1))
+    print(fit.summary(), fit.diagnostics.converged)
+    fit.predict({"params": [7e10], "data": [1.4e12]}).to_frame()
+    fit.save("fit.nc"); same = models.load_fit("fit.nc")
+"""
+
+from models.data import INPUTS, Scales, ScalingData
+from models.diagnostics import Diagnostics, FitWarning, Thresholds
+from models.errors import (
+    BayescaleError,
+    DataError,
+    FamilyError,
+    IncompatibleFitError,
+    PredictionError,
+    PriorError,
+    SettingsError,
+)
+from models.families import REGISTRY, get_family, list_families
+from models.fit import Fit, fit
+from models.io import fit_to_bytes, load_fit, save_fit
+from models.predict import Prediction
+from models.priors import HyperPrior, PriorSpec
+from models.sampling import COMPILE_CACHE, SamplerSettings
+
+__all__ = [
+    "COMPILE_CACHE",
+    "INPUTS",
+    "REGISTRY",
+    "BayescaleError",
+    "DataError",
+    "Diagnostics",
+    "FamilyError",
+    "Fit",
+    "FitWarning",
+    "HyperPrior",
+    "IncompatibleFitError",
+    "Prediction",
+    "PredictionError",
+    "PriorError",
+    "PriorSpec",
+    "SamplerSettings",
+    "Scales",
+    "ScalingData",
+    "SettingsError",
+    "Thresholds",
+    "fit",
+    "fit_to_bytes",
+    "get_family",
+    "list_families",
+    "load_fit",
+    "save_fit",
+]

@@ -1,0 +1,89 @@
+"""Build the PyMC model of a loss surface from a :class:`~models.config.ModelConfig`.
+
+All data enters through ``pm.Data`` so one compiled model serves every dataset of the same
+structure (nutpie swaps the arrays). Partially pooled parameters are non-centred on their link
+scale: ``theta_g = inv_link(theta_mu + theta_sigma * theta_offset_g)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.config import ModelConfig
+from models.data import Scales, ScalingData
+
+
+@dataclass(frozen=True)
+class ModelData:
+    """Arrays in model units, named as the ``pm.Data`` containers they fill."""
+
+    x: Mapping[str, np.ndarray]
+    group_idx: np.ndarray
+    log_loss: np.ndarray
+    groups: list[str]
+
+    def containers(self) -> dict[str, np.ndarray]:
+        """``pm.Data`` name -> value, for building and for nutpie's ``with_data``."""
+        out = {f"x_{name}": values for name, values in self.x.items()}
+        out["group_idx"] = self.group_idx
+        out["log_loss_obs"] = self.log_loss
+        return out
+
+
+def prepare(data: ScalingData, inputs: tuple[str, ...], scales: Scales) -> ModelData:
+    """Scale inputs and loss to model units."""
+    return ModelData(
+        x={n: data.inputs[n] / scales.inputs[n] for n in inputs},
+        group_idx=data.group_index,
+        log_loss=np.log(data.loss / scales.loss),
+        groups=data.groups,
+    )
+
+
+def build_model(config: ModelConfig, md: ModelData) -> Any:
+    """Return a ``pm.Model`` with dims ``obs`` and ``group``; the observed node is ``log_loss``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    coords = {"group": md.groups, "obs": np.arange(len(md.log_loss))}
+    with pm.Model(coords=coords) as model:
+        containers = {
+            name: pm.Data(name, values, dims="obs") for name, values in md.containers().items()
+        }
+        x = {name: containers[f"x_{name}"] for name in md.x}
+        idx = containers["group_idx"]
+        per_obs = {}
+        for name, value in _parameters(config, pm, pt).items():
+            per_obs[name] = value[idx] if value.ndim == 1 else value
+        mu = pt.log(config.family.curve(pt, x, per_obs))
+        sigma = config.noise["sigma"].pymc("sigma")
+        observed = containers["log_loss_obs"]
+        if config.likelihood == "student_t":
+            nu = config.noise["nu"].pymc("nu")
+            pm.StudentT("log_loss", nu=nu, mu=mu, sigma=sigma, observed=observed, dims="obs")
+        else:
+            pm.Normal("log_loss", mu=mu, sigma=sigma, observed=observed, dims="obs")
+    return model
+
+
+def _parameters(config: ModelConfig, pm: Any, pt: Any) -> dict[str, Any]:
+    out = {}
+    for spec in config.family.params:
+        how = config.pooling[spec.name]
+        if how == "shared":
+            out[spec.name] = config.priors[spec.name].pymc(spec.name)
+        elif how == "independent":
+            out[spec.name] = config.priors[spec.name].pymc(spec.name, dims="group")
+        else:
+            hyper = config.hyper[spec.name]
+            mu = hyper.mu.pymc(f"{spec.name}_mu")
+            scale = hyper.sigma.pymc(f"{spec.name}_sigma")
+            offset = pm.Normal(f"{spec.name}_offset", 0.0, 1.0, dims="group")
+            out[spec.name] = pm.Deterministic(
+                spec.name, spec.inverse_link(pt, mu + scale * offset), dims="group"
+            )
+    return out

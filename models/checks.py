@@ -1,0 +1,93 @@
+"""Warnings found before and after sampling: data size, identification, prior dominance."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from models.config import ModelConfig
+from models.data import ScalingData
+from models.diagnostics import FitWarning, Thresholds
+from models.errors import DataError
+
+if TYPE_CHECKING:
+    from models.fit import Fit
+
+
+def count_parameters(config: ModelConfig) -> int:
+    """Free curve parameters plus noise (pooled ones count one per group)."""
+    per_group = sum(1 for how in config.pooling.values() if how != "shared")
+    shared = len(config.pooling) - per_group
+    return shared + per_group * config.n_groups + len(config.noise)
+
+
+def check_data(
+    data: ScalingData, config: ModelConfig, thresholds: Thresholds
+) -> list[FitWarning]:
+    """Refuse data with fewer points than curve parameters; warn when the data is thin."""
+    n_curve = len(config.family.params)
+    if len(data) <= n_curve:
+        raise DataError(
+            f"{len(data)} observations cannot fit {n_curve} parameters of '{config.family.name}' "
+            "plus noise: add points",
+            field="loss",
+        )
+    found = [FitWarning("duplicate_rows", w) for w in data.warnings]
+    k = count_parameters(config)
+    if len(data) < thresholds.points_per_parameter_min * k:
+        found.append(
+            FitWarning(
+                "too_few_points",
+                f"{len(data)} points for {k} parameters: expect wide intervals and prior influence",
+            )
+        )
+    counts = dict(zip(*np.unique(data.group.astype(str), return_counts=True), strict=True))
+    thin = sorted(g for g, c in counts.items() if c <= n_curve)
+    if thin and config.n_groups > 1:
+        found.append(
+            FitWarning(
+                "few_points_in_group",
+                f"group(s) {', '.join(thin)} have at most {n_curve} points: their parameters lean "
+                "on the population",
+            )
+        )
+    return found
+
+
+def check_identification(fit: Fit, thresholds: Thresholds) -> list[FitWarning]:
+    """Exponents with a wide posterior; parameters whose posterior is barely narrower than prior."""
+    from models.summary import link_sd
+
+    found = []
+    rng = np.random.default_rng(0)
+    sds = link_sd(fit, fit.family.param_names)
+    for spec in fit.family.params:
+        how = fit.config.pooling[spec.name]
+        prior = fit.config.hyper[spec.name].mu if how == "partial" else fit.config.priors[spec.name]
+        draws = prior.draw(rng, 4000)
+        if how != "partial" and spec.link == "log":
+            draws = np.log(draws)
+        ratio = float(np.max(sds[spec.name]) / max(float(np.std(draws)), 1e-12))
+        if ratio > thresholds.prior_dominates_ratio:
+            found.append(
+                FitWarning(
+                    "prior_dominates",
+                    f"'{spec.name}': posterior sd is {ratio:.0%} of the prior's; the data says "
+                    "little about it and the prior sets its interval",
+                    spec.name,
+                )
+            )
+        if spec.unit.kind == "dimensionless" and spec.link == "log":
+            natural = fit.summary_draws(spec.name)
+            cv = float(np.max(np.std(natural, axis=0) / np.median(natural, axis=0)))
+            if cv > thresholds.exponent_cv_max:
+                found.append(
+                    FitWarning(
+                        "weakly_identified",
+                        f"exponent '{spec.name}' is weakly identified (sd/median {cv:.2f}): "
+                        "extrapolations along its input are uncertain",
+                        spec.name,
+                    )
+                )
+    return found

@@ -1,0 +1,193 @@
+"""Convergence and fit-quality diagnostics for every fit, with named thresholds.
+
+Numbers come from ArviZ (``arviz_stats``): rank-normalised split R-hat, bulk and tail ESS, BFMI,
+and PSIS-LOO with Pareto-k from the pointwise log-likelihood. ``converged`` is true only when R-hat,
+ESS, divergences and BFMI all pass; anything else worth knowing is a :class:`FitWarning`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Pass marks; ESS is per chain (100 per chain, as Vehtari et al. 2021 recommend)."""
+
+    r_hat_max: float = 1.01
+    ess_per_chain_min: float = 100.0
+    divergences_max: int = 0
+    bfmi_min: float = 0.3
+    pareto_k_max: float = 0.7
+    # posterior sd / prior sd above this on the link scale: the data barely moved the prior
+    prior_dominates_ratio: float = 0.9
+    # exponent posterior sd / median above this: weakly identified
+    exponent_cv_max: float = 0.5
+    points_per_parameter_min: float = 3.0
+
+
+@dataclass(frozen=True)
+class FitWarning:
+    """A warning as data: a stable ``code``, a sentence, and the parameter it is about."""
+
+    code: str
+    message: str
+    param: str | None = None
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What every fit reports about its own reliability."""
+
+    converged: bool
+    r_hat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    bfmi_min: float
+    elpd_loo: float | None
+    elpd_loo_se: float | None
+    p_loo: float | None
+    pareto_k_max: float | None
+    pareto_k_bad: int | None
+    chains: int
+    draws: int
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[FitWarning, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (plain floats, lists)."""
+        out = asdict(self)
+        out["reasons"] = list(self.reasons)
+        out["warnings"] = [asdict(w) for w in self.warnings]
+        return out
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> Diagnostics:
+        """Inverse of :meth:`to_dict`."""
+        obj = dict(obj)
+        obj["thresholds"] = Thresholds(**obj["thresholds"])
+        obj["reasons"] = tuple(obj["reasons"])
+        obj["warnings"] = tuple(FitWarning(**w) for w in obj["warnings"])
+        return cls(**obj)
+
+
+def diagnose(
+    trace: Any,
+    log_likelihood: np.ndarray | None,
+    *,
+    thresholds: Thresholds | None = None,
+    warnings: list[FitWarning] | None = None,
+) -> Diagnostics:
+    """Compute diagnostics from a nutpie/ArviZ DataTree.
+
+    Parameters
+    ----------
+    trace
+        DataTree with ``posterior`` and ``sample_stats`` (``diverging``, ``energy``).
+    log_likelihood
+        Pointwise log-likelihood, shape (chain, draw, obs), or None to skip LOO.
+    thresholds
+        Pass marks; defaults to :class:`Thresholds`.
+    warnings
+        Warnings found elsewhere (data, priors) to carry along.
+    """
+    import arviz_stats as azs
+
+    th = thresholds or Thresholds()
+    posterior = trace["posterior"].to_dataset()
+    chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
+    r_hat = _finite_max(azs.rhat(posterior)) if chains > 1 else float("nan")
+    ess_bulk = _finite_min(azs.ess(posterior, method="bulk"))
+    ess_tail = _finite_min(azs.ess(posterior, method="tail"))
+    stats = trace["sample_stats"].to_dataset()
+    divergences = int(stats["diverging"].sum())
+    bfmi = float(np.min(azs.bfmi(stats["energy"].values))) if draws > 1 else float("nan")
+
+    reasons = []
+    if chains > 1 and not r_hat <= th.r_hat_max:
+        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}")
+    ess_min = th.ess_per_chain_min * chains
+    if not min(ess_bulk, ess_tail) >= ess_min:
+        reasons.append(f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}")
+    if divergences > th.divergences_max:
+        reasons.append(f"{divergences} divergent transitions")
+    if not bfmi >= th.bfmi_min:
+        reasons.append(f"BFMI {bfmi:.2f} < {th.bfmi_min}")
+    if chains == 1:
+        reasons.append("one chain: R-hat cannot be checked")
+
+    found = list(warnings or [])
+    if divergences:
+        found.append(
+            FitWarning(
+                "divergences",
+                f"{divergences} divergent transitions: the posterior may be biased; "
+                "raise target_accept or revisit the priors",
+            )
+        )
+    loo = _loo(log_likelihood, posterior, th.pareto_k_max) if log_likelihood is not None else None
+    if loo is not None and loo["pareto_k_bad"]:
+        found.append(
+            FitWarning(
+                "high_pareto_k",
+                f"{loo['pareto_k_bad']} observations with Pareto k > {th.pareto_k_max}: they are "
+                "influential or outlying; LOO is unreliable (try likelihood=student_t)",
+            )
+        )
+    return Diagnostics(
+        converged=not reasons,
+        r_hat_max=r_hat,
+        ess_bulk_min=ess_bulk,
+        ess_tail_min=ess_tail,
+        divergences=divergences,
+        bfmi_min=bfmi,
+        elpd_loo=None if loo is None else loo["elpd"],
+        elpd_loo_se=None if loo is None else loo["se"],
+        p_loo=None if loo is None else loo["p"],
+        pareto_k_max=None if loo is None else loo["k_max"],
+        pareto_k_bad=None if loo is None else loo["pareto_k_bad"],
+        chains=chains,
+        draws=draws,
+        thresholds=th,
+        reasons=tuple(reasons),
+        warnings=tuple(found),
+    )
+
+
+def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, Any] | None:
+    import arviz_stats as azs
+    import xarray as xr
+
+    if log_likelihood.shape[1] < 4:
+        return None
+    ll = xr.DataArray(log_likelihood, dims=("chain", "draw", "obs"))
+    # The posterior is there for the relative efficiency (r_eff) of the importance weights.
+    tree = xr.DataTree.from_dict(
+        {"posterior": posterior, "log_likelihood": xr.Dataset({"log_loss": ll})}
+    )
+    result = azs.loo(tree, pointwise=True, var_name="log_loss")
+    k = np.asarray(result.pareto_k)
+    return {
+        "elpd": float(result.elpd),
+        "se": float(result.se),
+        "p": float(result.p),
+        "k_max": float(np.nanmax(k)),
+        "pareto_k_bad": int(np.sum(k > k_max)),
+    }
+
+
+def _finite_max(ds: Any) -> float:
+    values = np.concatenate([np.ravel(v.values) for v in ds.data_vars.values()])
+    values = values[np.isfinite(values)]
+    return float(values.max()) if values.size else float("nan")
+
+
+def _finite_min(ds: Any) -> float:
+    values = np.concatenate([np.ravel(v.values) for v in ds.data_vars.values()])
+    values = values[np.isfinite(values)]
+    return float(values.min()) if values.size else float("nan")

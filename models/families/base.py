@@ -1,0 +1,182 @@
+"""The contract every scaling-law family fulfils.
+
+A family is a pure curve plus parameter metadata. ``curve`` is written once over an array
+namespace ``xp`` (``numpy`` for prediction, ``pytensor.tensor`` for the PyMC graph) and receives
+inputs already divided by their reference scales and returns the loss divided by the reference
+loss ("model units", see :class:`models.data.Scales`). Priors are stated in model units, which is
+what makes one set of defaults fit data from a 10M-parameter sweep and a 70B one alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from models.errors import FamilyError, PriorError
+from models.priors import HyperPrior, PriorSpec
+
+Link = Literal["log", "identity"]
+Pooling = Literal["shared", "partial", "independent"]
+POOLING_CHOICES: tuple[Pooling, ...] = ("shared", "partial", "independent")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """How a parameter in model units maps back to natural units.
+
+    ``kind`` is ``dimensionless`` (exponents), ``loss`` (times the reference loss), ``amplitude``
+    (times reference loss x reference-of-``input`` ** ``exponent``, for ``A·x^-alpha`` terms) or
+    ``input`` (times the reference of ``input``, e.g. a break or peak location).
+    """
+
+    kind: Literal["dimensionless", "loss", "amplitude", "input"] = "dimensionless"
+    input: str | None = None
+    exponent: str | None = None
+
+    def describe(self) -> str:
+        """Human-readable unit, as listed by ``bayescale families``."""
+        match self.kind:
+            case "dimensionless":
+                return "dimensionless"
+            case "loss":
+                return "loss units"
+            case "amplitude":
+                return f"loss units x {self.input}^{self.exponent}"
+            case _:
+                return f"{self.input} units"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: its default prior (model units), link for pooling, and natural unit."""
+
+    name: str
+    prior: PriorSpec
+    link: Link
+    description: str
+    unit: Unit = field(default_factory=Unit)
+    pool_sigma: PriorSpec = field(default_factory=lambda: PriorSpec("HalfNormal", sigma=0.5))
+    pool_mu: PriorSpec | None = None
+
+    def default_hyper(self) -> HyperPrior:
+        """Population prior on the link scale, derived from the flat prior unless given."""
+        if self.pool_mu is not None:
+            return HyperPrior(self.pool_mu, self.pool_sigma)
+        kw = self.prior.kwargs
+        if self.link == "log" and self.prior.dist == "LogNormal":
+            return HyperPrior(PriorSpec("Normal", mu=kw["mu"], sigma=kw["sigma"]), self.pool_sigma)
+        if self.link == "identity" and self.prior.dist == "Normal":
+            return HyperPrior(PriorSpec("Normal", **kw), self.pool_sigma)
+        raise PriorError(f"parameter '{self.name}' needs an explicit pool_mu", field=self.name)
+
+    def inverse_link(self, xp: Any, value: Any) -> Any:
+        """Map a link-scale value back to the parameter scale."""
+        return xp.exp(value) if self.link == "log" else value
+
+
+class ScalingLaw:
+    """Base class of families; subclasses set the class attributes and ``curve``."""
+
+    name: ClassVar[str]
+    formula: ClassVar[str]
+    citation: ClassVar[str]
+    use_when: ClassVar[str]
+    params: ClassVar[tuple[Param, ...]]
+    # Pooling used when the data has several groups; a single group is always ``shared``.
+    default_pooling: ClassVar[Mapping[str, Pooling]]
+    # Option name -> (default, allowed values); options may change the inputs.
+    option_choices: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
+
+    def __init__(self, **options: str) -> None:
+        unknown = set(options) - set(self.option_choices)
+        if unknown:
+            raise FamilyError(
+                f"family '{self.name}' takes no option {', '.join(sorted(unknown))}",
+                field="family_options",
+            )
+        self.options: dict[str, str] = {}
+        for key, (default, allowed) in self.option_choices.items():
+            value = options.get(key, default)
+            if value not in allowed:
+                raise FamilyError(
+                    f"family '{self.name}': option {key} must be one of {', '.join(allowed)}",
+                    field=f"family_options.{key}",
+                )
+            self.options[key] = value
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Canonical input names the curve reads (see :data:`models.data.INPUTS`)."""
+        raise NotImplementedError
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """Parameter names, in declaration order."""
+        return tuple(p.name for p in self.params)
+
+    def param(self, name: str) -> Param:
+        """Look up a parameter by name."""
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise PriorError(f"family '{self.name}' has no parameter '{name}'", field=name)
+
+    def curve(self, xp: Any, x: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+        """Loss in model units at scaled inputs ``x`` for parameters ``p`` (broadcasting)."""
+        raise NotImplementedError
+
+    def derived(self, natural: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Derived quantities from natural-unit draws (e.g. allocation exponents)."""
+        return {}
+
+    def to_natural(
+        self, p: Mapping[str, np.ndarray], input_scales: Mapping[str, float], loss_scale: float
+    ) -> dict[str, np.ndarray]:
+        """Convert model-unit parameter draws to natural units using each ``Param.unit``."""
+        out: dict[str, np.ndarray] = {}
+        for spec in self.params:
+            value, unit = np.asarray(p[spec.name]), spec.unit
+            match unit.kind:
+                case "loss":
+                    value = value * loss_scale
+                case "amplitude":
+                    assert unit.input is not None and unit.exponent is not None
+                    value = value * loss_scale * input_scales[unit.input] ** np.asarray(
+                        p[unit.exponent]
+                    )
+                case "input":
+                    assert unit.input is not None
+                    value = value * input_scales[unit.input]
+            out[spec.name] = value
+        return out
+
+    def key(self) -> str:
+        """Family name plus options, e.g. ``power_law(x=data)``."""
+        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.name}({opts})" if opts else self.name
+
+    def describe(self) -> dict[str, Any]:
+        """Everything ``bayescale families --json`` and ``GET /v1/families`` show."""
+        return {
+            "name": self.name,
+            "formula": self.formula,
+            "inputs": list(self.inputs),
+            "options": {k: {"default": d, "choices": list(c)} for k, (d, c) in self.option_choices.items()},
+            "use_when": self.use_when,
+            "citation": self.citation,
+            "parameters": [
+                {
+                    "name": p.name,
+                    "description": p.description,
+                    "unit": p.unit.describe(),
+                    "link": p.link,
+                    "default_pooling": self.default_pooling[p.name],
+                    "prior": p.prior.to_dict(),
+                    "population_prior": p.default_hyper().to_dict(),
+                }
+                for p in self.params
+            ],
+        }

@@ -1,0 +1,92 @@
+"""Chinchilla's parametric loss ("Approach 3").
+
+.. math:: L(N, D) = E + A \\, N^{-\\alpha} + B \\, D^{-\\beta}
+
+``N`` is the parameter count (``params``), ``D`` the training tokens (``data``). ``E`` is the
+irreducible loss (nats/token for language models), ``A``/``B`` amplitudes and ``alpha``/``beta``
+exponents. Derived: the compute-optimal allocation exponents ``a = beta/(alpha+beta)``
+(N* ∝ C^a) and ``b = alpha/(alpha+beta)`` (D* ∝ C^b).
+
+Citation: Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"
+(arXiv:2203.15556); replication by Besiroglu et al. 2024 (arXiv:2404.10102), whose fit on the
+digitised Fig. 4 data is E = 1.82, A = 482, B = 2085, alpha = 0.348, beta = 0.366.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from models.families.base import Param, ScalingLaw, Unit
+from models.priors import PriorSpec
+
+_EXPONENT = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6)
+_AMPLITUDE = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=1.5)
+
+
+class Chinchilla(ScalingLaw):
+    """``L = E + A N^-alpha + B D^-beta``: size and data each bottleneck the loss."""
+
+    name = "chinchilla"
+    formula = "L = E + A * N^(-alpha) + B * D^(-beta)"
+    citation = "Hoffmann et al. 2022 (arXiv:2203.15556); Besiroglu et al. 2024 (arXiv:2404.10102)"
+    use_when = "model size N and training tokens D both vary, data not repeated"
+    params = (
+        Param(
+            "E",
+            PriorSpec("LogNormal", mu=float(np.log(0.5)), sigma=0.7),
+            "log",
+            "irreducible loss (floor)",
+            Unit("loss"),
+            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+        ),
+        Param(
+            "A",
+            _AMPLITUDE,
+            "log",
+            "amplitude of the model-size term",
+            Unit("amplitude", input="params", exponent="alpha"),
+            pool_sigma=PriorSpec("HalfNormal", sigma=1.0),
+        ),
+        Param(
+            "B",
+            _AMPLITUDE,
+            "log",
+            "amplitude of the data term",
+            Unit("amplitude", input="data", exponent="beta"),
+            pool_sigma=PriorSpec("HalfNormal", sigma=1.0),
+        ),
+        Param(
+            "alpha",
+            _EXPONENT,
+            "log",
+            "model-size exponent",
+            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+        ),
+        Param(
+            "beta", _EXPONENT, "log", "data exponent", pool_sigma=PriorSpec("HalfNormal", sigma=0.3)
+        ),
+    )
+    default_pooling = {
+        "E": "partial",
+        "A": "partial",
+        "B": "partial",
+        "alpha": "partial",
+        "beta": "partial",
+    }
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Model size and training tokens."""
+        return ("params", "data")
+
+    def curve(self, xp: Any, x: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
+        """``E + A N**-alpha + B D**-beta`` in model units."""
+        return p["E"] + p["A"] * x["params"] ** -p["alpha"] + p["B"] * x["data"] ** -p["beta"]
+
+    def derived(self, natural: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Allocation exponents: N* ∝ C^a, D* ∝ C^b."""
+        total = natural["alpha"] + natural["beta"]
+        return {"a": natural["beta"] / total, "b": natural["alpha"] / total}

@@ -1,0 +1,145 @@
+"""NUTS sampling with nutpie, compiling each model structure once per process.
+
+The compiled model is cached by :attr:`ModelConfig.structure_key`; a new dataset of the same
+structure swaps its ``pm.Data`` arrays into the cached model (``with_data``), so a worker that
+refits the same family many times pays the numba compile (about 10 s) once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from models.build import ModelData, build_model
+from models.config import ModelConfig
+from models.errors import SettingsError
+
+ProgressFn = Callable[[float], None]
+_CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings; ``seed`` makes a fit reproducible on the same machine and versions."""
+
+    draws: int = 1000
+    tune: int = 500
+    chains: int = 4
+    target_accept: float = 0.9
+    seed: int = 0
+    cores: int | None = None
+    # nutpie mass-matrix adaptation. "low_rank" learns the floor/amplitude/exponent correlations
+    # and halves the gradient count, but measured more divergences (BENCHMARKS.md); "diag" is
+    # the safer default.
+    adaptation: str = "diag"
+
+    def __post_init__(self) -> None:
+        for name in ("draws", "tune", "chains", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise SettingsError(f"{name} must be an integer", field=name)
+        if self.draws < 10:
+            raise SettingsError("draws must be at least 10", field="draws")
+        if self.tune < 0:
+            raise SettingsError("tune must be >= 0", field="tune")
+        if not 1 <= self.chains <= 64:
+            raise SettingsError("chains must be between 1 and 64", field="chains")
+        if not 0.5 <= self.target_accept < 1:
+            raise SettingsError("target_accept must be in [0.5, 1)", field="target_accept")
+        if self.seed < 0:
+            raise SettingsError("seed must be >= 0", field="seed")
+        if self.adaptation not in ("diag", "low_rank", "draw_diag"):
+            raise SettingsError("adaptation must be diag, low_rank or draw_diag", field="adaptation")
+        if self.cores is not None and self.cores < 1:
+            raise SettingsError("cores must be >= 1", field="cores")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return asdict(self)
+
+    def with_(self, **changes: Any) -> SamplerSettings:
+        """Copy with changes (validated)."""
+        return replace(self, **changes)
+
+
+class CompileCache:
+    """LRU of compiled nutpie models keyed by model structure; safe across threads."""
+
+    def __init__(self, size: int = _CACHE_SIZE) -> None:
+        self.size = size
+        self._models: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.compiles = 0
+
+    def get(self, config: ModelConfig, md: ModelData) -> Any:
+        """Compiled model for ``config`` holding the arrays of ``md``."""
+        import nutpie
+
+        key = config.structure_key
+        with self._lock:
+            compiled = self._models.get(key)
+            if compiled is None:
+                compiled = nutpie.compile_pymc_model(build_model(config, md))
+                self.compiles += 1
+                self._models[key] = compiled
+                while len(self._models) > self.size:
+                    self._models.popitem(last=False)
+                return compiled
+            self._models.move_to_end(key)
+        # Containers the graph does not use (group_idx when every parameter is shared) were
+        # pruned by the compiler and cannot be swapped.
+        used = {var.name for var in compiled.shared_var_keys}
+        return compiled.with_data(**{k: v for k, v in md.containers().items() if k in used})
+
+    def clear(self) -> None:
+        """Forget every compiled model."""
+        with self._lock:
+            self._models.clear()
+
+
+COMPILE_CACHE = CompileCache()
+
+
+def sample_posterior(
+    config: ModelConfig,
+    md: ModelData,
+    settings: SamplerSettings,
+    *,
+    progress: ProgressFn | None = None,
+    cache: CompileCache = COMPILE_CACHE,
+) -> Any:
+    """Run NUTS and return nutpie's DataTree (posterior and sample_stats, group coords set)."""
+    import nutpie
+
+    compiled = cache.get(config, md)
+    callback = None
+    if progress is not None:
+
+        def callback(chains: list[Any]) -> None:
+            done = sum(c.finished_draws for c in chains)
+            total = sum(c.total_draws for c in chains) or 1
+            progress(done / total)
+
+    trace = nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=settings.chains,
+        cores=settings.cores,
+        seed=settings.seed,
+        target_accept=settings.target_accept,
+        adaptation=settings.adaptation,
+        save_warmup=False,
+        progress_bar=False,
+        progress_callback=callback,
+        progress_rate=250,
+    )
+    # The compiled model keeps the coords of the dataset it was compiled with.
+    for group in ("posterior", "sample_stats"):
+        if "group" in trace[group].dims:
+            trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
+    return trace

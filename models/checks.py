@@ -22,9 +22,7 @@ def count_parameters(config: ModelConfig) -> int:
     return shared + per_group * config.n_groups + len(config.noise)
 
 
-def check_data(
-    data: ScalingData, config: ModelConfig, thresholds: Thresholds
-) -> list[FitWarning]:
+def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -> list[FitWarning]:
     """Refuse data with fewer points than curve parameters; warn when the data is thin."""
     n_curve = len(config.family.params)
     if len(data) <= n_curve:

@@ -42,7 +42,9 @@ class ModelConfig:
         """Priors as they were used: flat priors, population priors and noise priors."""
         out: dict[str, Any] = {}
         for name, how in self.pooling.items():
-            out[name] = self.hyper[name].to_dict() if how == "partial" else self.priors[name].to_dict()
+            out[name] = (
+                self.hyper[name].to_dict() if how == "partial" else self.priors[name].to_dict()
+            )
         out.update({k: v.to_dict() for k, v in self.noise.items()})
         return out
 
@@ -149,10 +151,12 @@ def resolve_config(
     for name, prior in noise.items():
         if prior.support != "positive":
             raise PriorError(f"'{name}' needs a positive distribution", field=name)
-    return ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups), notes  # type: ignore[arg-type]
+    return ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups), notes
 
 
-def _requested_pooling(pooling: str | Mapping[str, str] | None, names: tuple[str, ...]) -> dict[str, Pooling]:
+def _requested_pooling(
+    pooling: str | Mapping[str, str] | None, names: tuple[str, ...]
+) -> dict[str, Pooling]:
     if pooling is None:
         return {}
     if isinstance(pooling, str):
@@ -169,5 +173,5 @@ def _requested_pooling(pooling: str | Mapping[str, str] | None, names: tuple[str
                 f"pooling for '{name}' must be one of {', '.join(POOLING_CHOICES)}, not '{how}'",
                 field=f"pooling.{name}",
             )
-        out[name] = how  # type: ignore[assignment]
+        out[name] = how
     return out

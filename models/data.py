@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,9 @@ class ScalingData:
 
     inputs: Mapping[str, np.ndarray]
     loss: np.ndarray
-    group: np.ndarray | None = None
+    # Names per row, any sequence, or None for one group; __post_init__ turns it into an object
+    # array of str either way.
+    group: Any = None
     meta: pd.DataFrame | None = None
     warnings: tuple[str, ...] = field(default=())
 
@@ -78,7 +81,9 @@ class ScalingData:
         loss = np.asarray(self.loss, dtype=np.float64).reshape(-1)
         object.__setattr__(self, "loss", loss)
         object.__setattr__(
-            self, "inputs", {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in self.inputs.items()}
+            self,
+            "inputs",
+            {k: np.asarray(v, dtype=np.float64).reshape(-1) for k, v in self.inputs.items()},
         )
         group = np.full(len(loss), DEFAULT_GROUP) if self.group is None else self.group
         object.__setattr__(self, "group", np.asarray([str(g) for g in group], dtype=object))
@@ -87,17 +92,20 @@ class ScalingData:
             raise DataError("no observations", field="loss")
         for name, values in self.inputs.items():
             if name not in INPUTS:
-                raise DataError(
-                    f"unknown input '{name}' (known: {', '.join(INPUTS)})", field=name
-                )
+                raise DataError(f"unknown input '{name}' (known: {', '.join(INPUTS)})", field=name)
             if len(values) != n:
                 raise DataError(f"input '{name}' has {len(values)} values for {n} rows", field=name)
             _check_values(name, values, allow_zero=name in _NON_NEGATIVE)
         _check_values("loss", self.loss, allow_zero=False)
         if "label_noise" in self.inputs and np.any(self.inputs["label_noise"] >= 1):
-            raise DataError(_rows_message("label_noise", self.inputs["label_noise"] >= 1, "must be < 1"), field="label_noise")
+            raise DataError(
+                _rows_message("label_noise", self.inputs["label_noise"] >= 1, "must be < 1"),
+                field="label_noise",
+            )
         if "epochs" in self.inputs and np.any(self.inputs["epochs"] < 1):
-            raise DataError(_rows_message("epochs", self.inputs["epochs"] < 1, "must be >= 1"), field="epochs")
+            raise DataError(
+                _rows_message("epochs", self.inputs["epochs"] < 1, "must be >= 1"), field="epochs"
+            )
         if len(self.group) != n:
             raise DataError("group has the wrong length", field="group")
         dupes = self._duplicate_rows()
@@ -225,9 +233,12 @@ class ScalingData:
         )
 
     def default_scales(self, inputs: Iterable[str]) -> Scales:
-        """Geometric mean of each input; smallest observed loss."""
+        """Geometric mean of each input (1 for ``label_noise``, a fraction); smallest loss."""
         return Scales(
-            {n: float(np.exp(np.mean(np.log(self.inputs[n])))) for n in inputs},
+            {
+                n: 1.0 if n in _NON_NEGATIVE else float(np.exp(np.mean(np.log(self.inputs[n]))))
+                for n in inputs
+            },
             float(self.loss.min()),
         )
 
@@ -272,7 +283,9 @@ def _as_float(column: pd.Series, name: str) -> np.ndarray:
 def _check_values(name: str, values: np.ndarray, *, allow_zero: bool) -> None:
     values = np.asarray(values, dtype=np.float64)
     if not np.isfinite(values).all():
-        raise DataError(_rows_message(name, ~np.isfinite(values), "is missing or not finite"), field=name)
+        raise DataError(
+            _rows_message(name, ~np.isfinite(values), "is missing or not finite"), field=name
+        )
     bad = values < 0 if allow_zero else values <= 0
     if bad.any():
         rule = "must be >= 0" if allow_zero else "must be > 0"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from models.build import ModelData, prepare
+from models.build import ModelData, prepare, scaled_inputs
 from models.checks import check_data, check_identification
 from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
@@ -19,7 +19,13 @@ from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
 from models.families import ScalingLaw, get_family
 from models.posterior import flat, group_draws, noise_draws, observation_draws
 from models.predict import Prediction, extrapolation, points_frame, predict_draws, summarize_draws
-from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings, sample_posterior
+from models.sampling import (
+    COMPILE_CACHE,
+    CompileCache,
+    ProgressFn,
+    SamplerSettings,
+    sample_posterior,
+)
 
 
 @dataclass
@@ -35,10 +41,20 @@ class Fit:
     diagnostics: Diagnostics
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
+    _draws: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+
     @property
     def posterior(self) -> Any:
         """The posterior group as an ``xarray.Dataset``."""
         return self.trace["posterior"].to_dataset()
+
+    @property
+    def draws(self) -> dict[str, np.ndarray]:
+        """Every posterior variable as a numpy array, chain and draw stacked (cached)."""
+        if not self._draws:
+            posterior = self.posterior
+            self._draws.update({str(n): flat(posterior, str(n)) for n in posterior.data_vars})
+        return self._draws
 
     @property
     def groups(self) -> list[str]:
@@ -59,7 +75,7 @@ class Fit:
     def summary_draws(self, name: str) -> np.ndarray:
         """Natural-unit draws of one parameter: (S,) or (S, group)."""
         natural = self.family.to_natural(
-            {n: flat(self.posterior, n) for n in self.family.param_names},
+            {n: self.draws[n] for n in self.family.param_names},
             self.scales.inputs,
             self.scales.loss,
         )
@@ -92,16 +108,20 @@ class Fit:
             group = self.groups[0]
         seen = group in self.groups
         params = group_draws(
-            self.posterior, self.family, self.config.pooling, self.groups, group, seed=seed
+            self.draws, self.family, self.config.pooling, self.groups, group, seed=seed
         )
-        x = {n: frame[n].to_numpy() / self.scales.inputs[n] for n in self.family.inputs}
+        x = scaled_inputs(
+            {n: frame[n].to_numpy() for n in self.family.inputs}, self.family.inputs, self.scales
+        )
         log_mean, log_new = predict_draws(
-            self.family.curve, x, params, noise_draws(self.posterior), self.scales.loss, seed=seed + 1
+            self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
         )
         median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
-        observed = self.data.subset(self.data.group == group) if seen else self.data
+        observed = self.data.subset(np.asarray(self.data.group == group)) if seen else self.data
         ranges = observed.log_ranges(self.family.inputs)
-        region, distance = extrapolation({n: frame[n].to_numpy() for n in self.family.inputs}, ranges)
+        region, distance = extrapolation(
+            {n: frame[n].to_numpy() for n in self.family.inputs}, ranges
+        )
         return Prediction(
             points=frame,
             group=group,
@@ -184,7 +204,7 @@ def fit(
 
 
 def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any) -> np.ndarray:
-    """log p(y_i | theta_s) with shape (chain, draw, obs), computed in numpy."""
+    """Log p(y_i | theta_s) with shape (chain, draw, obs), computed in numpy."""
     from scipy import stats
 
     params = observation_draws(posterior, config.family, md.group_idx)

@@ -77,9 +77,10 @@ def load_fit(source: str | Path | bytes) -> Fit:
     """Load a fit written by :func:`save_fit` (a path) or :func:`fit_to_bytes` (bytes)."""
     try:
         handle: Any = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+        where = "bytes" if isinstance(source, bytes) else str(source)
         tree = xr.open_datatree(handle, engine="h5netcdf").load()
     except FileNotFoundError:
-        raise IncompatibleFitError(f"no such fit file: {source}", field="path") from None
+        raise IncompatibleFitError(f"no such fit file: {where}", field="path") from None
     except (OSError, ValueError) as exc:
         raise IncompatibleFitError(f"not a bayescale fit file: {exc}", field="path") from None
     return tree_to_fit(tree)
@@ -113,13 +114,16 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
     except BayescaleError as exc:
         raise IncompatibleFitError(f"fit file config is not valid here: {exc}") from None
     observed = tree["observed_data"].to_dataset()
-    inputs = {n: observed[n].values for n in observed.data_vars if n not in ("loss", "group")}
+    inputs = {str(n): observed[n].values for n in observed.data_vars if n not in ("loss", "group")}
     data = ScalingData(inputs, observed["loss"].values, observed["group"].values.astype(str))
     if data.digest() != attrs.get("data_hash"):
         raise IncompatibleFitError("observed data does not match the stored data hash")
     settings = SamplerSettings(**json.loads(attrs["settings"]))
     trace = xr.DataTree.from_dict(
-        {"posterior": tree["posterior"].to_dataset(), "sample_stats": tree["sample_stats"].to_dataset()}
+        {
+            "posterior": tree["posterior"].to_dataset(),
+            "sample_stats": tree["sample_stats"].to_dataset(),
+        }
     )
     return Fit(
         family=family,

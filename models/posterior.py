@@ -16,7 +16,13 @@ from models.families import ScalingLaw
 
 
 def flat(posterior: Any, name: str) -> np.ndarray:
-    """Draws of ``name`` with chain and draw stacked first: shape (S,) or (S, group)."""
+    """Draws of ``name`` with chain and draw stacked first: shape (S,) or (S, group).
+
+    ``posterior`` is an ``xarray.Dataset`` with (chain, draw, ...) variables or a mapping of
+    already-flat arrays (:attr:`models.fit.Fit.draws`), which is returned as is.
+    """
+    if isinstance(posterior, dict):
+        return np.asarray(posterior[name])
     values = np.asarray(posterior[name].values)
     return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
 

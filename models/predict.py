@@ -60,7 +60,8 @@ class Prediction:
                     "median": float(self.median[i]),
                     "mean": float(self.mean[i]),
                     "mean_interval": {
-                        _tag(p): [float(lo[i]), float(hi[i])] for p, (lo, hi) in self.mean_interval.items()
+                        _tag(p): [float(lo[i]), float(hi[i])]
+                        for p, (lo, hi) in self.mean_interval.items()
                     },
                     "new_run_interval": {
                         _tag(p): [float(lo[i]), float(hi[i])]
@@ -82,35 +83,41 @@ def predict_draws(
     *,
     seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Log-loss draws (S, P) of the mean curve and of a new run, in natural units."""
-    p = {k: v[:, None] for k, v in params.items()}
+    """Log-loss draws (P, S) of the mean curve and of a new run, in natural units.
+
+    Points are rows and draws columns, so the quantiles afterwards run over contiguous memory.
+    """
+    p = {k: v[None, :] for k, v in params.items()}
+    xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        log_mean = np.log(curve(np, x, p)) + np.log(loss_scale)
+        log_mean = np.log(curve(np, xs, p))
+    log_mean += np.log(loss_scale)
     rng = np.random.default_rng(seed)
-    sigma = noise["sigma"][:, None]
     if "nu" in noise:
-        eps = rng.standard_t(noise["nu"][:, None], size=log_mean.shape)
+        eps = rng.standard_t(noise["nu"][None, :], size=log_mean.shape)
     else:
         eps = rng.standard_normal(log_mean.shape)
-    return log_mean, log_mean + sigma * eps
+    eps *= noise["sigma"][None, :]
+    eps += log_mean
+    return log_mean, eps
 
 
 def summarize_draws(
     log_mean: np.ndarray, log_new: np.ndarray, probs: Sequence[float]
 ) -> tuple[np.ndarray, np.ndarray, dict[float, Any], dict[float, Any]]:
-    """Median, mean and equal-tailed intervals from log-loss draws.
+    """Median, mean and equal-tailed intervals from log-loss draws of shape (P, S).
 
     Quantiles are taken on log loss and exponentiated (quantiles commute with monotone maps), so
     one pass over the draws serves both intervals.
     """
     probs = _check_probs(probs)
     qs = sorted({0.5, *((1 - p) / 2 for p in probs), *((1 + p) / 2 for p in probs)})
-    q_mean = np.exp(np.quantile(log_mean, qs, axis=0))
-    q_new = np.exp(np.quantile(log_new, qs, axis=0))
+    q_mean = np.exp(np.quantile(log_mean, qs, axis=1))
+    q_new = np.exp(np.quantile(log_new, qs, axis=1))
     at = {q: i for i, q in enumerate(qs)}
     mean_iv = {p: (q_mean[at[(1 - p) / 2]], q_mean[at[(1 + p) / 2]]) for p in probs}
     new_iv = {p: (q_new[at[(1 - p) / 2]], q_new[at[(1 + p) / 2]]) for p in probs}
-    return q_mean[at[0.5]], np.exp(log_mean).mean(axis=0), mean_iv, new_iv
+    return q_mean[at[0.5]], np.exp(log_mean).mean(axis=1), mean_iv, new_iv
 
 
 def extrapolation(
@@ -132,14 +139,14 @@ def points_frame(points: Any, inputs: Sequence[str]) -> pd.DataFrame:
     if isinstance(points, pd.DataFrame):
         frame = points.copy()
     elif isinstance(points, Mapping):
-        frame = pd.DataFrame({k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in points.items()})
+        frame = pd.DataFrame(
+            {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in points.items()}
+        )
     else:
         frame = pd.DataFrame(list(points))
     missing = [n for n in inputs if n not in frame.columns]
     if missing:
-        raise PredictionError(
-            f"prediction needs input(s) {', '.join(missing)}", field=missing[0]
-        )
+        raise PredictionError(f"prediction needs input(s) {', '.join(missing)}", field=missing[0])
     frame = frame[list(inputs)].apply(pd.to_numeric, errors="coerce").astype(float)
     for name in inputs:
         bad = ~np.isfinite(frame[name].to_numpy()) | (frame[name].to_numpy() <= 0)
@@ -152,7 +159,8 @@ def points_frame(points: Any, inputs: Sequence[str]) -> pd.DataFrame:
             )
     if len(frame) == 0:
         raise PredictionError("no points to predict", field="points")
-    return frame.reset_index(drop=True)
+    out: pd.DataFrame = frame.reset_index(drop=True)
+    return out
 
 
 def _check_probs(probs: Sequence[float]) -> tuple[float, ...]:

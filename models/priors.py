@@ -74,7 +74,9 @@ class PriorSpec:
                 raise PriorError(f"prior for '{where}': {name} must be a number", field=where)
             if not math.isfinite(value):
                 raise PriorError(f"prior for '{where}': {name} must be finite", field=where)
-            positive_arg = name in _POSITIVE_ARGS and not (self.dist == "Cauchy" and name == "alpha")
+            positive_arg = name in _POSITIVE_ARGS and not (
+                self.dist == "Cauchy" and name == "alpha"
+            )
             if positive_arg and value <= 0:
                 raise PriorError(f"prior for '{where}': {name} must be > 0", field=where)
         lower, upper = self.kwargs.get("lower"), self.kwargs.get("upper")
@@ -138,7 +140,7 @@ class PriorSpec:
             case "HalfNormal":
                 return stats.halfnorm(scale=k["sigma"])
             case "HalfStudentT":
-                return stats.halft(k["nu"], scale=k["sigma"]) if hasattr(stats, "halft") else _HalfT(k["nu"], k["sigma"])
+                return _HalfT(k["nu"], k["sigma"])
             case "HalfCauchy":
                 return stats.halfcauchy(scale=k["beta"])
             case "Exponential":
@@ -155,7 +157,8 @@ class PriorSpec:
 
     def draw(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         """Random draws with numpy (no PyMC compile), used by simulators and checks."""
-        return np.asarray(self.scipy().rvs(size=size, random_state=rng), dtype=np.float64)
+        draws: np.ndarray = np.asarray(self.scipy().rvs(size=size, random_state=rng), dtype=float)
+        return draws
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class HyperPrior:
 
 
 class _HalfT:
-    """|StudentT(nu, 0, sigma)| for scipy versions without ``halft``."""
+    """|StudentT(nu, 0, sigma)|, which scipy.stats does not provide."""
 
     def __init__(self, nu: float, sigma: float) -> None:
         from scipy import stats
@@ -196,7 +199,8 @@ class _HalfT:
         self._t = stats.t(nu, 0.0, sigma)
 
     def rvs(self, size: Any, random_state: np.random.Generator) -> np.ndarray:
-        return np.abs(self._t.rvs(size=size, random_state=random_state))
+        draws: np.ndarray = np.abs(np.asarray(self._t.rvs(size=size, random_state=random_state)))
+        return draws
 
     def std(self) -> float:
         return float(np.sqrt(self._t.var() - self.mean() ** 2))

@@ -29,7 +29,8 @@ class SamplerSettings:
     draws: int = 1000
     tune: int = 500
     chains: int = 4
-    target_accept: float = 0.9
+    # 0.95: scaling-law posteriors are curved ridges (floor vs amplitude vs exponent).
+    target_accept: float = 0.95
     seed: int = 0
     cores: int | None = None
     # nutpie mass-matrix adaptation. "low_rank" learns the floor/amplitude/exponent correlations
@@ -53,7 +54,9 @@ class SamplerSettings:
         if self.seed < 0:
             raise SettingsError("seed must be >= 0", field="seed")
         if self.adaptation not in ("diag", "low_rank", "draw_diag"):
-            raise SettingsError("adaptation must be diag, low_rank or draw_diag", field="adaptation")
+            raise SettingsError(
+                "adaptation must be diag, low_rank or draw_diag", field="adaptation"
+            )
         if self.cores is not None and self.cores < 1:
             raise SettingsError("cores must be >= 1", field="cores")
 

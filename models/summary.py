@@ -22,7 +22,7 @@ def natural_draws(fit: Fit, group: str | None, *, seed: int = 0) -> dict[str, np
     population.
     """
     model_units = group_draws(
-        fit.posterior, fit.family, fit.config.pooling, fit.groups, group, seed=seed
+        fit.draws, fit.family, fit.config.pooling, fit.groups, group, seed=seed
     )
     natural = fit.family.to_natural(model_units, fit.scales.inputs, fit.scales.loss)
     return natural | fit.family.derived(natural)
@@ -52,8 +52,8 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
         for name in population:
             if name not in shared and not (name in derived_names and all_shared):
                 rows.append(_row(name, None, "population", population[name], probs))
-    for name, draws in noise_draws(fit.posterior).items():
-        rows.append(_row(name, None, "noise", draws, probs))
+    for name, noise in noise_draws(fit.draws).items():
+        rows.append(_row(name, None, "noise", noise, probs))
     return pd.DataFrame(rows)
 
 
@@ -63,14 +63,16 @@ def link_sd(fit: Fit, names: Iterable[str]) -> Mapping[str, np.ndarray]:
     for name in names:
         spec = fit.family.param(name)
         how = fit.config.pooling[name]
-        draws = flat(fit.posterior, f"{name}_mu" if how == "partial" else name)
+        draws = flat(fit.draws, f"{name}_mu" if how == "partial" else name)
         if how != "partial" and spec.link == "log":
             draws = np.log(draws)
         out[name] = np.atleast_1d(draws.std(axis=0))
     return out
 
 
-def _row(name: str, group: str | None, kind: str, draws: np.ndarray, probs: tuple[float, ...]) -> dict[str, Any]:
+def _row(
+    name: str, group: str | None, kind: str, draws: np.ndarray, probs: tuple[float, ...]
+) -> dict[str, Any]:
     row: dict[str, Any] = {
         "parameter": name,
         "group": group,

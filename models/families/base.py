@@ -49,6 +49,17 @@ class Unit:
                 return f"{self.input} units"
 
 
+def group_spread(mean: float) -> PriorSpec:
+    """Prior on a population scale (link units): Gamma(2, 2/mean).
+
+    Zero-avoiding (density 0 at 0, mode mean/2), as recommended for hierarchical scales with few
+    groups (Chung et al. 2013). With strongly informed groups the non-centred offsets otherwise
+    form a funnel near sigma = 0; on the bundled example it removed most divergences and sped
+    sampling up ~20 % against HalfNormal (see BENCHMARKS.md).
+    """
+    return PriorSpec("Gamma", alpha=2.0, beta=2.0 / mean)
+
+
 @dataclass(frozen=True)
 class Param:
     """One parameter: its default prior (model units), link for pooling, and natural unit."""
@@ -58,7 +69,7 @@ class Param:
     link: Link
     description: str
     unit: Unit = field(default_factory=Unit)
-    pool_sigma: PriorSpec = field(default_factory=lambda: PriorSpec("HalfNormal", sigma=0.5))
+    pool_sigma: PriorSpec = field(default_factory=lambda: group_spread(0.25))
     pool_mu: PriorSpec | None = None
 
     def default_hyper(self) -> HyperPrior:
@@ -69,7 +80,7 @@ class Param:
         if self.link == "log" and self.prior.dist == "LogNormal":
             return HyperPrior(PriorSpec("Normal", mu=kw["mu"], sigma=kw["sigma"]), self.pool_sigma)
         if self.link == "identity" and self.prior.dist == "Normal":
-            return HyperPrior(PriorSpec("Normal", **kw), self.pool_sigma)
+            return HyperPrior(PriorSpec("Normal", kw), self.pool_sigma)
         raise PriorError(f"parameter '{self.name}' needs an explicit pool_mu", field=self.name)
 
     def inverse_link(self, xp: Any, value: Any) -> Any:
@@ -125,7 +136,11 @@ class ScalingLaw:
         raise PriorError(f"family '{self.name}' has no parameter '{name}'", field=name)
 
     def curve(self, xp: Any, x: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
-        """Loss in model units at scaled inputs ``x`` for parameters ``p`` (broadcasting)."""
+        """Loss in model units at scaled inputs for parameters ``p`` (broadcasting).
+
+        ``x[name]`` is the scaled input and ``x["log_" + name]`` its logarithm; write powers as
+        ``xp.exp(-alpha * x["log_params"])`` (cheaper to differentiate than ``x ** -alpha``).
+        """
         raise NotImplementedError
 
     def derived(self, natural: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -144,8 +159,10 @@ class ScalingLaw:
                     value = value * loss_scale
                 case "amplitude":
                     assert unit.input is not None and unit.exponent is not None
-                    value = value * loss_scale * input_scales[unit.input] ** np.asarray(
-                        p[unit.exponent]
+                    value = (
+                        value
+                        * loss_scale
+                        * input_scales[unit.input] ** np.asarray(p[unit.exponent])
                     )
                 case "input":
                     assert unit.input is not None
@@ -164,7 +181,9 @@ class ScalingLaw:
             "name": self.name,
             "formula": self.formula,
             "inputs": list(self.inputs),
-            "options": {k: {"default": d, "choices": list(c)} for k, (d, c) in self.option_choices.items()},
+            "options": {
+                k: {"default": d, "choices": list(c)} for k, (d, c) in self.option_choices.items()
+            },
             "use_when": self.use_when,
             "citation": self.citation,
             "parameters": [

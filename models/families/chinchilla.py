@@ -1,6 +1,6 @@
-"""Chinchilla's parametric loss ("Approach 3").
+r"""Chinchilla's parametric loss ("Approach 3").
 
-.. math:: L(N, D) = E + A \\, N^{-\\alpha} + B \\, D^{-\\beta}
+.. math:: L(N, D) = E + A \, N^{-\alpha} + B \, D^{-\beta}
 
 ``N`` is the parameter count (``params``), ``D`` the training tokens (``data``). ``E`` is the
 irreducible loss (nats/token for language models), ``A``/``B`` amplitudes and ``alpha``/``beta``
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, ScalingLaw, Unit
+from models.families.base import Param, ScalingLaw, Unit, group_spread
 from models.priors import PriorSpec
 
 _EXPONENT = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6)
@@ -40,7 +40,7 @@ class Chinchilla(ScalingLaw):
             "log",
             "irreducible loss (floor)",
             Unit("loss"),
-            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+            pool_sigma=group_spread(0.15),
         ),
         Param(
             "A",
@@ -48,7 +48,7 @@ class Chinchilla(ScalingLaw):
             "log",
             "amplitude of the model-size term",
             Unit("amplitude", input="params", exponent="alpha"),
-            pool_sigma=PriorSpec("HalfNormal", sigma=1.0),
+            pool_sigma=group_spread(0.5),
         ),
         Param(
             "B",
@@ -56,18 +56,16 @@ class Chinchilla(ScalingLaw):
             "log",
             "amplitude of the data term",
             Unit("amplitude", input="data", exponent="beta"),
-            pool_sigma=PriorSpec("HalfNormal", sigma=1.0),
+            pool_sigma=group_spread(0.5),
         ),
         Param(
             "alpha",
             _EXPONENT,
             "log",
             "model-size exponent",
-            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+            pool_sigma=group_spread(0.15),
         ),
-        Param(
-            "beta", _EXPONENT, "log", "data exponent", pool_sigma=PriorSpec("HalfNormal", sigma=0.3)
-        ),
+        Param("beta", _EXPONENT, "log", "data exponent", pool_sigma=group_spread(0.15)),
     )
     default_pooling = {
         "E": "partial",
@@ -84,7 +82,11 @@ class Chinchilla(ScalingLaw):
 
     def curve(self, xp: Any, x: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
         """``E + A N**-alpha + B D**-beta`` in model units."""
-        return p["E"] + p["A"] * x["params"] ** -p["alpha"] + p["B"] * x["data"] ** -p["beta"]
+        return (
+            p["E"]
+            + p["A"] * xp.exp(-p["alpha"] * x["log_params"])
+            + p["B"] * xp.exp(-p["beta"] * x["log_data"])
+        )
 
     def derived(self, natural: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Allocation exponents: N* ∝ C^a, D* ∝ C^b."""

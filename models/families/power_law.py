@@ -1,6 +1,6 @@
-"""Power law with an irreducible floor over any one input.
+r"""Power law with an irreducible floor over any one input.
 
-.. math:: L(x) = E + A \\, x^{-\\alpha}
+.. math:: L(x) = E + A \, x^{-\alpha}
 
 ``x`` is one canonical input chosen by the option ``x`` (``params`` by default; ``data``,
 ``steps`` or ``compute``). ``E`` is the irreducible loss (loss units), ``A`` the amplitude
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, ScalingLaw, Unit
+from models.families.base import Param, ScalingLaw, Unit, group_spread
 from models.priors import PriorSpec
 
 
@@ -38,7 +38,7 @@ class PowerLaw(ScalingLaw):
             "log",
             "irreducible loss (floor)",
             Unit("loss"),
-            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+            pool_sigma=group_spread(0.15),
         ),
         Param(
             "A",
@@ -46,14 +46,14 @@ class PowerLaw(ScalingLaw):
             "log",
             "amplitude of the reducible term",
             Unit("amplitude", input="x", exponent="alpha"),
-            pool_sigma=PriorSpec("HalfNormal", sigma=1.0),
+            pool_sigma=group_spread(0.5),
         ),
         Param(
             "alpha",
             PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6),
             "log",
             "exponent of the input",
-            pool_sigma=PriorSpec("HalfNormal", sigma=0.3),
+            pool_sigma=group_spread(0.15),
         ),
     )
     default_pooling = {"E": "partial", "A": "partial", "alpha": "partial"}
@@ -65,7 +65,7 @@ class PowerLaw(ScalingLaw):
 
     def curve(self, xp: Any, x: Mapping[str, Any], p: Mapping[str, Any]) -> Any:
         """``E + A * x**-alpha`` in model units."""
-        return p["E"] + p["A"] * x[self.options["x"]] ** -p["alpha"]
+        return p["E"] + p["A"] * xp.exp(-p["alpha"] * x["log_" + self.options["x"]])
 
     def to_natural(
         self, p: Mapping[str, np.ndarray], input_scales: Mapping[str, float], loss_scale: float

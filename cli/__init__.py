@@ -1,0 +1,1 @@
+"""The ``bayescale`` command line (modelling commands now; service commands join later)."""

@@ -1,0 +1,383 @@
+"""``bayescale``: fit, predict and inspect Bayesian scaling laws from the shell.
+
+Every command exits non-zero with a one-line ``error: ...`` for bad input (never a traceback);
+``--json`` prints machine-readable output for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import models
+from models import BayescaleError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except BayescaleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayescale",
+        description="Bayesian scaling-law fits: hierarchical PyMC models of the loss surface "
+        "with posterior intervals and ArviZ diagnostics.",
+        epilog="Start with 'bayescale demo', then 'bayescale fit --help'.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("fit", help="fit a scaling law to a CSV of runs and save the posterior")
+    p.add_argument("data", type=Path, help="CSV file, one run per row")
+    p.add_argument("--family", default="chinchilla", help="family name (see 'bayescale families')")
+    p.add_argument(
+        "--family-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="family option, e.g. x=data for power_law (repeatable)",
+    )
+    p.add_argument("--group-col", help="column with the architecture/family (default: one group)")
+    p.add_argument(
+        "--map",
+        default="",
+        metavar="FIELD=COLUMN,...",
+        help="map canonical fields to CSV columns, e.g. loss=final_loss,params=n_params",
+    )
+    p.add_argument(
+        "--flops-per-param-token",
+        type=float,
+        metavar="K",
+        help="fill missing data as compute/(K*params) or compute as K*params*data (6 for "
+        "dense transformers)",
+    )
+    p.add_argument(
+        "--pooling",
+        metavar="HOW|PARAM=HOW,...",
+        help="shared, partial or independent for all parameters, or per parameter",
+    )
+    p.add_argument("--priors", type=Path, metavar="FILE.json", help="prior overrides (JSON)")
+    p.add_argument("--likelihood", default="normal", choices=("normal", "student_t"))
+    _sampler_args(p)
+    p.add_argument("-o", "--output", type=Path, required=True, help="where to write the fit (.nc)")
+    p.add_argument("--prob", type=float, action="append", help="interval probability (repeatable)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(handler=_cmd_fit)
+
+    p = sub.add_parser("predict", help="predict loss at new scales from a saved fit")
+    p.add_argument("fit", type=Path, help="fit file written by 'bayescale fit'")
+    p.add_argument(
+        "--at",
+        action="append",
+        default=[],
+        metavar="INPUT=VALUE,...",
+        help="one point, e.g. params=7e10,data=1.4e12 (repeatable)",
+    )
+    p.add_argument("--points", type=Path, metavar="FILE.csv", help="CSV of points to predict")
+    p.add_argument("--group", help="fitted group; omit (several groups) for a new architecture")
+    p.add_argument("--prob", type=float, action="append", help="interval probability (repeatable)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_predict)
+
+    p = sub.add_parser("summary", help="print parameter summaries and diagnostics of a saved fit")
+    p.add_argument("fit", type=Path)
+    p.add_argument("--prob", type=float, action="append")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_summary)
+
+    p = sub.add_parser("families", help="list scaling-law families, formulas and default priors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_families)
+
+    p = sub.add_parser("example", help="write the bundled example dataset (simulated) to CSV")
+    p.add_argument("output", type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_example)
+
+    p = sub.add_parser(
+        "demo", help="simulate four architectures, fit them hierarchically, predict the next scale"
+    )
+    p.add_argument("--dir", type=Path, default=Path("bayescale-demo"), help="output folder")
+    _sampler_args(p)
+    p.set_defaults(handler=_cmd_demo)
+    return parser
+
+
+def _sampler_args(p: argparse.ArgumentParser) -> None:
+    defaults = models.SamplerSettings()
+    p.add_argument("--draws", type=int, default=defaults.draws)
+    p.add_argument("--tune", type=int, default=defaults.tune)
+    p.add_argument("--chains", type=int, default=defaults.chains)
+    p.add_argument("--target-accept", type=float, default=defaults.target_accept)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _settings(args: argparse.Namespace) -> models.SamplerSettings:
+    return models.SamplerSettings(
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        target_accept=args.target_accept,
+        seed=args.seed,
+    )
+
+
+def _pairs(text: str, what: str) -> dict[str, str]:
+    out = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise BayescaleError(f"{what}: expected KEY=VALUE, got '{item}'", field=what)
+        out[key.strip()] = value.strip()
+    return out
+
+
+class _Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled, self.start = label, enabled, time.monotonic()
+
+    def __call__(self, fraction: float) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        done = int(width * min(max(fraction, 0.0), 1.0))
+        elapsed = time.monotonic() - self.start
+        bar = "#" * done + "-" * (width - done)
+        print(f"\r{self.label} [{bar}] {fraction:5.1%} {elapsed:5.1f}s", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.enabled:
+            self(1.0)
+            print(file=sys.stderr)
+
+
+def _run_fit(data: models.ScalingData, args: argparse.Namespace, **kwargs: Any) -> models.Fit:
+    progress = _Progress("sampling", not args.quiet and sys.stderr.isatty())
+    if not args.quiet:
+        print(
+            f"fitting {kwargs.get('family', 'chinchilla')} to {len(data)} runs in "
+            f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
+            file=sys.stderr,
+        )
+    try:
+        return models.fit(data, settings=_settings(args), progress=progress, **kwargs)
+    finally:
+        progress.close()
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    mapping = _pairs(args.map, "map")
+    data = models.ScalingData.from_csv(
+        args.data,
+        mapping,
+        group_col=args.group_col,
+        flops_per_param_token=args.flops_per_param_token,
+    )
+    pooling: str | dict[str, str] | None = args.pooling
+    if args.pooling and "=" in args.pooling:
+        pooling = _pairs(args.pooling, "pooling")
+    priors = None
+    if args.priors:
+        try:
+            priors = json.loads(args.priors.read_text())
+        except json.JSONDecodeError as exc:
+            raise BayescaleError(f"priors file is not valid JSON: {exc}", field="priors") from None
+    result = _run_fit(
+        data,
+        args,
+        family=args.family,
+        family_options=_pairs(",".join(args.family_option), "family-option"),
+        pooling=pooling,
+        priors=priors,
+        likelihood=args.likelihood,
+    )
+    result.save(args.output)
+    _print_fit(result, tuple(args.prob or (0.9,)), args.json, saved=args.output)
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    _print_fit(models.load_fit(args.fit), tuple(args.prob or (0.9,)), args.json)
+    return 0
+
+
+def _print_fit(
+    result: models.Fit, probs: tuple[float, ...], as_json: bool, saved: Path | None = None
+) -> None:
+    table = result.summary(probs)
+    diag = result.diagnostics
+    if as_json:
+        payload = {
+            "family": result.family.key(),
+            "groups": result.groups,
+            "config": result.config.to_json(),
+            "parameters": _records(table),
+            "diagnostics": diag.to_dict(),
+            "fit_file": str(saved) if saved else None,
+        }
+        print(json.dumps(payload, indent=2, default=_json_default))
+        return
+    import pandas as pd
+
+    with pd.option_context("display.width", 160, "display.max_rows", 500):
+        print(f"family: {result.family.key()}  groups: {', '.join(result.groups)}")
+        print(table.fillna("").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    status = "converged" if diag.converged else "NOT converged: " + "; ".join(diag.reasons)
+    print(
+        f"\ndiagnostics: {status}\n  max R-hat {diag.r_hat_max:.4f}  min ESS bulk "
+        f"{diag.ess_bulk_min:.0f} tail {diag.ess_tail_min:.0f}  divergences {diag.divergences}"
+        f"  min BFMI {diag.bfmi_min:.2f}"
+    )
+    if diag.elpd_loo is not None:
+        print(
+            f"  LOO elpd {diag.elpd_loo:.1f} (se {diag.elpd_loo_se:.1f})  p_loo {diag.p_loo:.1f}  "
+            f"max Pareto k {diag.pareto_k_max:.2f}"
+        )
+    for w in diag.warnings:
+        print(f"  warning [{w.code}]: {w.message}")
+    if saved:
+        print(f"\nsaved: {saved}")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    result = models.load_fit(args.fit)
+    rows: list[dict[str, Any]] = []
+    for spec in args.at:
+        rows.append({k: float(v) for k, v in _pairs(spec, "at").items()})
+    if args.points:
+        import pandas as pd
+
+        rows.extend(
+            {str(k): v for k, v in r.items()} for r in pd.read_csv(args.points).to_dict("records")
+        )
+    if not rows:
+        raise BayescaleError(
+            "give points with --at INPUT=VALUE,... or --points FILE.csv", field="at"
+        )
+    probs = tuple(args.prob or (0.5, 0.9))
+    prediction = result.predict(rows, group=args.group, probs=probs, seed=args.seed)
+    if args.json:
+        payload = {
+            "group": prediction.group,
+            "population": prediction.population,
+            "interval_kind": prediction.interval_kind,
+            "predictions": prediction.to_records(),
+        }
+        print(json.dumps(payload, indent=2, default=_json_default))
+        return 0
+    who = (
+        f"new group drawn from the population of {len(result.groups)} groups"
+        if prediction.population
+        else f"group {prediction.group}"
+    )
+    print(f"prediction for {who}; {prediction.interval_kind} intervals")
+    for rec in prediction.to_records():
+        where = ", ".join(f"{k}={v:.4g}" for k, v in rec["inputs"].items())
+        print(
+            f"{where}: median {rec['median']:.4f} ({rec['region']}, distance {rec['distance']:.2f})"
+        )
+        for tag, (lo, hi) in rec["mean_interval"].items():
+            nlo, nhi = rec["new_run_interval"][tag]
+            print(f"  {tag}%  mean curve [{lo:.4f}, {hi:.4f}]   new run [{nlo:.4f}, {nhi:.4f}]")
+    return 0
+
+
+def _cmd_families(args: argparse.Namespace) -> int:
+    families = models.list_families()
+    if args.json:
+        print(json.dumps(families, indent=2))
+        return 0
+    for fam in families:
+        print(f"{fam['name']}: {fam['formula']}")
+        print(f"  inputs: {', '.join(fam['inputs'])}; use when: {fam['use_when']}")
+        for name, opt in fam["options"].items():
+            print(f"  option {name}: {', '.join(opt['choices'])} (default {opt['default']})")
+        for p in fam["parameters"]:
+            prior = p["prior"]
+            kwargs = ", ".join(f"{k}={v:.3g}" for k, v in prior["kwargs"].items())
+            print(f"  {p['name']:>6}  {prior['dist']}({kwargs})  [{p['unit']}] {p['description']}")
+        print(f"  citation: {fam['citation']}\n")
+    return 0
+
+
+def _cmd_example(args: argparse.Namespace) -> int:
+    from models.simulate import example_dataset
+
+    frame = example_dataset(args.seed).to_frame().rename(columns={"group": "architecture"})
+    frame.to_csv(args.output, index=False)
+    print(
+        f"wrote {len(frame)} simulated runs of {frame['architecture'].nunique()} architectures "
+        f"to {args.output}"
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from models.simulate import example_dataset
+
+    args.dir.mkdir(parents=True, exist_ok=True)
+    csv = args.dir / "runs.csv"
+    frame = example_dataset(0).to_frame().rename(columns={"group": "architecture"})
+    frame.to_csv(csv, index=False)
+    print(f"1. simulated {len(frame)} runs of 4 architectures -> {csv}")
+    data = models.ScalingData.from_csv(csv, group_col="architecture")
+    result = _run_fit(data, args, family="chinchilla")
+    fit_path = result.save(args.dir / "fit.nc")
+    print(f"2. fitted a hierarchical chinchilla law -> {fit_path}\n")
+    _print_fit(result, (0.9,), False)
+    print("\n3. predicted loss of a 7B model on 140B tokens:")
+    point = {"params": [7e9], "data": [1.4e11]}
+    for group in (*result.groups[:1], None):
+        pred = result.predict(point, group=group, probs=(0.9,))
+        rec = pred.to_records()[0]
+        who = "a new architecture" if pred.population else group
+        lo, hi = rec["new_run_interval"]["90"]
+        print(
+            f"   {who}: median {rec['median']:.3f}, 90% new-run interval [{lo:.3f}, {hi:.3f}] "
+            f"({rec['region']})"
+        )
+    return 0
+
+
+def _records(table: Any) -> list[dict[str, Any]]:
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in table.to_dict("records")
+    ]
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value)}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

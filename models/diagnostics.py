@@ -7,6 +7,7 @@ ESS, divergences and BFMI all pass; anything else worth knowing is a :class:`Fit
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -170,7 +171,10 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
     tree = xr.DataTree.from_dict(
         {"posterior": posterior, "log_likelihood": xr.Dataset({"log_loss": ll})}
     )
-    result = azs.loo(tree, pointwise=True, var_name="log_loss")
+    with warnings.catch_warnings():
+        # High Pareto k is reported as a FitWarning below, not as a Python warning.
+        warnings.simplefilter("ignore", UserWarning)
+        result = azs.loo(tree, pointwise=True, var_name="log_loss")
     k = np.asarray(result.pareto_k)
     return {
         "elpd": float(result.elpd),

@@ -1,0 +1,40 @@
+"""Shared test options and fixtures.
+
+Tiers: the default run is fast (pure math, graph checks, fake posteriors; no NUTS). Tests marked
+``slow`` run real NUTS and are skipped unless ``--run-slow`` (both tiers) or ``--only-slow``;
+CI runs both. Everything is seeded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import SamplerSettings
+
+# The one place sampler sizes for tests live.
+TINY = SamplerSettings(draws=50, tune=50, chains=2, seed=0)
+SLOW = SamplerSettings(draws=500, tune=500, chains=2, seed=1)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="also run slow (real NUTS) tests")
+    parser.addoption("--only-slow", action="store_true", help="run only slow tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    run_slow = config.getoption("--run-slow") or config.getoption("--only-slow")
+    only_slow = config.getoption("--only-slow")
+    skip_slow = pytest.mark.skip(reason="slow: real NUTS (use --run-slow)")
+    skip_fast = pytest.mark.skip(reason="fast test skipped by --only-slow")
+    for item in items:
+        is_slow = "slow" in item.keywords
+        if is_slow and not run_slow:
+            item.add_marker(skip_slow)
+        elif not is_slow and only_slow:
+            item.add_marker(skip_fast)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)

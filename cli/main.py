@@ -177,15 +177,16 @@ class _Progress:
 
 
 def _run_fit(data: models.ScalingData, args: argparse.Namespace, **kwargs: Any) -> models.Fit:
+    settings = _settings(args)
     progress = _Progress("sampling", not args.quiet and sys.stderr.isatty())
-    if not args.quiet:
+    if progress.enabled:
         print(
             f"fitting {kwargs.get('family', 'chinchilla')} to {len(data)} runs in "
             f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
             file=sys.stderr,
         )
     try:
-        return models.fit(data, settings=_settings(args), progress=progress, **kwargs)
+        return models.fit(data, settings=settings, progress=progress, **kwargs)
     finally:
         progress.close()
 

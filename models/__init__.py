@@ -22,6 +22,7 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
+from models import fit as fit_module
 from models.fit import Fit, fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.predict import Prediction
@@ -50,6 +51,7 @@ __all__ = [
     "SettingsError",
     "Thresholds",
     "fit",
+    "fit_module",
     "fit_to_bytes",
     "get_family",
     "list_families",

@@ -172,10 +172,14 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
         {"posterior": posterior, "log_likelihood": xr.Dataset({"log_loss": ll})}
     )
     with warnings.catch_warnings():
-        # High Pareto k is reported as a FitWarning below, not as a Python warning.
+        # High Pareto k is reported as a FitWarning below, not as a Python warning; extreme
+        # log-likelihoods (overflow) end as an undefined LOO (None), also handled below.
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
         result = azs.loo(tree, pointwise=True, var_name="log_loss")
-    k = np.asarray(result.pareto_k)
+    k = np.asarray(result.pareto_k, dtype=float)
+    if not np.isfinite(k).any() or not np.isfinite(float(result.elpd)):
+        return None  # e.g. draws with impossible likelihood: LOO is undefined, not zero
     return {
         "elpd": float(result.elpd),
         "se": float(result.se),

@@ -32,7 +32,8 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
     """One row per parameter and group (``group`` is None for shared parameters).
 
     ``kind`` is ``parameter``, ``population`` (a new group drawn from the population: the
-    spread a new architecture should expect), ``derived`` or ``noise``.
+    spread a new architecture should expect; only when no parameter is independent), ``derived``
+    or ``noise``.
     """
     probs = _check_probs(probs)
     rows: list[dict[str, Any]] = []
@@ -47,7 +48,10 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
             continue
         for g, draws in per_group.items():
             rows.append(_row(name, g, kind, draws[name], probs))
-    if len(fit.groups) > 1 and "partial" in fit.config.pooling.values():
+    pooling = set(fit.config.pooling.values())
+    # A new group needs every non-shared parameter pooled; with an independent one there is no
+    # population to summarise (prediction refuses it too).
+    if len(fit.groups) > 1 and "partial" in pooling and "independent" not in pooling:
         population = natural_draws(fit, None)
         for name in population:
             if name not in shared and not (name in derived_names and all_shared):

@@ -8,6 +8,8 @@ import numpy as np
 import xarray as xr
 
 import models
+import models.build
+import models.config
 from models.build import prepare
 from models.config import resolve_config
 from models.data import Scales, ScalingData
@@ -103,3 +105,41 @@ def tiny_data(n: int = 12, seed: int = 0) -> ScalingData:
     """A one-group chinchilla dataset with ``n`` runs."""
     fam = models.get_family("chinchilla")
     return simulate(fam, CHINCHILLA_TRUTH, chinchilla_inputs(n, seed), noise=0.02, seed=seed)
+
+
+def prior_trace(config: models.config.ModelConfig, md: models.build.ModelData, chains: int = 2, draws: int = 100, seed: int = 0) -> xr.DataTree:
+    """A trace drawn from the prior in numpy: a stand-in for NUTS (like pymc's mock_sample)."""
+    rng = np.random.default_rng(seed)
+    shape = (chains, draws)
+    n_groups = len(md.groups)
+    post: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+    for spec in config.family.params:
+        how = config.pooling[spec.name]
+        if how == "shared":
+            post[spec.name] = (("chain", "draw"), config.priors[spec.name].draw(rng, shape))
+        elif how == "independent":
+            post[spec.name] = (
+                ("chain", "draw", "group"),
+                config.priors[spec.name].draw(rng, (*shape, n_groups)),
+            )
+        else:
+            hyper = config.hyper[spec.name]
+            mu, sigma = hyper.mu.draw(rng, shape), hyper.sigma.draw(rng, shape)
+            offset = rng.standard_normal((*shape, n_groups))
+            post[f"{spec.name}_mu"] = (("chain", "draw"), mu)
+            post[f"{spec.name}_sigma"] = (("chain", "draw"), sigma)
+            post[f"{spec.name}_offset"] = (("chain", "draw", "group"), offset)
+            value = spec.inverse_link(np, mu[..., None] + sigma[..., None] * offset)
+            post[spec.name] = (("chain", "draw", "group"), value)
+    for name, prior in config.noise.items():
+        post[name] = (("chain", "draw"), prior.draw(rng, shape))
+    ds = xr.Dataset(post)
+    if "group" in ds.dims:
+        ds = ds.assign_coords(group=md.groups)
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.zeros(shape, dtype=bool)),
+            "energy": (("chain", "draw"), rng.standard_normal(shape)),
+        }
+    )
+    return xr.DataTree.from_dict({"posterior": ds, "sample_stats": stats})

@@ -1,0 +1,137 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+import models
+from cli.main import main
+from tests.utils import prior_trace
+
+
+@pytest.fixture
+def mock_sampler(monkeypatch):
+    def fake(config, md, settings, *, progress=None, cache=None):
+        return prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed)
+
+    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
+
+
+@pytest.fixture
+def example_csv(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    assert main(["example", str(path)]) == 0
+    capsys.readouterr()
+    return path
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_families_json_lists_every_family(capsys):
+    code, out, _ = run(capsys, "families", "--json")
+    families = json.loads(out)
+    assert code == 0 and {f["name"] for f in families} == set(models.REGISTRY)
+    chin = next(f for f in families if f["name"] == "chinchilla")
+    assert chin["inputs"] == ["params", "data"] and chin["formula"].startswith("L = E")
+    assert {p["name"] for p in chin["parameters"]} == {"E", "A", "B", "alpha", "beta"}
+
+
+def test_families_text(capsys):
+    code, out, _ = run(capsys, "families")
+    assert code == 0 and "chinchilla: L = E + A * N^(-alpha)" in out and "citation:" in out
+
+
+def test_example_writes_four_architectures(example_csv):
+    import pandas as pd
+
+    frame = pd.read_csv(example_csv)
+    assert len(frame) == 100 and frame["architecture"].nunique() == 4
+    assert {"params", "data", "loss"} <= set(frame.columns)
+
+
+def test_fit_predict_summary_round_trip(capsys, tmp_path, example_csv, mock_sampler):
+    fit_path = tmp_path / "fit.nc"
+    code, out, _ = run(
+        capsys, "fit", str(example_csv), "--group-col", "architecture", "--draws", "40",
+        "--tune", "10", "--chains", "2", "-o", str(fit_path), "--json", "--quiet",
+    )
+    assert code == 0 and fit_path.exists()
+    payload = json.loads(out)
+    assert payload["groups"] == ["mamba", "rwkv", "transformer", "transformer-moe"]
+    assert "converged" in payload["diagnostics"]
+
+    code, out, _ = run(capsys, "predict", str(fit_path), "--at", "params=7e9,data=1.4e11", "--json")
+    pred = json.loads(out)
+    assert code == 0 and pred["population"] is True
+    row = pred["predictions"][0]
+    assert row["region"] == "extrapolation" and set(row["new_run_interval"]) == {"50", "90"}
+
+    code, out, _ = run(capsys, "predict", str(fit_path), "--at", "params=1e8,data=2e9", "--group", "mamba", "--prob", "0.8")
+    assert code == 0 and "group mamba" in out and "80%" in out
+
+    code, out, _ = run(capsys, "summary", str(fit_path))
+    assert code == 0 and "diagnostics:" in out and "population" in out
+
+
+def test_fit_with_mapping_priors_and_pooling(capsys, tmp_path, example_csv, mock_sampler):
+    import pandas as pd
+
+    renamed = tmp_path / "renamed.csv"
+    pd.read_csv(example_csv).rename(columns={"loss": "final_loss", "params": "n"}).to_csv(renamed, index=False)
+    priors = tmp_path / "priors.json"
+    priors.write_text(json.dumps({"B": {"dist": "LogNormal", "kwargs": {"mu": 0.0, "sigma": 1.0}}}))
+    code, out, err = run(
+        capsys, "fit", str(renamed), "--map", "loss=final_loss,params=n", "--group-col", "architecture",
+        "--pooling", "B=independent", "--priors", str(priors), "--draws", "30", "--chains", "2",
+        "-o", str(tmp_path / "f.nc"), "--json", "--quiet",
+    )
+    assert code == 0, err
+    config = json.loads(out)["config"]
+    assert config["pooling"]["B"] == "independent"
+    assert config["priors"]["B"] == {"dist": "LogNormal", "kwargs": {"mu": 0.0, "sigma": 1.0}}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "missing.csv", "-o", "x.nc"], "cannot read missing.csv"),
+        (["fit", "{csv}", "--family", "nope", "-o", "x.nc"], "unknown family 'nope'"),
+        (["fit", "{csv}", "--map", "loss", "-o", "x.nc"], "expected KEY=VALUE"),
+        (["fit", "{csv}", "--map", "loss=nothere", "-o", "x.nc"], "column 'nothere'"),
+        (["fit", "{csv}", "--priors", "{bad_json}", "-o", "x.nc"], "not valid JSON"),
+        (["fit", "{csv}", "--pooling", "alpha=sometimes", "-o", "x.nc"], "pooling for 'alpha'"),
+        (["fit", "{csv}", "--draws", "0", "-o", "x.nc"], "draws must be at least 10"),
+        (["predict", "{csv}", "--at", "params=1"], "not a bayescale fit file"),
+        (["summary", "nope.nc"], "no such fit file"),
+    ],
+)
+def test_errors_are_one_line_with_exit_2(capsys, tmp_path, example_csv, mock_sampler, argv, message):
+    """Bad input gets a one-line reason and a non-zero exit, never a traceback."""
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    argv = [a.format(csv=example_csv, bad_json=bad_json) for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_predict_needs_points(capsys, tmp_path, example_csv, mock_sampler):
+    fit_path = tmp_path / "fit.nc"
+    assert main(["fit", str(example_csv), "--draws", "20", "--chains", "2", "-o", str(fit_path), "--quiet"]) == 0
+    capsys.readouterr()
+    code, _, err = run(capsys, "predict", str(fit_path))
+    assert code == 2 and "--at" in err
+
+
+def test_console_script_help():
+    """The installed entry point works and explains itself to a newcomer."""
+    exe = shutil.which("bayescale")
+    if exe is None:
+        pytest.skip("console script not on PATH (run via 'uv run pytest')")
+    result = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True, timeout=120)
+    assert "bayescale demo" in result.stdout and "fit" in result.stdout

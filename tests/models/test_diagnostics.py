@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from models.diagnostics import Diagnostics, Thresholds, diagnose
+
+
+def trace(chains=4, draws=500, *, shift=0.0, divergent=0, seed=0):
+    """A fake trace: two well-mixed variables; ``shift`` offsets chain 0 to break R-hat."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(chains, draws))
+    x[0] += shift
+    post = xr.Dataset(
+        {"x": (("chain", "draw"), x), "y": (("chain", "draw"), rng.normal(size=(chains, draws)))}
+    )
+    div = np.zeros((chains, draws), dtype=bool)
+    div.flat[:divergent] = True
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), div),
+            "energy": (("chain", "draw"), rng.normal(size=(chains, draws))),
+        }
+    )
+    return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+
+
+def loglik(chains=4, draws=500, n=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return -0.5 * (rng.normal(size=(1, 1, n)) + 0.05 * rng.normal(size=(chains, draws, n))) ** 2
+
+
+def test_clean_trace_converges():
+    d = diagnose(trace(), loglik())
+    assert d.converged and d.reasons == ()
+    assert d.r_hat_max < 1.01 and d.ess_bulk_min > 400 and d.divergences == 0
+    assert d.elpd_loo is not None and d.pareto_k_max is not None and d.pareto_k_bad == 0
+
+
+def test_divergences_fail_convergence_and_warn():
+    """Any divergence means the posterior may be biased: the fit must say so."""
+    d = diagnose(trace(divergent=3), None)
+    assert not d.converged
+    assert "3 divergent transitions" in d.reasons
+    assert [w.code for w in d.warnings] == ["divergences"]
+    assert d.elpd_loo is None
+
+
+def test_stuck_chain_fails_r_hat():
+    d = diagnose(trace(shift=3.0), None)
+    assert not d.converged and any("R-hat" in r for r in d.reasons)
+
+
+def test_too_few_draws_fail_ess():
+    d = diagnose(trace(draws=30), None)
+    assert any("ESS" in r for r in d.reasons)
+
+
+def test_one_chain_cannot_claim_convergence():
+    d = diagnose(trace(chains=1), None)
+    assert not d.converged and "one chain: R-hat cannot be checked" in d.reasons
+
+
+def test_thresholds_are_named_and_configurable():
+    lenient = Thresholds(divergences_max=5)
+    assert diagnose(trace(divergent=3), None, thresholds=lenient).converged
+
+
+def test_dict_round_trip():
+    d = diagnose(trace(divergent=1), loglik())
+    assert Diagnostics.from_dict(d.to_dict()) == d
+
+
+@pytest.mark.parametrize("outlier", [50.0])
+def test_outlier_gives_high_pareto_k_warning(outlier):
+    """An observation the model cannot explain makes LOO unreliable: warn, suggest Student-t."""
+    rng = np.random.default_rng(1)
+    mu = rng.normal(0, 0.1, size=(4, 500, 1))
+    y = np.zeros(20)
+    y[0] = outlier * 0.1
+    ll = -0.5 * ((y - mu) / 0.1) ** 2
+    d = diagnose(trace(), ll)
+    assert d.pareto_k_bad >= 1
+    assert any(w.code == "high_pareto_k" and "student_t" in w.message for w in d.warnings)

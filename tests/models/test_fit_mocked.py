@@ -1,0 +1,129 @@
+"""fit() end to end with the sampler replaced by prior draws (no NUTS)."""
+
+import numpy as np
+import pytest
+
+import models
+from models import DataError, ScalingData
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, prior_trace, tiny_data
+
+
+@pytest.fixture
+def mock_sampler(monkeypatch):
+    calls = []
+
+    def fake(config, md, settings, *, progress=None, cache=None):
+        calls.append((config, md, settings))
+        if progress:
+            progress(1.0)
+        return prior_trace(
+            config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
+        )
+
+    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
+    return calls
+
+
+def grouped_data(n_groups=3, n=12):
+    from models.simulate import simulate
+
+    return simulate(
+        models.get_family("chinchilla"),
+        CHINCHILLA_TRUTH,
+        chinchilla_inputs(n),
+        groups=[f"g{i}" for i in range(n_groups)],
+    )
+
+
+def test_fit_returns_everything_a_user_needs(mock_sampler):
+    data = tiny_data(30)
+    fit = models.fit(data, "chinchilla", settings=models.SamplerSettings(draws=60, chains=2))
+    assert fit.groups == ["all"] and fit.config.pooling == dict.fromkeys(
+        fit.family.param_names, "shared"
+    )
+    assert fit.diagnostics.chains == 2 and fit.diagnostics.draws == 60
+    assert set(fit.summary()["parameter"]) >= {"E", "A", "B", "alpha", "beta", "a", "b", "sigma"}
+    config, md, settings = mock_sampler[0]
+    # model units: inputs divided by their geometric mean, loss by the smallest loss
+    assert np.exp(np.log(md.x["params"]).mean()) == pytest.approx(1.0)
+    assert md.log_loss.min() == pytest.approx(0.0)
+
+
+def test_prior_draws_are_flagged_as_prior_dominated(mock_sampler):
+    """When the 'posterior' equals the prior, the warning must say the data did not inform it."""
+    fit = models.fit(
+        tiny_data(30), "chinchilla", settings=models.SamplerSettings(draws=200, chains=2)
+    )
+    codes = {(w.code, w.param) for w in fit.diagnostics.warnings}
+    assert ("prior_dominates", "alpha") in codes and ("prior_dominates", "E") in codes
+
+
+def test_hierarchical_defaults_and_progress(mock_sampler):
+    seen = []
+    fit = models.fit(
+        grouped_data(),
+        "chinchilla",
+        progress=seen.append,
+        settings=models.SamplerSettings(draws=50, chains=2),
+    )
+    assert seen == [1.0]
+    assert set(fit.config.pooling.values()) == {"partial"}
+    kinds = set(fit.summary()["kind"])
+    assert kinds == {"parameter", "derived", "population", "noise"}
+
+
+def test_single_group_pooling_request_becomes_a_warning(mock_sampler):
+    fit = models.fit(
+        tiny_data(30),
+        "chinchilla",
+        pooling="partial",
+        settings=models.SamplerSettings(draws=50, chains=2),
+    )
+    notes = [w.message for w in fit.diagnostics.warnings if w.code == "pooling"]
+    assert notes and "fitted as shared" in notes[0]
+
+
+def test_too_few_points_is_refused(mock_sampler):
+    with pytest.raises(DataError, match="5 observations cannot fit 5 parameters") as exc:
+        models.fit(tiny_data(5), "chinchilla")
+    assert exc.value.field == "loss" and not mock_sampler
+
+
+def test_thin_data_warns(mock_sampler):
+    fit = models.fit(
+        tiny_data(12), "chinchilla", settings=models.SamplerSettings(draws=50, chains=2)
+    )
+    assert "too_few_points" in {w.code for w in fit.diagnostics.warnings}
+
+
+def test_missing_input_names_it(mock_sampler):
+    data = ScalingData({"params": np.geomspace(1e7, 1e9, 10)}, np.linspace(3, 2, 10))
+    with pytest.raises(DataError, match="needs input") as exc:
+        models.fit(data, "chinchilla")
+    assert exc.value.field == "data"
+
+
+def test_family_options_and_power_law_over_data(mock_sampler):
+    data = ScalingData(
+        {"data": np.geomspace(1e8, 1e11, 20)}, 2 + 30 * np.geomspace(1e8, 1e11, 20) ** -0.2
+    )
+    fit = models.fit(
+        data,
+        "power_law",
+        family_options={"x": "data"},
+        settings=models.SamplerSettings(draws=50, chains=2),
+    )
+    assert fit.family.inputs == ("data",)
+    assert fit.predict({"data": [1e12]}).median.shape == (1,)
+
+
+def test_duplicate_rows_are_reported(mock_sampler):
+    base = tiny_data(20)
+    data = ScalingData(
+        {k: np.r_[v, v[:2]] for k, v in base.inputs.items()}, np.r_[base.loss, base.loss[:2]]
+    )
+    fit = models.fit(data, "chinchilla", settings=models.SamplerSettings(draws=50, chains=2))
+    assert any(
+        w.code == "duplicate_rows" and "2 duplicate rows" in w.message
+        for w in fit.diagnostics.warnings
+    )

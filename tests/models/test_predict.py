@@ -1,0 +1,162 @@
+import json
+
+import numpy as np
+import pytest
+
+import models
+from models import PredictionError, Scales
+from models.build import scaled_inputs
+from models.predict import predict_draws
+from tests.utils import CHINCHILLA_TRUTH, fake_fit
+
+GROUPS = ["a", "b", "c"]
+HIER_TRUTH = {
+    "E": [1.7, 1.8, 1.9],
+    "A": 480.0,
+    "B": 2000.0,
+    "alpha": [0.3, 0.34, 0.38],
+    "beta": 0.36,
+}
+POINTS = {"params": np.geomspace(1e8, 1e11, 7), "data": np.geomspace(2e9, 2e12, 7)}
+
+
+@pytest.fixture(scope="module")
+def single():
+    # posterior narrower than the 2 % run-to-run noise, as with a well-measured law
+    return fake_fit(spread=0.005)
+
+
+@pytest.fixture(scope="module")
+def hierarchical():
+    return fake_fit(truth=HIER_TRUTH, groups=GROUPS)
+
+
+def true_loss(params, data, t=CHINCHILLA_TRUTH):
+    return t["E"] + t["A"] * params ** -t["alpha"] + t["B"] * data ** -t["beta"]
+
+
+class TestIntervals:
+    def test_median_tracks_the_true_curve(self, single):
+        """Prediction must reproduce the law it was fitted with (units, scales, log inputs)."""
+        pred = single.predict(POINTS)
+        np.testing.assert_allclose(
+            pred.median, true_loss(POINTS["params"], POINTS["data"]), rtol=0.03
+        )
+
+    def test_intervals_nest_and_new_run_is_wider(self, single):
+        """A new run adds observation noise, so its interval must contain the mean curve's."""
+        pred = single.predict(POINTS, probs=(0.5, 0.9))
+        for p in (0.5, 0.9):
+            lo, hi = pred.mean_interval[p]
+            nlo, nhi = pred.new_run_interval[p]
+            assert np.all(lo <= pred.median) and np.all(pred.median <= hi)
+            assert np.all(nhi - nlo > hi - lo)
+        assert np.all(
+            np.diff(pred.mean_interval[0.9], axis=0) > np.diff(pred.mean_interval[0.5], axis=0)
+        )
+        assert pred.interval_kind == "equal-tailed"
+
+    def test_student_t_noise_gives_heavier_new_run_tails(self):
+        """The robust likelihood's new-run draws come from a Student-t, not a Normal."""
+        fam = models.get_family("power_law")
+        x = scaled_inputs({"params": np.array([1.0])}, fam.inputs, Scales({"params": 1.0}, 1.0))
+        params = {"E": np.full(20000, 1.0), "A": np.full(20000, 1.0), "alpha": np.full(20000, 0.5)}
+        sigma = np.full(20000, 0.1)
+        _, normal = predict_draws(fam.curve, x, params, {"sigma": sigma}, 1.0, seed=1)
+        _, heavy = predict_draws(
+            fam.curve, x, params, {"sigma": sigma, "nu": np.full(20000, 3.0)}, 1.0, seed=1
+        )
+        q = lambda d: np.subtract(*np.quantile(d[0], [0.975, 0.025]))  # noqa: E731
+        assert q(heavy) > 1.2 * q(normal)
+        assert q(normal) == pytest.approx(2 * 1.96 * 0.1, rel=0.05)
+
+    def test_same_seed_same_answer(self, hierarchical):
+        """Predictions are reproducible: population and noise draws are seeded."""
+        a = hierarchical.predict(POINTS, seed=3).to_frame()
+        b = hierarchical.predict(POINTS, seed=3).to_frame()
+        assert a.equals(b)
+
+
+class TestGroups:
+    def test_new_group_draws_from_population_and_is_wider(self, hierarchical):
+        """An unseen architecture borrows from the population with honest, wider intervals."""
+        seen = hierarchical.predict(POINTS, group="b", probs=(0.9,))
+        new = hierarchical.predict(POINTS, probs=(0.9,))
+        assert not seen.population and seen.group == "b"
+        assert new.population and new.group is None
+        w = lambda p: p.mean_interval[0.9][1] - p.mean_interval[0.9][0]  # noqa: E731
+        assert np.all(w(new) > w(seen))
+
+    def test_unseen_name_is_a_new_group(self, hierarchical):
+        pred = hierarchical.predict(POINTS, group="brand-new")
+        assert pred.population and pred.group == "brand-new"
+
+    def test_groups_differ_where_their_floors_differ(self, hierarchical):
+        """Per-group parameters reach prediction: each group follows its own law."""
+        for i, g in enumerate(GROUPS):
+            truth = {k: (v[i] if isinstance(v, list) else v) for k, v in HIER_TRUTH.items()}
+            pred = hierarchical.predict(POINTS, group=g).median
+            np.testing.assert_allclose(
+                pred, true_loss(POINTS["params"], POINTS["data"], truth), rtol=0.03
+            )
+
+    def test_independent_parameters_cannot_predict_a_new_group(self):
+        """No population exists for an independent parameter; say so instead of guessing."""
+        fit = fake_fit(truth=HIER_TRUTH, groups=GROUPS, pooling={"E": "independent"})
+        with pytest.raises(PredictionError, match="'E' is fitted independently") as exc:
+            fit.predict(POINTS, group="unseen")
+        assert exc.value.field == "group"
+
+
+class TestExtrapolationLabels:
+    def test_inside_observed_range_is_interpolation(self, single):
+        obs = single.data.inputs
+        mid = {k: [float(np.exp(np.log(v).mean()))] for k, v in obs.items()}
+        pred = single.predict(mid)
+        assert pred.region == ["interpolation"] and pred.distance[0] == 0.0
+
+    def test_distance_is_in_units_of_the_observed_log_range(self, single):
+        obs = single.data.inputs
+        lo, hi = np.log(obs["params"].min()), np.log(obs["params"].max())
+        point = {
+            "params": [float(np.exp(hi + 0.5 * (hi - lo)))],
+            "data": [float(np.exp(np.log(obs["data"]).mean()))],
+        }
+        pred = single.predict(point)
+        assert pred.region == ["extrapolation"]
+        assert pred.distance[0] == pytest.approx(0.5)
+
+
+class TestRequests:
+    @pytest.mark.parametrize(
+        ("points", "field"),
+        [
+            ({"params": [1e9]}, "data"),
+            ({"params": [-1.0], "data": [1e10]}, "params"),
+            ({"params": [1e9], "data": [float("nan")]}, "data"),
+            ({"params": [0.0], "data": [1e10]}, "params"),
+        ],
+    )
+    def test_bad_points_name_the_field(self, single, points, field):
+        with pytest.raises(PredictionError) as exc:
+            single.predict(points)
+        assert exc.value.field == field
+
+    @pytest.mark.parametrize("probs", [(), (0.0,), (1.0,), (1.5,)])
+    def test_bad_probabilities(self, single, probs):
+        with pytest.raises(PredictionError, match="probabilities"):
+            single.predict(POINTS, probs=probs)
+
+    def test_accepts_frames_and_record_lists(self, single):
+        import pandas as pd
+
+        records = [{"params": 1e9, "data": 2e10}, {"params": 2e9, "data": 4e10}]
+        a = single.predict(records).median
+        b = single.predict(pd.DataFrame(records)).median
+        np.testing.assert_array_equal(a, b)
+
+    def test_records_are_json_ready(self, single):
+        rows = single.predict(POINTS, probs=(0.5, 0.9)).to_records()
+        text = json.dumps(rows)
+        assert '"mean_interval": {"50": [' in text and '"90"' in text
+        assert rows[0]["region"] in ("interpolation", "extrapolation")

@@ -118,7 +118,7 @@ def resolve_config(
     flat: dict[str, PriorSpec] = {}
     hyper: dict[str, HyperPrior] = {}
     for spec in family.params:
-        given = overrides.get(spec.name)
+        given = _as_json(overrides.get(spec.name))
         if resolved[spec.name] == "partial":
             if given is not None and "dist" in given:
                 raise PriorError(
@@ -137,21 +137,32 @@ def resolve_config(
                     field=spec.name,
                 )
             prior = spec.prior if given is None else PriorSpec.from_dict(given, spec.name)
-            if spec.link == "log" and prior.support not in ("positive",):
+            if spec.link == "log" and not prior.is_positive():
                 raise PriorError(
                     f"'{spec.name}' must be positive: {prior.dist} is not a positive distribution",
                     field=spec.name,
                 )
             flat[spec.name] = prior
+    if "nu" in overrides and likelihood != "student_t":
+        raise PriorError("a prior for 'nu' needs likelihood student_t", field="nu")
     noise = {
         name: PriorSpec.from_dict(overrides[name], name) if name in overrides else default
         for name, default in NOISE_PRIORS.items()
         if name == "sigma" or likelihood == "student_t"
     }
     for name, prior in noise.items():
-        if prior.support != "positive":
+        if not prior.is_positive():
             raise PriorError(f"'{name}' needs a positive distribution", field=name)
     return ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups), notes
+
+
+def _as_json(given: Any) -> Any:
+    """Accept PriorSpec/HyperPrior objects from Python callers as their JSON form."""
+    if isinstance(given, PriorSpec | HyperPrior):
+        return given.to_dict()
+    if given is not None and not isinstance(given, Mapping):
+        raise PriorError(f"prior must be an object, not {type(given).__name__}")
+    return given
 
 
 def _requested_pooling(

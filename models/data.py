@@ -146,7 +146,8 @@ class ScalingData:
             if canonical not in (*INPUTS, "loss", "group"):
                 raise DataError(f"cannot map unknown field '{canonical}'", field=canonical)
         if "group" in mapping:
-            group_col = group_col or mapping.pop("group")
+            mapped_group = mapping.pop("group")
+            group_col = group_col or mapped_group
         columns = {name: mapping.get(name, name) for name in (*INPUTS, "loss")}
         for name, col in mapping.items():
             if col not in frame.columns:
@@ -167,11 +168,9 @@ class ScalingData:
         if group_col is not None:
             if group_col not in frame.columns:
                 raise DataError(f"group column '{group_col}' not in the data", field="group")
-            if frame[group_col].isna().any():
-                raise DataError(
-                    _rows_message("group", frame[group_col].isna().to_numpy(), "is empty"),
-                    field="group",
-                )
+            empty = frame[group_col].isna() | (frame[group_col].astype(str).str.strip() == "")
+            if empty.any():
+                raise DataError(_rows_message("group", empty.to_numpy(), "is empty"), field="group")
             group = frame[group_col].astype(str).to_numpy()
         else:
             group = None
@@ -243,10 +242,14 @@ class ScalingData:
         )
 
     def log_ranges(self, inputs: Iterable[str]) -> dict[str, tuple[float, float]]:
-        """Observed (min, max) of log input, used to label extrapolation."""
+        """Observed (min, max) of log input, used to label extrapolation.
+
+        Scale inputs only: ``label_noise`` is a fraction (may be 0), not a scale to extrapolate.
+        """
         return {
             n: (float(np.log(self.inputs[n]).min()), float(np.log(self.inputs[n]).max()))
             for n in inputs
+            if n not in _NON_NEGATIVE
         }
 
     def to_frame(self) -> pd.DataFrame:

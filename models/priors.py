@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,16 @@ class PriorSpec:
 
     def __init__(self, dist: str, kwargs: Mapping[str, float] | None = None, **kw: float) -> None:
         object.__setattr__(self, "dist", dist)
-        object.__setattr__(self, "kwargs", dict(kwargs or {}) | kw)
+        merged = dict(kwargs or {}) | kw
+        # numpy scalars become plain floats so specs compare, hash and serialise alike
+        object.__setattr__(
+            self,
+            "kwargs",
+            {
+                k: float(v) if isinstance(v, numbers.Real) and not isinstance(v, bool) else v
+                for k, v in merged.items()
+            },
+        )
 
     def validate(self, where: str) -> PriorSpec:
         """Check the distribution name and arguments; ``where`` names the parameter in errors."""
@@ -70,7 +80,7 @@ class PriorSpec:
                 f"prior for '{where}': {self.dist} takes no {', '.join(sorted(extra))}", field=where
             )
         for name, value in self.kwargs.items():
-            if isinstance(value, bool) or not isinstance(value, int | float):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise PriorError(f"prior for '{where}': {name} must be a number", field=where)
             if not math.isfinite(value):
                 raise PriorError(f"prior for '{where}': {name} must be finite", field=where)
@@ -83,6 +93,13 @@ class PriorSpec:
         if lower is not None and upper is not None and not lower < upper:
             raise PriorError(f"prior for '{where}': lower must be < upper", field=where)
         return self
+
+    def is_positive(self) -> bool:
+        """True when every draw is > 0 (bounded ones need a lower bound >= 0)."""
+        support = self.support
+        if support == "bounded":
+            return float(self.kwargs.get("lower", -np.inf)) >= 0
+        return support in ("positive", "unit")
 
     @property
     def support(self) -> str:
@@ -98,6 +115,10 @@ class PriorSpec:
         """Parse the JSON form; accepts ``{"dist", "kwargs"}`` or ``{"dist", **kwargs}``."""
         if isinstance(obj, PriorSpec):
             return obj.validate(where)
+        if isinstance(obj, HyperPrior):
+            raise PriorError(
+                f"prior for '{where}' must be a distribution, not a population prior", field=where
+            )
         if not isinstance(obj, Mapping) or "dist" not in obj:
             raise PriorError(
                 f"prior for '{where}' must be an object with 'dist' (and 'kwargs')", field=where
@@ -175,6 +196,8 @@ class HyperPrior:
     @classmethod
     def from_dict(cls, obj: Any, where: str) -> HyperPrior:
         """Parse the JSON form; the scale prior must be positive."""
+        if isinstance(obj, HyperPrior):
+            obj = obj.to_dict()
         if not isinstance(obj, Mapping) or set(obj) != {"mu", "sigma"}:
             raise PriorError(
                 f"population prior for '{where}' must be an object with exactly 'mu' and 'sigma'",
@@ -182,7 +205,7 @@ class HyperPrior:
             )
         mu = PriorSpec.from_dict(obj["mu"], f"{where}_mu")
         sigma = PriorSpec.from_dict(obj["sigma"], f"{where}_sigma")
-        if sigma.support != "positive":
+        if not sigma.is_positive():
             raise PriorError(
                 f"prior for '{where}_sigma' must be a positive distribution, not {sigma.dist}",
                 field=f"{where}_sigma",

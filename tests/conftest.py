@@ -14,7 +14,7 @@ from models import SamplerSettings
 
 # The one place sampler sizes for tests live.
 TINY = SamplerSettings(draws=50, tune=50, chains=2, seed=0)
-SLOW = SamplerSettings(draws=500, tune=500, chains=2, seed=1)
+SLOW = SamplerSettings(draws=1000, tune=1000, chains=4, seed=1)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -82,7 +82,11 @@ def fake_fit(
     )
     if likelihood == "student_t":
         posterior["nu"] = xr.DataArray(20 + rng.gamma(2, 2, shape), dims=("chain", "draw"))
-    ds = xr.Dataset(posterior).assign_coords(group=data.groups) if n_groups else xr.Dataset(posterior)
+    ds = (
+        xr.Dataset(posterior).assign_coords(group=data.groups)
+        if n_groups
+        else xr.Dataset(posterior)
+    )
     if "group" not in ds.dims:
         ds = ds.drop_vars("group", errors="ignore")
     diverging = np.zeros(shape, dtype=bool)
@@ -98,7 +102,15 @@ def fake_fit(
     md = prepare(data, fam.inputs, scales)
     loglik = pointwise_log_likelihood(config, md, ds)
     diagnostics = diagnose(trace, loglik)
-    return Fit(fam, config, scales, models.SamplerSettings(chains=chains, draws=max(draws, 10)), trace, data, diagnostics)
+    return Fit(
+        fam,
+        config,
+        scales,
+        models.SamplerSettings(chains=chains, draws=max(draws, 10)),
+        trace,
+        data,
+        diagnostics,
+    )
 
 
 def tiny_data(n: int = 12, seed: int = 0) -> ScalingData:
@@ -107,7 +119,13 @@ def tiny_data(n: int = 12, seed: int = 0) -> ScalingData:
     return simulate(fam, CHINCHILLA_TRUTH, chinchilla_inputs(n, seed), noise=0.02, seed=seed)
 
 
-def prior_trace(config: models.config.ModelConfig, md: models.build.ModelData, chains: int = 2, draws: int = 100, seed: int = 0) -> xr.DataTree:
+def prior_trace(
+    config: models.config.ModelConfig,
+    md: models.build.ModelData,
+    chains: int = 2,
+    draws: int = 100,
+    seed: int = 0,
+) -> xr.DataTree:
     """A trace drawn from the prior in numpy: a stand-in for NUTS (like pymc's mock_sample)."""
     rng = np.random.default_rng(seed)
     shape = (chains, draws)

@@ -12,7 +12,9 @@ from tests.utils import prior_trace
 @pytest.fixture
 def mock_sampler(monkeypatch):
     def fake(config, md, settings, *, progress=None, cache=None):
-        return prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed)
+        return prior_trace(
+            config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
+        )
 
     monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
 
@@ -56,8 +58,21 @@ def test_example_writes_four_architectures(example_csv):
 def test_fit_predict_summary_round_trip(capsys, tmp_path, example_csv, mock_sampler):
     fit_path = tmp_path / "fit.nc"
     code, out, _ = run(
-        capsys, "fit", str(example_csv), "--group-col", "architecture", "--draws", "40",
-        "--tune", "10", "--chains", "2", "-o", str(fit_path), "--json", "--quiet",
+        capsys,
+        "fit",
+        str(example_csv),
+        "--group-col",
+        "architecture",
+        "--draws",
+        "40",
+        "--tune",
+        "10",
+        "--chains",
+        "2",
+        "-o",
+        str(fit_path),
+        "--json",
+        "--quiet",
     )
     assert code == 0 and fit_path.exists()
     payload = json.loads(out)
@@ -70,7 +85,17 @@ def test_fit_predict_summary_round_trip(capsys, tmp_path, example_csv, mock_samp
     row = pred["predictions"][0]
     assert row["region"] == "extrapolation" and set(row["new_run_interval"]) == {"50", "90"}
 
-    code, out, _ = run(capsys, "predict", str(fit_path), "--at", "params=1e8,data=2e9", "--group", "mamba", "--prob", "0.8")
+    code, out, _ = run(
+        capsys,
+        "predict",
+        str(fit_path),
+        "--at",
+        "params=1e8,data=2e9",
+        "--group",
+        "mamba",
+        "--prob",
+        "0.8",
+    )
     assert code == 0 and "group mamba" in out and "80%" in out
 
     code, out, _ = run(capsys, "summary", str(fit_path))
@@ -81,13 +106,31 @@ def test_fit_with_mapping_priors_and_pooling(capsys, tmp_path, example_csv, mock
     import pandas as pd
 
     renamed = tmp_path / "renamed.csv"
-    pd.read_csv(example_csv).rename(columns={"loss": "final_loss", "params": "n"}).to_csv(renamed, index=False)
+    pd.read_csv(example_csv).rename(columns={"loss": "final_loss", "params": "n"}).to_csv(
+        renamed, index=False
+    )
     priors = tmp_path / "priors.json"
     priors.write_text(json.dumps({"B": {"dist": "LogNormal", "kwargs": {"mu": 0.0, "sigma": 1.0}}}))
     code, out, err = run(
-        capsys, "fit", str(renamed), "--map", "loss=final_loss,params=n", "--group-col", "architecture",
-        "--pooling", "B=independent", "--priors", str(priors), "--draws", "30", "--chains", "2",
-        "-o", str(tmp_path / "f.nc"), "--json", "--quiet",
+        capsys,
+        "fit",
+        str(renamed),
+        "--map",
+        "loss=final_loss,params=n",
+        "--group-col",
+        "architecture",
+        "--pooling",
+        "B=independent",
+        "--priors",
+        str(priors),
+        "--draws",
+        "30",
+        "--chains",
+        "2",
+        "-o",
+        str(tmp_path / "f.nc"),
+        "--json",
+        "--quiet",
     )
     assert code == 0, err
     config = json.loads(out)["config"]
@@ -109,7 +152,9 @@ def test_fit_with_mapping_priors_and_pooling(capsys, tmp_path, example_csv, mock
         (["summary", "nope.nc"], "no such fit file"),
     ],
 )
-def test_errors_are_one_line_with_exit_2(capsys, tmp_path, example_csv, mock_sampler, argv, message):
+def test_errors_are_one_line_with_exit_2(
+    capsys, tmp_path, example_csv, mock_sampler, argv, message
+):
     """Bad input gets a one-line reason and a non-zero exit, never a traceback."""
     bad_json = tmp_path / "bad.json"
     bad_json.write_text("{not json")
@@ -122,7 +167,22 @@ def test_errors_are_one_line_with_exit_2(capsys, tmp_path, example_csv, mock_sam
 
 def test_predict_needs_points(capsys, tmp_path, example_csv, mock_sampler):
     fit_path = tmp_path / "fit.nc"
-    assert main(["fit", str(example_csv), "--draws", "20", "--chains", "2", "-o", str(fit_path), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(example_csv),
+                "--draws",
+                "20",
+                "--chains",
+                "2",
+                "-o",
+                str(fit_path),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     code, _, err = run(capsys, "predict", str(fit_path))
     assert code == 2 and "--at" in err
@@ -133,5 +193,7 @@ def test_console_script_help():
     exe = shutil.which("bayescale")
     if exe is None:
         pytest.skip("console script not on PATH (run via 'uv run pytest')")
-    result = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True, timeout=120)
+    result = subprocess.run(
+        [exe, "--help"], capture_output=True, text=True, check=True, timeout=120
+    )
     assert "bayescale demo" in result.stdout and "fit" in result.stdout

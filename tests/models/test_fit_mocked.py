@@ -43,7 +43,7 @@ def test_fit_returns_everything_a_user_needs(mock_sampler):
     )
     assert fit.diagnostics.chains == 2 and fit.diagnostics.draws == 60
     assert set(fit.summary()["parameter"]) >= {"E", "A", "B", "alpha", "beta", "a", "b", "sigma"}
-    config, md, settings = mock_sampler[0]
+    _, md, _ = mock_sampler[0]
     # model units: inputs divided by their geometric mean, loss by the smallest loss
     assert np.exp(np.log(md.x["params"]).mean()) == pytest.approx(1.0)
     assert md.log_loss.min() == pytest.approx(0.0)

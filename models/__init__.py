@@ -10,6 +10,7 @@ Pure modelling: it never imports the web or database stack. Typical use::
     fit.save("fit.nc"); same = models.load_fit("fit.nc")
 """
 
+from models import fit as fit_module
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -22,7 +23,6 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
-from models import fit as fit_module
 from models.fit import Fit, fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.predict import Prediction

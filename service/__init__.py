@@ -1,1 +1,0 @@
-"""HTTP service (FastAPI) over the modelling library; built in the service issue."""

@@ -88,6 +88,26 @@ class Param:
         return xp.exp(value) if self.link == "log" else value
 
 
+# Reusable parameter definitions in model units (inputs / geometric mean, loss / min loss).
+def floor(name: str = "E", description: str = "irreducible loss (floor)") -> Param:
+    """An irreducible loss: median half the best observed loss, rarely above it."""
+    prior = PriorSpec("LogNormal", mu=float(np.log(0.5)), sigma=0.7)
+    return Param(name, prior, "log", description, Unit("loss"), pool_sigma=group_spread(0.15))
+
+
+def amplitude(name: str, input: str, exponent: str, description: str) -> Param:
+    """Amplitude of an ``A x^-exponent`` term: O(1) at the geometric mean of ``input``."""
+    prior = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=1.5)
+    unit = Unit("amplitude", input=input, exponent=exponent)
+    return Param(name, prior, "log", description, unit, pool_sigma=group_spread(0.5))
+
+
+def exponent(name: str, description: str) -> Param:
+    """A power-law exponent: 90 % prior mass between 0.11 and 0.8."""
+    prior = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6)
+    return Param(name, prior, "log", description, pool_sigma=group_spread(0.15))
+
+
 class ScalingLaw:
     """Base class of families; subclasses set the class attributes and ``curve``."""
 

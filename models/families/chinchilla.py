@@ -19,11 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, ScalingLaw, Unit, group_spread
-from models.priors import PriorSpec
-
-_EXPONENT = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6)
-_AMPLITUDE = PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=1.5)
+from models.families.base import ScalingLaw, amplitude, exponent, floor
 
 
 class Chinchilla(ScalingLaw):
@@ -34,38 +30,11 @@ class Chinchilla(ScalingLaw):
     citation = "Hoffmann et al. 2022 (arXiv:2203.15556); Besiroglu et al. 2024 (arXiv:2404.10102)"
     use_when = "model size N and training tokens D both vary, data not repeated"
     params = (
-        Param(
-            "E",
-            PriorSpec("LogNormal", mu=float(np.log(0.5)), sigma=0.7),
-            "log",
-            "irreducible loss (floor)",
-            Unit("loss"),
-            pool_sigma=group_spread(0.15),
-        ),
-        Param(
-            "A",
-            _AMPLITUDE,
-            "log",
-            "amplitude of the model-size term",
-            Unit("amplitude", input="params", exponent="alpha"),
-            pool_sigma=group_spread(0.5),
-        ),
-        Param(
-            "B",
-            _AMPLITUDE,
-            "log",
-            "amplitude of the data term",
-            Unit("amplitude", input="data", exponent="beta"),
-            pool_sigma=group_spread(0.5),
-        ),
-        Param(
-            "alpha",
-            _EXPONENT,
-            "log",
-            "model-size exponent",
-            pool_sigma=group_spread(0.15),
-        ),
-        Param("beta", _EXPONENT, "log", "data exponent", pool_sigma=group_spread(0.15)),
+        floor(),
+        amplitude("A", "params", "alpha", "amplitude of the model-size term"),
+        amplitude("B", "data", "beta", "amplitude of the data term"),
+        exponent("alpha", "model-size exponent"),
+        exponent("beta", "data exponent"),
     )
     default_pooling = {
         "E": "partial",

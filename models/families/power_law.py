@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, ScalingLaw, Unit, group_spread
-from models.priors import PriorSpec
+from models.families.base import ScalingLaw, amplitude, exponent, floor
 
 
 class PowerLaw(ScalingLaw):
@@ -32,29 +31,9 @@ class PowerLaw(ScalingLaw):
     use_when = "one resource varies (size, data, steps or compute) and the others are fixed"
     option_choices = {"x": ("params", ("params", "data", "steps", "compute"))}
     params = (
-        Param(
-            "E",
-            PriorSpec("LogNormal", mu=float(np.log(0.5)), sigma=0.7),
-            "log",
-            "irreducible loss (floor)",
-            Unit("loss"),
-            pool_sigma=group_spread(0.15),
-        ),
-        Param(
-            "A",
-            PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=1.5),
-            "log",
-            "amplitude of the reducible term",
-            Unit("amplitude", input="x", exponent="alpha"),
-            pool_sigma=group_spread(0.5),
-        ),
-        Param(
-            "alpha",
-            PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=0.6),
-            "log",
-            "exponent of the input",
-            pool_sigma=group_spread(0.15),
-        ),
+        floor(),
+        amplitude("A", "x", "alpha", "amplitude of the reducible term"),
+        exponent("alpha", "exponent of the input"),
     )
     default_pooling = {"E": "partial", "A": "partial", "alpha": "partial"}
 

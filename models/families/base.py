@@ -115,9 +115,11 @@ class ScalingLaw:
     formula: ClassVar[str]
     citation: ClassVar[str]
     use_when: ClassVar[str]
-    params: ClassVar[tuple[Param, ...]]
+    # Class-level defaults; a family whose parameters depend on its options (e.g. the number of
+    # breaks) sets both on the instance in __init__.
+    params: tuple[Param, ...]
     # Pooling used when the data has several groups; a single group is always ``shared``.
-    default_pooling: ClassVar[Mapping[str, Pooling]]
+    default_pooling: Mapping[str, Pooling]
     # Option name -> (default, allowed values); options may change the inputs.
     option_choices: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
 

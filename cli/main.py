@@ -17,6 +17,7 @@ from typing import Any
 
 import models
 from models import BayescaleError
+from service.errors import ServiceError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,6 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ServiceError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
         return 2
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -115,6 +119,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("output", type=Path)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(handler=_cmd_example)
+
+    p = sub.add_parser("serve", help="run the HTTP API (SQLite and in-process workers by default)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("migrate", help="bring the database to the newest schema")
+    p.set_defaults(handler=_cmd_migrate)
+
+    admin = sub.add_parser("admin", help="projects and API keys, without HTTP")
+    admin_sub = admin.add_subparsers(title="admin commands", metavar="COMMAND")
+    p = admin_sub.add_parser("create-project", help="create a project and print its admin key")
+    p.add_argument("name")
+    p.set_defaults(handler=_cmd_create_project)
+    p = admin_sub.add_parser("create-key", help="create an API key and print it (shown once)")
+    p.add_argument("project")
+    p.add_argument("--role", choices=("read", "write", "admin"), default="read")
+    p.add_argument("--name", default="")
+    p.set_defaults(handler=_cmd_create_key)
+    p = admin_sub.add_parser("revoke-key", help="revoke an API key by its prefix")
+    p.add_argument("project")
+    p.add_argument("prefix")
+    p.set_defaults(handler=_cmd_revoke_key)
 
     p = sub.add_parser(
         "demo", help="simulate four architectures, fit them hierarchically, predict the next scale"
@@ -362,6 +389,50 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"   {who}: median {rec['median']:.3f}, 90% new-run interval [{lo:.3f}, {hi:.3f}] "
             f"({rec['region']})"
         )
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service import admin
+    from service.main import create_app
+
+    key = admin.first_start(admin.open_engine())
+    if key:
+        print(f"first start: created project 'default'; its admin key (shown once):\n  {key}")
+    uvicorn.run(create_app(), host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from service import admin
+
+    admin.open_engine(migrate=True)
+    print("database is at the newest schema")
+    return 0
+
+
+def _cmd_create_project(args: argparse.Namespace) -> int:
+    from service import admin
+
+    key = admin.create_project(admin.open_engine(), args.name)
+    print(f"project '{args.name}' created; admin key (shown once):\n{key}")
+    return 0
+
+
+def _cmd_create_key(args: argparse.Namespace) -> int:
+    from service import admin
+
+    print(admin.create_key(admin.open_engine(), args.project, args.role, args.name))
+    return 0
+
+
+def _cmd_revoke_key(args: argparse.Namespace) -> int:
+    from service import admin
+
+    admin.revoke_key(admin.open_engine(), args.project, args.prefix)
+    print(f"revoked key {args.prefix}")
     return 0
 
 

@@ -1,0 +1,46 @@
+"""Service settings from the environment (prefix ``BAYESCALE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable; defaults give the embedded mode (SQLite, in-process workers)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BAYESCALE_", env_ignore_empty=True, extra="ignore"
+    )
+
+    data_dir: Path = Path("bayescale-data")
+    database_url: str | None = None  # default: SQLite file in data_dir
+    redis_url: str | None = None  # set: fits go to Dramatiq workers; unset: in-process pool
+    workers: int = Field(1, ge=0, le=64)  # in-process fit workers (embedded mode)
+
+    # limits a request may not exceed (sampler requests are validated against them)
+    max_draws: int = Field(4000, ge=10)
+    max_tune: int = Field(4000, ge=0)
+    max_chains: int = Field(8, ge=1)
+    max_batch_rows: int = Field(10_000, ge=1)
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_predict_points: int = Field(10_000, ge=1)
+    fit_time_limit_s: float = Field(1800.0, gt=0)
+    # a running fit whose worker has not written a heartbeat for this long is picked up again
+    fit_lease_s: float = Field(60.0, gt=0)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL in use."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bayescale.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings read once per process (tests override through FastAPI dependencies)."""
+    return Settings()

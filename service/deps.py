@@ -1,0 +1,67 @@
+"""FastAPI dependencies: settings, a database session, and the project a key may access."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from sqlalchemy.orm import Session
+
+from service import store
+from service.config import Settings, get_settings
+from service.errors import Forbidden, NotFound, Unauthorized
+from service.security import Role, allows
+from service.tables import Project
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def raw_body(request: Request) -> bytes:
+    """The request body, read on the event loop so the handler itself can stay synchronous.
+
+    Handlers touching the database are plain ``def`` (FastAPI runs them in its thread pool); a
+    blocking query inside ``async def`` would stall every other request.
+    """
+    return await request.body()
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    factory = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def project_access(needed: Role) -> Callable[..., Project]:
+    """Dependency: the path's project if the bearer key belongs to it with at least ``needed``."""
+
+    def dependency(
+        session: SessionDep,
+        project: Annotated[str, Path(description="project name")],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Project:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise Unauthorized("send 'Authorization: Bearer <project key>'", field="Authorization")
+        found = store.authenticate(session, authorization.removeprefix("Bearer ").strip())
+        if found is None:
+            raise Unauthorized("unknown or revoked API key", field="Authorization")
+        proj, role = found
+        if proj.name != project:
+            # another project's key learns nothing about this one, not even that it exists
+            raise NotFound(f"no project '{project}' for this key", field="project")
+        if not allows(role, needed):
+            raise Forbidden(
+                f"this key's role '{role}' cannot do this (needs {needed})", field="Authorization"
+            )
+        return proj
+
+    return dependency
+
+
+ReadProject = Annotated[Project, Depends(project_access("read"))]
+WriteProject = Annotated[Project, Depends(project_access("write"))]
+AdminProject = Annotated[Project, Depends(project_access("admin"))]

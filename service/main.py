@@ -1,0 +1,89 @@
+"""The FastAPI application: assembly only (routes, error handlers, lifespan)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+import models
+from service.config import Settings, get_settings
+from service.db import make_engine, session_factory
+from service.errors import ServiceError, problem
+from service.migrate import upgrade
+from service.routes import datasets, families, health, keys
+
+log = logging.getLogger("bayescale")
+PROBLEM = "application/problem+json"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; ``settings`` overrides the environment (tests, embedding)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        engine = make_engine(cfg.resolved_database_url)
+        if engine.dialect.name == "sqlite":
+            upgrade(engine)  # embedded default migrates itself; deployments run `bayescale migrate`
+        app.state.settings = cfg
+        app.state.engine = engine
+        app.state.sessions = session_factory(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="bayescale",
+        version="0.1.0",
+        description="Bayesian scaling-law fits with posterior intervals, shared per project.",
+        lifespan=lifespan,
+    )
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    for router in (health.router, families.router, keys.router, datasets.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        body = problem(exc.status, exc.title, exc.detail, field=exc.field, errors=exc.errors)
+        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
+
+    @app.exception_handler(models.BayescaleError)
+    async def model_error(_: Request, exc: models.BayescaleError) -> JSONResponse:
+        body = problem(422, "Invalid input", exc.message, field=exc.field)
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_field_error(e) for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        body = problem(
+            422,
+            "Invalid input",
+            detail,
+            field=errors[0]["field"] if errors else None,
+            errors=errors,
+        )
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        body = problem(500, "Internal error", "the server failed; the error was logged")
+        return JSONResponse(body, status_code=500, media_type=PROBLEM)
+
+
+def _field_error(error: Any) -> dict[str, Any]:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    return {"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")}

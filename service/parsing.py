@@ -1,0 +1,98 @@
+"""Turn an observation upload (JSON or CSV) into validated rows, or a 422 naming each bad cell."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from service.errors import Invalid
+from service.schemas import ObservationRequest
+
+_ROWS = TypeAdapter(list[ObservationRequest])
+_FIELDS = set(ObservationRequest.model_fields) - {"meta"}
+
+
+def parse_observations(body: bytes, content_type: str) -> list[dict[str, Any]]:
+    """Rows as dicts ready for storage; every problem is reported, nothing half-accepted."""
+    kind = content_type.split(";")[0].strip().lower()
+    if kind in ("text/csv", "application/csv"):
+        raw = _csv_rows(body)
+    elif kind in ("application/json", ""):
+        raw = _json_rows(body)
+    else:
+        raise Invalid(
+            f"unsupported content type '{kind}' (use application/json or text/csv)",
+            field="Content-Type",
+        )
+    try:
+        rows = _ROWS.validate_python(raw)
+    except ValidationError as exc:
+        errors = [_row_error(e) for e in exc.errors(include_url=False, include_input=False)]
+        raise Invalid(
+            f"{len({e['row'] for e in errors})} invalid row(s); nothing was stored", errors=errors
+        ) from None
+    return [r.model_dump() for r in rows]
+
+
+def _json_rows(body: bytes) -> list[Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"body is not valid JSON: {exc}", field="body") from None
+    if (
+        not isinstance(payload, dict)
+        or set(payload) != {"rows"}
+        or not isinstance(payload["rows"], list)
+    ):
+        raise Invalid('JSON body must be {"rows": [...]}', field="rows")
+    if not payload["rows"]:
+        raise Invalid("no rows", field="rows")
+    return list(payload["rows"])
+
+
+def _csv_rows(body: bytes) -> list[dict[str, Any]]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"CSV is not UTF-8: {exc.reason} at byte {exc.start}", field="body") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise Invalid("CSV has no header row", field="body")
+    if "loss" not in reader.fieldnames:
+        raise Invalid("CSV has no 'loss' column", field="loss")
+    rows: list[dict[str, Any]] = []
+    for line in reader:
+        if None in line:
+            raise Invalid(f"CSV row {len(rows)} has more cells than the header", field="body")
+        row: dict[str, Any] = {"meta": {}}
+        for column, cell in line.items():
+            value = (cell or "").strip()
+            if column in _FIELDS:
+                if value != "":
+                    row[column] = value if column == "group" else _number(value)
+            elif value != "":
+                row["meta"][column] = value
+        rows.append(row)
+    if not rows:
+        raise Invalid("CSV has no data rows", field="rows")
+    return rows
+
+
+def _number(value: str) -> Any:
+    try:
+        number = float(value)
+    except ValueError:
+        return value  # pydantic reports it with row and field
+    return number if math.isfinite(number) else value
+
+
+def _row_error(error: Any) -> dict[str, Any]:
+    loc = list(error["loc"])
+    row = loc[0] if loc and isinstance(loc[0], int) else None
+    fields = [str(p) for p in loc[1:] if not isinstance(p, int)]
+    return {"row": row, "field": ".".join(fields) or "row", "message": error["msg"]}

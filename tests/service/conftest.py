@@ -1,0 +1,72 @@
+"""Service test fixtures: an app on a fresh SQLite file, a project with keys of every role."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service import admin
+from service.config import Settings
+from service.main import create_app
+
+
+@dataclass
+class Keys:
+    admin: str
+    write: str
+    read: str
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {getattr(self, role)}"}
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path, workers=0, max_batch_rows=500, max_body_bytes=200_000)
+
+
+@pytest.fixture
+def client(settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def make_project(settings: Settings, name: str) -> Keys:
+    engine = admin.open_engine(settings)
+    try:
+        key = admin.create_project(engine, name)
+        return Keys(
+            key, admin.create_key(engine, name, "write"), admin.create_key(engine, name, "read")
+        )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def keys(settings, client) -> Keys:
+    return make_project(settings, "alpha")
+
+
+@pytest.fixture
+def other(settings, client) -> Keys:
+    return make_project(settings, "beta")
+
+
+def postgres_url() -> str | None:
+    """The machine's PostgreSQL if reachable; under CI=true its absence is a failure."""
+    url = os.environ.get(
+        "BAYESCALE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    try:
+        import psycopg
+
+        psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), connect_timeout=3).close()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL required under CI=true: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
+    return url

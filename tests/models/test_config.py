@@ -344,7 +344,7 @@ def test_structure_key_changes_with_family_options() -> None:
         (1, None, "normal"),
         (3, None, "student_t"),
         (3, "independent", "normal"),
-        (3, {"E": "shared"}, "student_t"),
+        (3, "first_shared", "student_t"),
     ],
 )
 def test_priors_json_round_trips_through_resolve_config(
@@ -352,6 +352,8 @@ def test_priors_json_round_trips_through_resolve_config(
 ) -> None:
     """Stored priors JSON must rebuild the same model (refits, reproducibility)."""
     family = get_family(name)
+    if pooling == "first_shared":  # a mixed hierarchy, whatever the family's parameters
+        pooling = {family.param_names[0]: "shared"}
     config, _ = resolve_config(family, n_groups, pooling=pooling, likelihood=likelihood)
     again, _ = resolve_config(
         family,

@@ -23,7 +23,7 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
-from models.fit import Fit, fit
+from models.fit import Fit, fit, validate_fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.predict import Prediction
 from models.priors import HyperPrior, PriorSpec
@@ -57,4 +57,5 @@ __all__ = [
     "list_families",
     "load_fit",
     "save_fit",
+    "validate_fit",
 ]

@@ -183,13 +183,17 @@ def fit(
     cache
         Compiled-model cache (a process-wide one by default).
     """
-    fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
-    data.require(fam.inputs, fam.name)
-    config, notes = resolve_config(
-        fam, len(data.groups), pooling=pooling, priors=priors, likelihood=likelihood
-    )
     th = thresholds or Thresholds()
-    found = check_data(data, config, th) + [FitWarning("pooling", n) for n in notes]
+    config, found = validate_fit(
+        data,
+        family,
+        family_options=family_options,
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood,
+        thresholds=th,
+    )
+    fam = config.family
     settings = settings or SamplerSettings()
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
@@ -201,6 +205,29 @@ def fit(
     extra = check_identification(result, th)
     result.diagnostics = replace(diagnostics, warnings=(*diagnostics.warnings, *extra))
     return result
+
+
+def validate_fit(
+    data: ScalingData,
+    family: str | ScalingLaw,
+    *,
+    family_options: Mapping[str, str] | None = None,
+    pooling: str | Mapping[str, str] | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str = "normal",
+    thresholds: Thresholds | None = None,
+) -> tuple[ModelConfig, list[FitWarning]]:
+    """Everything :func:`fit` checks before sampling: raises a ``BayescaleError`` naming the field.
+
+    A service calls this on the request path to refuse a fit that cannot run (no MCMC here).
+    """
+    fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
+    data.require(fam.inputs, fam.name)
+    config, notes = resolve_config(
+        fam, len(data.groups), pooling=pooling, priors=priors, likelihood=likelihood
+    )
+    found = check_data(data, config, thresholds or Thresholds())
+    return config, found + [FitWarning("pooling", n) for n in notes]
 
 
 def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any) -> np.ndarray:

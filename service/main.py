@@ -16,7 +16,8 @@ from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import ServiceError, problem
 from service.migrate import upgrade
-from service.routes import datasets, families, health, keys
+from service.routes import datasets, families, fits, health, keys
+from service.workers import WorkerPool
 
 log = logging.getLogger("bayescale")
 PROBLEM = "application/problem+json"
@@ -34,9 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = cfg
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        # Embedded workers poll the database for queued fits, so submitting needs no message.
+        app.state.enqueue = lambda fit_id: None
+        pool = WorkerPool(cfg.workers, cfg.resolved_database_url, cfg.fit_lease_s)
+        if cfg.workers:
+            pool.start()
         try:
             yield
         finally:
+            pool.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -47,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
-    for router in (health.router, families.router, keys.router, datasets.router):
+    for router in (health.router, families.router, keys.router, datasets.router, fits.router):
         app.include_router(router)
     _install_error_handlers(app)
     return app

@@ -126,3 +126,94 @@ class FamilyResponse(BaseModel):
     name: str
     formula: str
     inputs: list[str]
+
+
+InputName = Literal["params", "data", "steps", "compute", "label_noise", "epochs", "unique_data"]
+
+
+class SamplerSpec(Strict):
+    """NUTS settings of a fit, bounded by the server's limits."""
+
+    draws: int = Field(1000, ge=10)
+    tune: int = Field(1000, ge=0)
+    chains: int = Field(4, ge=1)
+    target_accept: float = Field(0.95, ge=0.5, lt=1)
+    seed: int = Field(0, ge=0)
+
+
+class FilterSpec(Strict):
+    """Which observations of the dataset a fit uses."""
+
+    groups: list[GroupName] | None = None
+    max: dict[InputName, Positive] | None = Field(None, description="e.g. {'compute': 1e21}")
+
+
+class FitRequest(Strict):
+    """A fit job: dataset, family, hierarchy, priors, sampler; answered 202 with a Location."""
+
+    dataset: str
+    family: str = "chinchilla"
+    family_options: dict[str, str] = Field(default_factory=dict)
+    pooling: str | dict[str, str] | None = None
+    priors: dict[str, Any] | None = None
+    likelihood: Literal["normal", "student_t"] = "normal"
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec)
+    filters: FilterSpec = Field(default_factory=FilterSpec)
+    name: Annotated[str, StringConstraints(max_length=128)] = ""
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=32
+    )
+
+
+class FitResponse(BaseModel):
+    """A fit's state and, once it succeeded, its parameter summaries and diagnostics."""
+
+    id: str
+    dataset_id: str
+    name: str
+    tags: list[str]
+    family: str
+    spec: dict[str, Any]
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: float
+    attempts: int
+    n_observations: int
+    watermark: int
+    error: dict[str, Any] | None = None
+    converged: bool | None = None
+    warnings: list[dict[str, Any]] = Field(default_factory=list)
+    parameters: list[dict[str, Any]] | None = None
+    diagnostics: dict[str, Any] | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class FitsResponse(BaseModel):
+    """Fits of a project, newest first."""
+
+    data: list[FitResponse]
+    count: int
+
+
+class PredictRequest(Strict):
+    """Points to predict; ``group`` omitted (several groups) means a new architecture."""
+
+    points: list[dict[InputName, Annotated[float, Field(ge=0, allow_inf_nan=False)]]] = Field(
+        min_length=1
+    )
+    group: GroupName | None = None
+    probs: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.5, 0.9], min_length=1, max_length=8
+    )
+    seed: int = Field(0, ge=0)
+
+
+class PredictResponse(BaseModel):
+    """Median, mean-curve and new-run intervals per point, each labelled by region."""
+
+    fit_id: str
+    group: str | None
+    population: bool
+    interval_kind: str
+    predictions: list[dict[str, Any]]

@@ -1,0 +1,159 @@
+"""Fit records: submit, read, list, delete, and the loaded-posterior cache for prediction."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, undefer
+
+import models
+from service import jobs
+from service.errors import Conflict, Invalid, NotFound
+from service.tables import Dataset, FitJob, Observation, Project
+
+
+def submit(
+    session: Session,
+    project: Project,
+    dataset: Dataset,
+    spec: dict[str, Any],
+    name: str,
+    tags: list[str],
+) -> FitJob:
+    """Validate a fit request against the data it would use, then queue it.
+
+    The snapshot is the dataset's newest observation id: later appends never change this fit.
+    """
+    watermark = session.scalar(
+        select(func.max(Observation.id)).where(Observation.dataset_id == dataset.id)
+    )
+    if watermark is None:
+        raise Invalid(f"dataset '{dataset.name}' has no observations", field="dataset")
+    job = FitJob(
+        project_id=project.id,
+        dataset_id=dataset.id,
+        name=name,
+        tags=tags,
+        family=spec["family"],
+        spec=spec,
+        watermark=watermark,
+    )
+    data = jobs.load_data(session, job)
+    models.validate_fit(
+        data,
+        spec["family"],
+        family_options=spec["family_options"],
+        pooling=spec["pooling"],
+        priors=spec["priors"],
+        likelihood=spec["likelihood"],
+    )
+    job.n_observations = len(data)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(session: Session, project: Project, fit_id: str, *, with_posterior: bool = False) -> FitJob:
+    """A fit of the project (404 otherwise)."""
+    query = select(FitJob).where(FitJob.project_id == project.id, FitJob.id == fit_id)
+    if with_posterior:
+        query = query.options(undefer(FitJob.posterior))
+    job = session.scalar(query)
+    if job is None:
+        raise NotFound(f"no fit '{fit_id}' in this project", field="fit_id")
+    return job
+
+
+def listing(
+    session: Session,
+    project: Project,
+    *,
+    dataset: Dataset | None = None,
+    family: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    limit: int = 100,
+) -> Sequence[FitJob]:
+    """Fits of the project, newest first, filtered."""
+    query = select(FitJob).where(FitJob.project_id == project.id)
+    if dataset is not None:
+        query = query.where(FitJob.dataset_id == dataset.id)
+    if family is not None:
+        query = query.where(FitJob.family == family)
+    if status is not None:
+        query = query.where(FitJob.status == status)
+    rows = session.scalars(
+        query.order_by(FitJob.created_at.desc()).limit(limit if tag is None else 10_000)
+    ).all()
+    if tag is not None:
+        rows = [r for r in rows if tag in (r.tags or [])][:limit]
+    return rows
+
+
+def latest(session: Session, project: Project, dataset: Dataset, family: str) -> FitJob:
+    """The newest successful fit of a family on a dataset (what pipelines query)."""
+    job = session.scalar(
+        select(FitJob)
+        .where(
+            FitJob.project_id == project.id,
+            FitJob.dataset_id == dataset.id,
+            FitJob.family == family,
+            FitJob.status == "succeeded",
+        )
+        .order_by(FitJob.finished_at.desc())
+        .limit(1)
+    )
+    if job is None:
+        raise NotFound(f"no successful '{family}' fit of dataset '{dataset.name}'", field="family")
+    return job
+
+
+def delete(session: Session, job: FitJob) -> None:
+    """Delete a fit that is not running."""
+    if job.status == "running":
+        raise Conflict("the fit is running; delete it when it has finished", field="fit_id")
+    session.delete(job)
+    _LOADED.pop(job.id)
+
+
+def loaded(session: Session, project: Project, fit_id: str) -> models.Fit:
+    """The fit's posterior, parsed once per process (prediction never compiles anything)."""
+    cached = _LOADED.get(fit_id)
+    if cached is not None:
+        get(session, project, fit_id)  # access check even when cached
+        return cached
+    job = get(session, project, fit_id, with_posterior=True)
+    if job.status != "succeeded" or job.posterior is None:
+        raise Conflict(f"fit is {job.status}; predictions need a succeeded fit", field="fit_id")
+    result = models.load_fit(job.posterior)
+    _LOADED.put(fit_id, result)
+    return result
+
+
+class _FitCache:
+    def __init__(self, size: int = 32) -> None:
+        self.size, self._items, self._lock = size, OrderedDict[str, models.Fit](), threading.Lock()
+
+    def get(self, key: str) -> models.Fit | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, value: models.Fit) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+_LOADED = _FitCache()

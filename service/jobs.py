@@ -1,0 +1,224 @@
+"""Fit jobs: submitted by the API, claimed and run by workers; all state lives in the database.
+
+A worker claims the oldest queued fit (or a running one whose worker stopped heart-beating, e.g.
+after SIGKILL) in one atomic statement, samples with the modelling library, and stores the
+result and the posterior file in the same row. Running a job twice is harmless: a finished fit is
+never claimed again, and results are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+import models
+from service.tables import FitJob, Observation, now
+
+log = logging.getLogger("bayescale.jobs")
+INPUTS = ("params", "data", "steps", "compute", "label_noise", "epochs", "unique_data")
+
+
+def worker_name() -> str:
+    """host:pid, recorded on the fits a worker runs."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(sessions: sessionmaker[Session], worker: str, lease_s: float) -> str | None:
+    """Atomically take the next fit to run; None when there is nothing to do."""
+    stale = now() - timedelta(seconds=lease_s)
+    runnable = or_(
+        FitJob.status == "queued", (FitJob.status == "running") & (FitJob.heartbeat_at < stale)
+    )
+    with sessions() as session, session.begin():
+        query = select(FitJob.id).where(runnable).order_by(FitJob.created_at).limit(1)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+            fit_id = session.scalar(query)
+            if fit_id is None:
+                return None
+            condition = FitJob.id == fit_id
+        else:  # SQLite runs one writer at a time: the sub-select and update are one atomic step
+            condition = FitJob.id == query.scalar_subquery()
+        claimed = session.scalar(
+            update(FitJob)
+            .where(condition, runnable)
+            .values(
+                status="running",
+                worker=worker,
+                heartbeat_at=now(),
+                attempts=FitJob.attempts + 1,
+                started_at=now(),
+            )
+            .returning(FitJob.id)
+        )
+        return claimed
+
+
+def load_data(session: Session, job: FitJob) -> models.ScalingData:
+    """The observations a fit uses: its dataset up to the watermark, filtered as requested."""
+    rows = session.scalars(
+        select(Observation)
+        .where(Observation.dataset_id == job.dataset_id, Observation.id <= job.watermark)
+        .order_by(Observation.id)
+    ).all()
+    filters = job.spec.get("filters") or {}
+    groups = set(filters.get("groups") or [])
+    if groups:
+        rows = [r for r in rows if (r.group or models.data.DEFAULT_GROUP) in groups]
+    for name, limit in (filters.get("max") or {}).items():
+        rows = [r for r in rows if getattr(r, name) is not None and getattr(r, name) <= limit]
+    if not rows:
+        raise models.DataError(
+            "no observations match the fit's dataset and filters", field="filters"
+        )
+    inputs = {}
+    for name in INPUTS:
+        values = [getattr(r, name) for r in rows]
+        if all(v is not None for v in values):
+            inputs[name] = np.asarray(values, dtype=float)
+    group = [r.group or models.data.DEFAULT_GROUP for r in rows]
+    loss = np.asarray([r.loss for r in rows], dtype=float)
+    return models.ScalingData(inputs, loss, group)
+
+
+def run(sessions: sessionmaker[Session], fit_id: str, *, heartbeat_s: float = 5.0) -> None:
+    """Run one claimed fit to completion and store the outcome (never raises for bad input)."""
+    with sessions() as session:
+        job = session.get(FitJob, fit_id)
+        if job is None or job.status != "running":
+            return
+        spec = dict(job.spec)
+        try:
+            data = load_data(session, job)
+        except models.BayescaleError as exc:
+            _finish(sessions, fit_id, error={"reason": exc.message, "field": exc.field})
+            return
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat, args=(sessions, fit_id, stop, heartbeat_s), daemon=True
+    )
+    beat.start()
+    progress = _progress_writer(sessions, fit_id)
+    try:
+        result = models.fit(
+            data,
+            spec["family"],
+            family_options=spec.get("family_options") or {},
+            pooling=spec.get("pooling"),
+            priors=spec.get("priors"),
+            likelihood=spec.get("likelihood", "normal"),
+            settings=models.SamplerSettings(**spec["settings"]),
+            progress=progress,
+        )
+    except models.BayescaleError as exc:
+        _finish(sessions, fit_id, error={"reason": exc.message, "field": exc.field})
+        return
+    except Exception as exc:  # a bug or a numerical failure: record it, never leave it running
+        log.exception("fit %s failed", fit_id)
+        _finish(sessions, fit_id, error={"reason": f"fit failed: {type(exc).__name__}: {exc}"})
+        return
+    finally:
+        stop.set()
+    _finish(
+        sessions,
+        fit_id,
+        summary=_json_safe(result.summary((0.5, 0.9)).to_dict("records")),
+        diagnostics=_json_safe(result.diagnostics.to_dict()),
+        posterior=models.fit_to_bytes(result),
+        n_observations=len(data),
+    )
+
+
+def _finish(
+    sessions: sessionmaker[Session],
+    fit_id: str,
+    *,
+    error: dict[str, Any] | None = None,
+    **values: Any,
+) -> None:
+    with sessions() as session, session.begin():
+        session.execute(
+            update(FitJob)
+            .where(FitJob.id == fit_id, FitJob.status == "running")
+            .values(
+                status="failed" if error else "succeeded",
+                error=error,
+                progress=1.0 if not error else FitJob.progress,
+                finished_at=now(),
+                **values,
+            )
+        )
+
+
+def _heartbeat(
+    sessions: sessionmaker[Session], fit_id: str, stop: threading.Event, every: float
+) -> None:
+    while not stop.wait(every):
+        try:
+            with sessions() as session, session.begin():
+                session.execute(
+                    update(FitJob)
+                    .where(FitJob.id == fit_id, FitJob.status == "running")
+                    .values(heartbeat_at=now())
+                )
+        except Exception:  # a database blip must not kill the fit; the next beat retries
+            log.warning("heartbeat for fit %s failed", fit_id, exc_info=True)
+
+
+def _progress_writer(sessions: sessionmaker[Session], fit_id: str) -> Callable[[float], None]:
+    last = [0.0]
+
+    def write(fraction: float) -> None:
+        if time.monotonic() - last[0] < 1.0 and fraction < 1.0:
+            return
+        last[0] = time.monotonic()
+        try:
+            with sessions() as session, session.begin():
+                session.execute(
+                    update(FitJob).where(FitJob.id == fit_id).values(progress=round(fraction, 4))
+                )
+        except Exception:
+            log.warning("progress for fit %s not written", fit_id, exc_info=True)
+
+    return write
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf become null (JSON has no NaN; PostgreSQL's JSON type refuses it)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def work(
+    sessions: sessionmaker[Session],
+    *,
+    lease_s: float,
+    stop: threading.Event | None = None,
+    idle_s: float = 0.5,
+) -> None:
+    """Claim and run fits until ``stop`` is set (the loop of every in-process worker)."""
+    me = worker_name()
+    while stop is None or not stop.is_set():
+        fit_id = claim(sessions, me, lease_s)
+        if fit_id is None:
+            time.sleep(idle_s)
+            continue
+        log.info("worker %s runs fit %s", me, fit_id)
+        run(sessions, fit_id)

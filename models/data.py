@@ -232,14 +232,18 @@ class ScalingData:
         )
 
     def default_scales(self, inputs: Iterable[str]) -> Scales:
-        """Geometric mean of each input (1 for ``label_noise``, a fraction); smallest loss."""
-        return Scales(
-            {
-                n: 1.0 if n in _NON_NEGATIVE else float(np.exp(np.mean(np.log(self.inputs[n]))))
-                for n in inputs
-            },
-            float(self.loss.min()),
-        )
+        """Geometric mean of each input (1 for ``label_noise``, a fraction); smallest loss.
+
+        ``unique_data`` counts what ``data`` counts, so with both it takes ``data``'s reference:
+        laws read their ratio (epochs, repetitions), which model units must leave unchanged.
+        """
+        scales = {
+            n: 1.0 if n in _NON_NEGATIVE else float(np.exp(np.mean(np.log(self.inputs[n]))))
+            for n in inputs
+        }
+        if "data" in scales and "unique_data" in scales:
+            scales["unique_data"] = scales["data"]
+        return Scales(scales, float(self.loss.min()))
 
     def log_ranges(self, inputs: Iterable[str]) -> dict[str, tuple[float, float]]:
         """Observed (min, max) of log input, used to label extrapolation.

@@ -6,12 +6,24 @@ from typing import Any
 
 from models.errors import FamilyError
 from models.families.base import POOLING_CHOICES, Param, Pooling, ScalingLaw, Unit
+from models.families.broken_power_law import BrokenPowerLaw
 from models.families.chinchilla import Chinchilla
+from models.families.data_constrained import DataConstrained
+from models.families.double_descent import DoubleDescent
+from models.families.kaplan import Kaplan
 from models.families.power_law import PowerLaw
+from models.families.random_features import RandomFeatures
+from models.families.scale_time import ScaleTime
 
 REGISTRY: dict[str, type[ScalingLaw]] = {
     "power_law": PowerLaw,
     "chinchilla": Chinchilla,
+    "broken_power_law": BrokenPowerLaw,
+    "kaplan": Kaplan,
+    "data_constrained": DataConstrained,
+    "double_descent": DoubleDescent,
+    "scale_time": ScaleTime,
+    "random_features": RandomFeatures,
 }
 
 

@@ -1,0 +1,1 @@
+"""Real (simulated-learning) experiments whose losses families are fitted to."""

@@ -1,0 +1,360 @@
+"""Shared helpers: machine description, timers, fit-phase instrumentation, tables, JSON output."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "out"
+PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-stats", "numpy", "numba", "scipy")
+
+
+def cpu_model() -> str:
+    """CPU model name from ``/proc/cpuinfo`` (``unknown`` when unavailable)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
+    """Installed version of each distribution, None when it is not installed."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_revision() -> str | None:
+    """``HEAD`` of the repository, with ``+dirty`` when the tree has changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
+
+
+def environment() -> dict[str, Any]:
+    """Machine, versions and date recorded in every JSON result."""
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "load_average_1m": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "git": git_revision(),
+    }
+
+
+def write_json(out_dir: Path, name: str, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` plus :func:`environment` to ``out_dir/name.json``.
+
+    Parameters
+    ----------
+    out_dir
+        Output directory, created if missing.
+    name
+        Benchmark name; also the file stem.
+    payload
+        JSON-ready figures (numpy scalars and arrays are converted).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    body = {"benchmark": name, "environment": environment(), **payload}
+    path.write_text(json.dumps(body, indent=2, default=_jsonable) + "\n")
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    """Call ``fn`` once; return its result and the wall time in seconds."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
+
+
+def repeat_times(fn: Callable[[], Any], repeats: int, *, warmup: int = 1) -> np.ndarray:
+    """Wall times of repeated calls.
+
+    Parameters
+    ----------
+    fn
+        The call to time.
+    repeats
+        Number of timed calls.
+    warmup
+        Untimed calls first (caches, lazy imports).
+
+    Returns
+    -------
+    numpy.ndarray
+        Seconds per call, shape ``(repeats,)``.
+    """
+    for _ in range(warmup):
+        fn()
+    times = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times[i] = time.perf_counter() - start
+    return times
+
+
+def spread(times: Sequence[float] | np.ndarray) -> dict[str, float]:
+    """Median, min, p90 and max of a sample of times."""
+    arr = np.asarray(times, dtype=float)
+    return {
+        "n": int(arr.size),
+        "median": float(np.median(arr)),
+        "min": float(arr.min()),
+        "p90": float(np.percentile(arr, 90)),
+        "max": float(arr.max()),
+    }
+
+
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes on the machine have used (``/proc/stat``), None if unknown."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@contextmanager
+def contention() -> Iterator[dict[str, Any]]:
+    """Measure how much CPU *other* processes used while the context was open.
+
+    Yields a dict filled on exit: wall seconds, other processes' CPU seconds, and that as a share
+    of the machine (``other_cpu_s / (wall_s * nproc)``). Timings taken while this share is well
+    above zero are inflated: the machine was shared.
+    """
+    out: dict[str, Any] = {"load_average_1m_start": os.getloadavg()[0]}
+    busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
+    try:
+        yield out
+    finally:
+        wall = time.perf_counter() - start
+        busy_end = _busy_cpu_seconds()
+        out["wall_s"] = wall
+        out["load_average_1m_end"] = os.getloadavg()[0]
+        if busy is not None and busy_end is not None:
+            other = max(busy_end - busy - (_own_cpu_seconds() - own), 0.0)
+            out["other_cpu_s"] = other
+            out["other_cpu_share"] = other / (wall * len(os.sched_getaffinity(0)))
+
+
+def contention_note(c: dict[str, Any]) -> str:
+    """One line on how busy the machine was with other work during a benchmark."""
+    share = c.get("other_cpu_share")
+    text = (
+        f"other processes used {c.get('other_cpu_s', float('nan')):.0f} CPU s "
+        f"({share if share is not None else float('nan'):.0%} of the machine) during "
+        f"{c['wall_s']:.0f} s; load average {c['load_average_1m_start']:.2f} -> "
+        f"{c['load_average_1m_end']:.2f}"
+    )
+    if share is not None and share > 0.05:
+        text += "  WARNING: machine shared, timings inflated"
+    return text
+
+
+@contextmanager
+def fit_phases() -> Iterator[dict[str, float]]:
+    """Time the phases of :func:`models.fit` while the context is open.
+
+    Wraps, for the duration of the context only, the callables ``models.fit`` looks up at call
+    time: the compiled-model lookup (``COMPILE_CACHE.get``: numba compile on a miss, nutpie
+    ``with_data`` on a hit), ``nutpie.sample``, the numpy log-likelihood, ``diagnose`` (R-hat,
+    ESS, LOO) and the identification checks. Yields a dict phase -> seconds (summed over calls).
+    """
+    import nutpie
+
+    import models
+
+    fit_module = sys.modules["models.fit"]
+    totals: dict[str, float] = {}
+
+    def wrap(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[phase] = totals.get(phase, 0.0) + time.perf_counter() - start
+
+        return timed_call
+
+    targets = [
+        (fit_module, "pointwise_log_likelihood", "log_likelihood"),
+        (fit_module, "diagnose", "diagnostics"),
+        (fit_module, "check_identification", "identification"),
+        (nutpie, "sample", "sample"),
+    ]
+    originals = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
+    cache = models.COMPILE_CACHE
+    try:
+        for obj, attr, phase in targets:
+            setattr(obj, attr, wrap(getattr(obj, attr), phase))
+        cache.get = wrap(cache.get, "get_model")  # type: ignore[method-assign]
+        yield totals
+    finally:
+        for obj, attr, fn in originals:
+            setattr(obj, attr, fn)
+        del cache.get
+
+
+def sampler_stats(trace: Any) -> dict[str, Any]:
+    """Mean leapfrog steps and tree depth per draw (draw phase only) and nutpie's adaptation."""
+    node = trace["sample_stats"]
+    stats = node.to_dataset()
+    out: dict[str, Any] = {}
+    try:
+        out["adaptation"] = json.loads(node.attrs["inference_library_settings"])["adaptation"]
+    except (KeyError, TypeError, ValueError):
+        pass  # not nutpie, or a version that does not record it
+    for name, key in (("n_steps", "mean_leapfrog_steps"), ("depth", "mean_tree_depth")):
+        if name in stats:
+            out[key] = float(stats[name].mean())
+    if "tree_depth" in stats and "mean_tree_depth" not in out:
+        out["mean_tree_depth"] = float(stats["tree_depth"].mean())
+    return out
+
+
+def min_bulk_ess(posterior: Any) -> float:
+    """Smallest finite bulk ESS over every posterior variable (``arviz_stats.ess``)."""
+    import arviz_stats as azs
+
+    ess = azs.ess(posterior, method="bulk")
+    values = np.concatenate([np.ravel(v.values) for v in ess.data_vars.values()])
+    values = values[np.isfinite(values)]
+    return float(values.min()) if values.size else float("nan")
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+    """Plain-text table with right-aligned numbers.
+
+    Parameters
+    ----------
+    headers
+        Column names.
+    rows
+        Cell values; floats get 4 significant digits, None prints as ``-``.
+    title
+        Optional underlined title.
+
+    Returns
+    -------
+    str
+        The table.
+    """
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(values, widths, strict=True)
+        ).rstrip()
+
+    out = [title, "=" * len(title)] if title else []
+    out += [line(list(headers)), line(["-" * w for w in widths])]
+    out += [line(row) for row in cells]
+    return "\n".join(out)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if not np.isfinite(value):
+            return str(value)
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:.4g}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def header(name: str, quick: bool) -> str:
+    """Banner printed before a benchmark's tables."""
+    env = environment()
+    versions = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if v)
+    mode = "quick" if quick else "full"
+    return (
+        f"\n### {name} ({mode} mode) — {env['date']}\n"
+        f"machine: {env['nproc']} cores, {env['cpu_model']}; {versions}\n"
+    )

@@ -1,0 +1,686 @@
+"""Speed: cold and warm fits, PyMC's ``pm.sample`` on the same model, and prediction latency.
+
+Dataset: :func:`models.simulate.example_dataset` (4 groups x 25 points, hierarchical
+``chinchilla``, default pooling) with the default :class:`models.SamplerSettings` (1000 draws,
+500 tune, 4 chains). ``REFERENCE_DATA_SEED`` is the dataset shared by the cold fit, the PyMC runs
+and the first warm fit, so the PyMC/nutpie ratios compare the same posterior.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import (
+    REPO_ROOT,
+    contention,
+    contention_note,
+    fit_phases,
+    header,
+    min_bulk_ess,
+    repeat_times,
+    sampler_stats,
+    spread,
+    table,
+    timed,
+    write_json,
+)
+
+TARGETS = {"warm_fit_s": 1.0, "cold_fit_s": 20.0, "predict_100_points_4000_draws_ms": 2.0}
+SAMPLER_SEED = 1
+COMPILE_DATA_SEED = 0  # the in-process compile fit
+REFERENCE_DATA_SEED = 1  # cold fit, PyMC runs, first warm fit
+FAMILY = "chinchilla"
+PROBS = (0.5, 0.9)
+_MARKER = "BENCHMARK_RESULT "
+
+
+def default_settings() -> Any:
+    """The default sampler settings with a fixed seed (1000 draws, 500 tune, 4 chains)."""
+    import models
+
+    return models.SamplerSettings(draws=1000, tune=500, chains=4, seed=SAMPLER_SEED)
+
+
+def fit_record(fit: Any, wall: float, phases: dict[str, float], data_seed: int) -> dict[str, Any]:
+    """Wall time, phase times, ESS/s, divergences and tree statistics of one fit."""
+    d = fit.diagnostics
+    tree = sampler_stats(fit.trace)
+    s = fit.settings
+    # Approximate: tuning draws are assumed to take as many leapfrog steps as kept draws.
+    steps = s.chains * (s.draws + s.tune) * tree.get("mean_leapfrog_steps", float("nan"))
+    parallel = min(s.chains, s.cores or len(os.sched_getaffinity(0)))
+    return {
+        "data_seed": data_seed,
+        "wall_s": wall,
+        "phases_s": dict(phases),
+        "other_s": wall - sum(phases.values()),
+        "ess_bulk_min": d.ess_bulk_min,
+        "ess_bulk_per_s": d.ess_bulk_min / wall,
+        "ess_bulk_per_sample_s": d.ess_bulk_min / phases["sample"],
+        "divergences": d.divergences,
+        "r_hat_max": d.r_hat_max,
+        "converged": d.converged,
+        **tree,
+        "approx_us_per_leapfrog_step": phases["sample"] * parallel / steps * 1e6,
+    }
+
+
+# -- fresh interpreters: cold fit and pm.sample ----------------------------------------------
+
+
+def _import_heavy() -> None:
+    """Import what a first fit would import lazily, so imports stay out of the timings."""
+    import arviz_stats  # noqa: F401
+    import nutpie  # noqa: F401
+    import pymc  # noqa: F401
+    import pytensor  # noqa: F401
+    import scipy.stats  # noqa: F401
+
+
+def _emit(payload: Any) -> None:
+    print(_MARKER + json.dumps(payload), flush=True)
+
+
+def in_subprocess(call: str, *, empty_disk_cache: bool = False) -> tuple[Any, float]:
+    """Run a function of this module in a new Python interpreter.
+
+    Parameters
+    ----------
+    call
+        Python call expression, e.g. ``"cold_child(1)"``; the function prints its payload as
+        one JSON line after a marker.
+    empty_disk_cache
+        Give the child an empty PyTensor ``base_compiledir`` (where the numba-compiled functions
+        are cached on disk), as on a fresh machine or container. Otherwise it reuses the cache
+        earlier runs left, as a restarted worker would.
+
+    Returns
+    -------
+    tuple
+        The decoded payload and the process's wall time in seconds (startup and imports
+        included).
+    """
+    name = call.split("(", 1)[0]
+    code = f"from benchmarks.speed import {name}; {call}"
+    with tempfile.TemporaryDirectory(prefix="bench-pytensor-") as tmp:
+        env = dict(os.environ)
+        if empty_disk_cache:
+            flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f]
+            env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={tmp}"])
+        proc, total = timed(
+            lambda: subprocess.run(
+                [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
+            )
+        )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"subprocess {call} exited with {proc.returncode}:\n{proc.stderr[-3000:]}"
+        )
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(_MARKER))
+    return json.loads(line[len(_MARKER) :]), total
+
+
+def cold_child(data_seed: int) -> None:
+    """Subprocess entry point: import everything, then time the first fit (compile included)."""
+    _import_heavy()
+    import models
+    from models.simulate import example_dataset
+
+    data = example_dataset(data_seed)
+    with fit_phases() as phases:
+        fit, wall = timed(lambda: models.fit(data, FAMILY, settings=default_settings()))
+    record = fit_record(fit, wall, phases, data_seed)
+    record["compiles"] = models.COMPILE_CACHE.compiles
+    _emit(record)
+
+
+def cold_fit(data_seed: int, *, empty_disk_cache: bool = False) -> dict[str, Any]:
+    """The first ``models.fit`` in a fresh process (see :func:`in_subprocess`)."""
+    with contention() as busy:
+        record, total = in_subprocess(f"cold_child({data_seed})", empty_disk_cache=empty_disk_cache)
+    record["other_cpu_share"] = busy.get("other_cpu_share")
+    record["process_total_s"] = total
+    record["empty_disk_cache"] = empty_disk_cache
+    return dict(record)
+
+
+# -- warm fits: one process, one compile, data swapped -----------------------------------------
+
+
+def timed_fit(data_seed: int, settings: Any) -> tuple[dict[str, Any], Any]:
+    """Fit ``example_dataset(data_seed)`` with phase timings; return its record and the fit."""
+    import models
+    from models.simulate import example_dataset
+
+    data = example_dataset(data_seed)
+    with contention() as busy, fit_phases() as phases:
+        fit, wall = timed(lambda: models.fit(data, FAMILY, settings=settings))
+    record = fit_record(fit, wall, phases, data_seed)
+    record["other_cpu_share"] = busy.get("other_cpu_share")
+    return record, fit
+
+
+def warm_fits(repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+    """Compile once on one dataset, then fit ``repeats`` other datasets of the same structure.
+
+    Returns the compile fit's record, the warm records and the last warm fit (4000 draws).
+    """
+    import models
+
+    cache = models.COMPILE_CACHE
+    before = cache.compiles
+    first, fit = timed_fit(COMPILE_DATA_SEED, default_settings())
+    records = []
+    for seed in range(REFERENCE_DATA_SEED, REFERENCE_DATA_SEED + repeats):
+        record, fit = timed_fit(seed, default_settings())
+        records.append(record)
+    compiles = cache.compiles - before
+    assert compiles == 1, f"warm fits recompiled: {compiles} compiles"
+    first["compiles_during_warm_phase"] = compiles
+    first["compile_cache_compiles"] = cache.compiles
+    return first, records, fit
+
+
+# Sampler settings that trade accuracy for speed; none changes the compiled model.
+VARIANTS = {
+    "target_accept=0.8": {"target_accept": 0.8},
+    "adaptation=low_rank": {"adaptation": "low_rank"},
+    "draws=250 per chain": {"draws": 250},
+}
+
+
+def sensitivity(warm: list[dict[str, Any]], n_data: int) -> list[dict[str, Any]]:
+    """Warm fits with each of :data:`VARIANTS` on the first ``n_data`` warm datasets.
+
+    The default row reuses the warm records of the same datasets. Not a target measurement: it
+    shows which levers move the warm time and what they cost in ESS and divergences.
+    """
+    import models
+
+    before = models.COMPILE_CACHE.compiles
+    rows = [_variant_row("benchmark settings (tune=500)", warm[:n_data])]
+    variants = {k: default_settings().with_(**v) for k, v in VARIANTS.items()}
+    library = models.SamplerSettings(seed=SAMPLER_SEED)
+    if library != default_settings():
+        variants = {
+            f"library defaults (tune={library.tune}, {library.adaptation})": library,
+            **variants,
+        }
+    for label, settings in variants.items():
+        records = [timed_fit(r["data_seed"], settings)[0] for r in warm[:n_data]]
+        rows.append(_variant_row(label, records))
+    assert models.COMPILE_CACHE.compiles == before, "a sampler-setting variant recompiled"
+    return rows
+
+
+def _variant_row(label: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    def median(key: str) -> float:
+        return float(np.median([r[key] for r in records]))
+
+    return {
+        "settings": label,
+        "data_seeds": [r["data_seed"] for r in records],
+        "wall_s_median": median("wall_s"),
+        "sample_s_median": float(np.median([r["phases_s"]["sample"] for r in records])),
+        "mean_leapfrog_steps_median": median("mean_leapfrog_steps"),
+        "ess_bulk_min": float(min(r["ess_bulk_min"] for r in records)),
+        "ess_bulk_per_s_median": median("ess_bulk_per_s"),
+        "divergences_total": int(sum(r["divergences"] for r in records)),
+        "r_hat_max": float(max(r["r_hat_max"] for r in records)),
+        "all_converged": all(r["converged"] for r in records),
+        "adaptation": sorted({str(r.get("adaptation")) for r in records}),
+    }
+
+
+# -- PyMC's pm.sample on the same model ----------------------------------------------------------
+
+
+def pymc_runs(nuts_sampler: str | None, calls: int) -> list[dict[str, Any]]:
+    """Time ``pm.sample`` ``calls`` times in one fresh process (see :func:`pymc_child`)."""
+    with contention() as busy:
+        runs, _ = in_subprocess(f"pymc_child({nuts_sampler!r}, {calls})")
+    for run in runs:
+        # Whole subprocess; PyMC's own worker processes may count as "other" here.
+        run["other_cpu_share_process"] = busy.get("other_cpu_share")
+    return list(runs)
+
+
+def pymc_child(nuts_sampler: str | None, calls: int) -> None:
+    """Subprocess entry point: time ``pm.sample`` on the reference model ``calls`` times.
+
+    Same model, settings and dataset as the reference fit. ``nuts_sampler=None`` is PyMC's
+    default choice (nutpie when installed and the default linker is numba); ``"pymc"`` forces
+    PyMC's own NUTS. The model object is reused, so the second call shows what PyMC's own caches
+    save; the first includes its compile (imports excluded).
+    """
+    _import_heavy()
+    import pymc as pm
+
+    from models.build import build_model, prepare
+    from models.config import resolve_config
+    from models.families import get_family
+    from models.simulate import example_dataset
+
+    family = get_family(FAMILY)
+    data = example_dataset(REFERENCE_DATA_SEED)
+    config, _ = resolve_config(family, len(data.groups))
+    model = build_model(config, prepare(data, family.inputs, data.default_scales(family.inputs)))
+    s = default_settings()
+    runs = []
+    for call in range(calls):
+        with model:
+            idata, wall = timed(
+                lambda: pm.sample(
+                    draws=s.draws,
+                    tune=s.tune,
+                    chains=s.chains,
+                    cores=2,
+                    random_seed=s.seed,
+                    target_accept=s.target_accept,
+                    progressbar=False,
+                    nuts_sampler=nuts_sampler,
+                )
+            )
+        stats = idata["sample_stats"]
+        ess = min_bulk_ess(idata["posterior"].to_dataset())
+        runs.append(
+            {
+                "call": call + 1,
+                "requested": nuts_sampler or "default",
+                "resolved_sampler": stats.attrs.get("inference_library", "unknown"),
+                "wall_s": wall,
+                "ess_bulk_min": ess,
+                "ess_bulk_per_s": ess / wall,
+                "divergences": int(stats["diverging"].sum()),
+                **sampler_stats(idata),
+            }
+        )
+    _emit(runs)
+
+
+# -- prediction ----------------------------------------------------------------------------------
+
+
+def prediction_points(n: int = 100, seed: int = 0) -> dict[str, np.ndarray]:
+    """``n`` (N, D) points, N 2e7-2e10 and 5-100 tokens per parameter (partly extrapolation)."""
+    rng = np.random.default_rng(seed)
+    params = np.exp(rng.uniform(np.log(2e7), np.log(2e10), n))
+    return {"params": params, "data": params * np.exp(rng.uniform(np.log(5), np.log(100), n))}
+
+
+def thin_fit(fit: Any, draws_per_chain: int) -> Any:
+    """The same fit keeping the first ``draws_per_chain`` draws of every chain."""
+    return replace(fit, trace=fit.trace.isel(draw=slice(0, draws_per_chain)))
+
+
+def predict_timings(fit: Any, points: Any, repeats: int, group: str | None) -> dict[str, Any]:
+    """Wall time of ``fit.predict(points, group=group)`` after one warm-up call."""
+    times = repeat_times(lambda: fit.predict(points, group=group), repeats) * 1e3
+    return {"group": group or "population (default)", "ms": spread(times)}
+
+
+def predict_breakdown(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
+    """Median ms of each step :meth:`models.Fit.predict` runs (population prediction).
+
+    The steps are re-run one by one with the same functions ``Fit.predict`` calls; the sub-steps
+    split ``predict_draws`` (curve vs. noise draws) and ``summarize_draws`` (one quantile call).
+    """
+    from models.build import scaled_inputs
+    from models.posterior import group_draws, noise_draws
+    from models.predict import extrapolation, points_frame, predict_draws, summarize_draws
+
+    fam, draws = fit.family, fit.draws
+    frame = points_frame(points, fam.inputs)
+    raw = {n: frame[n].to_numpy() for n in fam.inputs}
+    params = group_draws(draws, fam, fit.config.pooling, fit.groups, None)
+    x = scaled_inputs(raw, fam.inputs, fit.scales)
+    noise = noise_draws(draws)
+    log_mean, log_new = predict_draws(fam.curve, x, params, noise, fit.scales.loss, seed=1)
+    xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
+    p = {k: v[None, :] for k, v in params.items()}
+    qs = sorted({0.5, *((1 - q) / 2 for q in PROBS), *((1 + q) / 2 for q in PROBS)})
+    steps = {
+        "points_frame": lambda: points_frame(points, fam.inputs),
+        "group_draws": lambda: group_draws(draws, fam, fit.config.pooling, fit.groups, None),
+        "scaled_inputs": lambda: scaled_inputs(raw, fam.inputs, fit.scales),
+        "predict_draws": lambda: predict_draws(fam.curve, x, params, noise, fit.scales.loss),
+        "summarize_draws": lambda: summarize_draws(log_mean, log_new, PROBS),
+        "ranges_extrapolation": lambda: extrapolation(raw, fit.data.log_ranges(fam.inputs)),
+    }
+    detail = {
+        "predict_draws: log(curve) on (P, S)": lambda: np.log(fam.curve(np, xs, p)),
+        "predict_draws: standard_normal (P, S)": lambda: np.random.default_rng(1).standard_normal(
+            log_mean.shape
+        ),
+        f"summarize_draws: one np.quantile, {len(qs)} qs": lambda: np.quantile(
+            log_mean, qs, axis=1
+        ),
+    }
+    med = {k: float(np.median(repeat_times(f, repeats)) * 1e3) for k, f in steps.items()}
+    sub = {k: float(np.median(repeat_times(f, repeats)) * 1e3) for k, f in detail.items()}
+    return {
+        "shape": [len(frame), int(log_mean.shape[1])],
+        "steps_ms": med,
+        "sum_of_steps_ms": sum(med.values()),
+        "detail_ms": sub,
+    }
+
+
+def predictions(fit: Any, repeats: int) -> dict[str, Any]:
+    """Prediction latency for 100 points from 4000 and 1000 draws, with breakdowns."""
+    points = prediction_points()
+    out = {}
+    for label, f in (("4000", fit), ("1000", thin_fit(fit, 250))):
+        out[label] = {
+            "draws": int(f.draws["sigma"].shape[0]),
+            "timings": [
+                predict_timings(f, points, repeats, None),
+                predict_timings(f, points, repeats, f.groups[0]),
+            ],
+            "breakdown": predict_breakdown(f, points, repeats),
+        }
+    return out
+
+
+# -- driver --------------------------------------------------------------------------------------
+
+
+def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
+    """Run the speed benchmark, print its tables and write ``speed.json``.
+
+    Parameters
+    ----------
+    data_dir
+        Unused (the dataset is simulated); accepted for a uniform interface.
+    out_dir
+        Where ``speed.json`` goes.
+    quick
+        1 cold fit (disk cache as found), 2 warm fits, one ``pm.sample`` call with PyMC's default
+        sampler, no PyMC-native NUTS (about a minute on its own), no sampler-setting sensitivity,
+        50 predict repeats. Draws and tune are the same as in full mode.
+
+    Returns
+    -------
+    dict
+        The figures written to the JSON file.
+    """
+    del data_dir  # simulated data only
+    print(header("speed", quick), flush=True)
+    with contention() as busy:
+        result = _measure(quick)
+    result["contention"] = busy
+    print(report(result))
+    print(contention_note(busy))
+    path = write_json(out_dir, "speed", result)
+    print(f"\nwrote {path}")
+    return result
+
+
+def _measure(quick: bool) -> dict[str, Any]:
+    n_cold, n_cold_empty, n_warm, n_predict = (1, 0, 2, 50) if quick else (3, 1, 5, 200)
+    # Warm fits first: COMPILE_CACHE must be fresh for the one-compile assertion.
+    first, warm, last_fit = warm_fits(n_warm)
+    print(f"warm fits done ({len(warm)}), compiles {first['compiles_during_warm_phase']}")
+    cold = [cold_fit(REFERENCE_DATA_SEED) for _ in range(n_cold)]
+    cold += [cold_fit(REFERENCE_DATA_SEED, empty_disk_cache=True) for _ in range(n_cold_empty)]
+    print(f"cold fits done ({len(cold)})", flush=True)
+    pymc_default = pymc_runs(None, 1 if quick else 2)
+    pymc_native = [] if quick else pymc_runs("pymc", 2)
+    print("pm.sample runs done", flush=True)
+    predict = predictions(last_fit, n_predict)
+    variants = [] if quick else sensitivity(warm, 3)
+
+    result = summarize(first, warm, cold, pymc_default, pymc_native, predict)
+    result["mode"] = "quick" if quick else "full"
+    result["dataset"] = "models.simulate.example_dataset: 4 groups x 25 points"
+    result["settings"] = default_settings().to_dict()
+    result["library_default_settings"] = _library_defaults()
+    result["raw"] = {
+        "compile_fit": first,
+        "warm": warm,
+        "cold": cold,
+        "pymc_default": pymc_default,
+        "pymc_native": pymc_native,
+        "predict": predict,
+    }
+    result["sensitivity"] = variants
+    return result
+
+
+def _share(value: float | None) -> str | None:
+    """Share of the machine other processes used during a measurement, e.g. ``3%``."""
+    return None if value is None else f"{value:.0%}"
+
+
+def _library_defaults() -> dict[str, Any]:
+    import models
+
+    out: dict[str, Any] = models.SamplerSettings().to_dict()
+    return out
+
+
+def summarize(
+    first: dict[str, Any],
+    warm: list[dict[str, Any]],
+    cold: list[dict[str, Any]],
+    pymc_default: list[dict[str, Any]],
+    pymc_native: list[dict[str, Any]],
+    predict: dict[str, Any],
+) -> dict[str, Any]:
+    """Headline figures, ratios and target checks."""
+    cold_s = spread([c["wall_s"] for c in cold if not c["empty_disk_cache"]])
+    empty = [c["wall_s"] for c in cold if c["empty_disk_cache"]]
+    cold_empty_s = spread(empty) if empty else None
+    warm_s = spread([w["wall_s"] for w in warm])
+    ref_warm = warm[0]  # same dataset as the cold fit and the PyMC runs
+    pred4000 = predict["4000"]["timings"][0]["ms"]
+    ratios = {}
+    for name, runs in (("pymc_default", pymc_default), ("pymc_native", pymc_native)):
+        if not runs:
+            continue
+        ratios[name] = {
+            "resolved_sampler": runs[0]["resolved_sampler"],
+            "first_call_over_cold_fit": runs[0]["wall_s"] / cold_s["median"],
+            "second_call_over_warm_fit": (
+                runs[1]["wall_s"] / ref_warm["wall_s"] if len(runs) > 1 else None
+            ),
+            "ess_per_s_bayescale_warm_over_pymc_first": (
+                ref_warm["ess_bulk_per_s"] / runs[0]["ess_bulk_per_s"]
+            ),
+        }
+    targets = {
+        "warm_fit_s": (TARGETS["warm_fit_s"], warm_s["median"]),
+        "cold_fit_s": (TARGETS["cold_fit_s"], cold_s["median"]),
+        "predict_100_points_4000_draws_ms": (
+            TARGETS["predict_100_points_4000_draws_ms"],
+            pred4000["median"],
+        ),
+    }
+    if cold_empty_s is not None:
+        targets["cold_fit_s (empty disk cache)"] = (TARGETS["cold_fit_s"], cold_empty_s["median"])
+    return {
+        "headline": {
+            "cold_fit_s": cold_s,
+            "cold_fit_empty_disk_cache_s": cold_empty_s,
+            "cold_process_total_s": spread([c["process_total_s"] for c in cold]),
+            "warm_fit_s": warm_s,
+            "warm_sample_s": spread([w["phases_s"]["sample"] for w in warm]),
+            "warm_ess_bulk_per_s": spread([w["ess_bulk_per_s"] for w in warm]),
+            "warm_divergences": [w["divergences"] for w in warm],
+            "compile_fit_s": first["wall_s"],
+            "compiles": first["compiles_during_warm_phase"],
+            "predict_100_points_4000_draws_ms": pred4000,
+            "predict_100_points_1000_draws_ms": predict["1000"]["timings"][0]["ms"],
+        },
+        "targets": {
+            name: {"target": goal, "measured_median": got, "met": got <= goal}
+            for name, (goal, got) in targets.items()
+        },
+        "ratios": ratios,
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    """The printed tables."""
+    raw, head = result["raw"], result["headline"]
+    fits = [("compile fit (in-process)", raw["compile_fit"])]
+    fits += [
+        (f"cold #{i + 1} ({'empty' if c['empty_disk_cache'] else 'warm'} disk cache)", c)
+        for i, c in enumerate(raw["cold"])
+    ]
+    fits += [(f"warm #{i + 1}", w) for i, w in enumerate(raw["warm"])]
+    rows = [
+        [
+            label,
+            r["data_seed"],
+            r["wall_s"],
+            r.get("process_total_s"),
+            r["phases_s"].get("get_model"),
+            r["phases_s"].get("sample"),
+            r["phases_s"].get("diagnostics"),
+            r["ess_bulk_min"],
+            r["ess_bulk_per_s"],
+            r["divergences"],
+            r["r_hat_max"],
+            r.get("mean_leapfrog_steps"),
+            r.get("approx_us_per_leapfrog_step"),
+            _share(r.get("other_cpu_share")),
+        ]
+        for label, r in fits
+    ]
+    out = [
+        table(
+            [
+                "fit",
+                "data",
+                "fit s",
+                "process s",
+                "compile/swap s",
+                "sample s",
+                "diag s",
+                "min ESS",
+                "ESS/s",
+                "div",
+                "R-hat",
+                "steps/draw",
+                "~us/step",
+                "others' CPU",
+            ],
+            rows,
+            "Fits (4 groups x 25 points, 4 chains x (500 tune + 1000 draws))",
+        )
+    ]
+    pm_rows = [
+        [
+            f"pm.sample({r['requested']}) #{r['call']}",
+            r["resolved_sampler"],
+            r["wall_s"],
+            r["ess_bulk_min"],
+            r["ess_bulk_per_s"],
+            r["divergences"],
+            r.get("mean_leapfrog_steps"),
+            _share(r.get("other_cpu_share_process")),
+        ]
+        for r in raw["pymc_default"] + raw["pymc_native"]
+    ]
+    ref = raw["warm"][0]
+    pm_rows.append(
+        [
+            "bayescale warm (same data)",
+            "nutpie",
+            ref["wall_s"],
+            ref["ess_bulk_min"],
+            ref["ess_bulk_per_s"],
+            ref["divergences"],
+            ref.get("mean_leapfrog_steps"),
+            _share(ref.get("other_cpu_share")),
+        ]
+    )
+    out.append(
+        table(
+            ["run", "sampler", "wall s", "min ESS", "ESS/s", "div", "steps/draw", "others' CPU"],
+            pm_rows,
+            "\nPyMC pm.sample on the same model and data (cores=2)",
+        )
+    )
+    ratio_rows = [
+        [
+            name,
+            r["resolved_sampler"],
+            r["first_call_over_cold_fit"],
+            r["second_call_over_warm_fit"],
+            r["ess_per_s_bayescale_warm_over_pymc_first"],
+        ]
+        for name, r in result["ratios"].items()
+    ]
+    out.append(
+        table(
+            ["pm.sample", "sampler", "1st call / cold", "2nd call / warm", "ESS/s warm / pm"],
+            ratio_rows,
+            "\nRatios (time: PyMC / bayescale; ESS/s: bayescale / PyMC)",
+        )
+    )
+    pred_rows = []
+    for label, block in raw["predict"].items():
+        for t in block["timings"]:
+            ms = t["ms"]
+            pred_rows.append([label, t["group"], ms["median"], ms["p90"], ms["min"], ms["n"]])
+    out.append(
+        table(
+            ["draws", "group", "median ms", "p90 ms", "min ms", "repeats"],
+            pred_rows,
+            "\nfit.predict: 100 points",
+        )
+    )
+    steps = raw["predict"]["4000"]["breakdown"]
+    step_rows = [[k, v] for k, v in {**steps["steps_ms"], **steps["detail_ms"]}.items()]
+    step_rows.append(["sum of steps", steps["sum_of_steps_ms"]])
+    out.append(table(["step (4000 draws)", "median ms"], step_rows, "\nWhere predict's time goes"))
+    target_rows = [
+        [name, t["target"], t["measured_median"], t["met"]] for name, t in result["targets"].items()
+    ]
+    out.append(table(["target", "goal", "measured", "met"], target_rows, "\nTargets"))
+    if result["sensitivity"]:
+        seeds = result["sensitivity"][0]["data_seeds"]
+        rows = [
+            [
+                v["settings"],
+                v["wall_s_median"],
+                v["sample_s_median"],
+                v["mean_leapfrog_steps_median"],
+                v["ess_bulk_min"],
+                v["ess_bulk_per_s_median"],
+                v["divergences_total"],
+                v["r_hat_max"],
+                v["all_converged"],
+            ]
+            for v in result["sensitivity"]
+        ]
+        out.append(
+            table(
+                [
+                    "warm fit with",
+                    "wall s",
+                    "sample s",
+                    "steps/draw",
+                    "min ESS",
+                    "ESS/s",
+                    "div",
+                    "R-hat",
+                    "converged",
+                ],
+                rows,
+                f"\nSampler-setting sensitivity (warm fits, datasets {seeds})",
+            )
+        )
+    out.append(f"\ncompiles during warm phase: {head['compiles']}")
+    return "\n".join(out)

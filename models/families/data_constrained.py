@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, ScalingLaw, amplitude, exponent, floor, group_spread
+from models.families.base import Param, ScalingLaw, group_spread
+from models.families.chinchilla import Chinchilla
 from models.priors import PriorSpec
 
 R_STAR_PUBLISHED = 15.4
@@ -61,11 +62,7 @@ class DataConstrained(ScalingLaw):
     citation = "Muennighoff et al. 2023 (arXiv:2305.16264); Hoffmann et al. 2022"
     use_when = "model size, tokens seen and unique tokens vary; some runs repeat data (epochs > 1)"
     params = (
-        floor(),
-        amplitude("A", "params", "alpha", "amplitude of the model-size term"),
-        amplitude("B", "data", "beta", "amplitude of the data term"),
-        exponent("alpha", "model-size exponent"),
-        exponent("beta", "data exponent"),
+        *Chinchilla.params,
         Param(
             "R_star",
             PriorSpec("LogNormal", mu=float(np.log(R_STAR_PUBLISHED)), sigma=1.0),
@@ -74,14 +71,7 @@ class DataConstrained(ScalingLaw):
             pool_sigma=group_spread(0.3),
         ),
     )
-    default_pooling = {
-        "E": "partial",
-        "A": "partial",
-        "B": "partial",
-        "alpha": "partial",
-        "beta": "partial",
-        "R_star": "shared",
-    }
+    default_pooling = {**Chinchilla.default_pooling, "R_star": "shared"}
 
     @property
     def inputs(self) -> tuple[str, ...]:

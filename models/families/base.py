@@ -54,8 +54,8 @@ def group_spread(mean: float) -> PriorSpec:
 
     Zero-avoiding (density 0 at 0, mode mean/2), as recommended for hierarchical scales with few
     groups (Chung et al. 2013). With strongly informed groups the non-centred offsets otherwise
-    form a funnel near sigma = 0; on the bundled example it removed most divergences and sped
-    sampling up ~20 % against HalfNormal (see BENCHMARKS.md).
+    form a funnel near sigma = 0. Measured once on the bundled example (3 datasets, 4 x 1000
+    draws): 0-1 divergences per fit instead of 0-5 with HalfNormal, and slightly faster sampling.
     """
     return PriorSpec("Gamma", alpha=2.0, beta=2.0 / mean)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from benchmarks.common import (
     fit_phases,
     header,
     min_bulk_ess,
+    quietest,
     repeat_times,
     sampler_stats,
     spread,
@@ -169,10 +171,12 @@ def timed_fit(data_seed: int, settings: Any) -> tuple[dict[str, Any], Any]:
     return record, fit
 
 
-def warm_fits(repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+def warm_fits(repeats: int, tries: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
     """Compile once on one dataset, then fit ``repeats`` other datasets of the same structure.
 
-    Returns the compile fit's record, the warm records and the last warm fit (4000 draws).
+    Returns the compile fit's record, the warm records and the last warm fit (4000 draws). A warm
+    fit taken while other processes were busy is repeated (at most ``tries`` attempts, the least
+    disturbed kept); the compile fit cannot be repeated.
     """
     import models
 
@@ -181,7 +185,7 @@ def warm_fits(repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
     first, fit = timed_fit(COMPILE_DATA_SEED, default_settings())
     records = []
     for seed in range(REFERENCE_DATA_SEED, REFERENCE_DATA_SEED + repeats):
-        record, fit = timed_fit(seed, default_settings())
+        record, fit = quietest(partial(timed_fit, seed, default_settings()), tries)
         records.append(record)
     compiles = cache.compiles - before
     assert compiles == 1, f"warm fits recompiled: {compiles} compiles"
@@ -191,14 +195,14 @@ def warm_fits(repeats: int) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
 
 
 # Sampler settings that trade accuracy for speed; none changes the compiled model.
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "target_accept=0.8": {"target_accept": 0.8},
     "adaptation=low_rank": {"adaptation": "low_rank"},
     "draws=250 per chain": {"draws": 250},
 }
 
 
-def sensitivity(warm: list[dict[str, Any]], n_data: int) -> list[dict[str, Any]]:
+def sensitivity(warm: list[dict[str, Any]], n_data: int, tries: int) -> list[dict[str, Any]]:
     """Warm fits with each of :data:`VARIANTS` on the first ``n_data`` warm datasets.
 
     The default row reuses the warm records of the same datasets. Not a target measurement: it
@@ -216,7 +220,9 @@ def sensitivity(warm: list[dict[str, Any]], n_data: int) -> list[dict[str, Any]]
             **variants,
         }
     for label, settings in variants.items():
-        records = [timed_fit(r["data_seed"], settings)[0] for r in warm[:n_data]]
+        records = [
+            quietest(partial(timed_fit, r["data_seed"], settings), tries)[0] for r in warm[:n_data]
+        ]
         rows.append(_variant_row(label, records))
     assert models.COMPILE_CACHE.compiles == before, "a sampler-setting variant recompiled"
     return rows
@@ -244,14 +250,23 @@ def _variant_row(label: str, records: list[dict[str, Any]]) -> dict[str, Any]:
 # -- PyMC's pm.sample on the same model ----------------------------------------------------------
 
 
-def pymc_runs(nuts_sampler: str | None, calls: int) -> list[dict[str, Any]]:
-    """Time ``pm.sample`` ``calls`` times in one fresh process (see :func:`pymc_child`)."""
-    with contention() as busy:
-        runs, _ = in_subprocess(f"pymc_child({nuts_sampler!r}, {calls})")
-    for run in runs:
+def pymc_runs(nuts_sampler: str | None, calls: int, tries: int) -> list[dict[str, Any]]:
+    """Time ``pm.sample`` ``calls`` times in one fresh process (see :func:`pymc_child`).
+
+    The whole process is repeated (at most ``tries`` times) when other processes were busy.
+    """
+
+    def measure() -> tuple[dict[str, Any], Any]:
+        with contention() as busy:
+            runs, _ = in_subprocess(f"pymc_child({nuts_sampler!r}, {calls})")
         # Whole subprocess; PyMC's own worker processes may count as "other" here.
-        run["other_cpu_share_process"] = busy.get("other_cpu_share")
-    return list(runs)
+        return {"runs": runs, "other_cpu_share": busy.get("other_cpu_share")}, None
+
+    best, _ = quietest(measure, tries)
+    for run in best["runs"]:
+        run["other_cpu_share_process"] = best["other_cpu_share"]
+        run["attempts"] = best["attempts"]
+    return list(best["runs"])
 
 
 def pymc_child(nuts_sampler: str | None, calls: int) -> None:
@@ -427,17 +442,20 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
 
 def _measure(quick: bool) -> dict[str, Any]:
     n_cold, n_cold_empty, n_warm, n_predict = (1, 0, 2, 50) if quick else (3, 1, 5, 200)
+    # Full mode repeats a measurement disturbed by other processes (the least disturbed of 3).
+    tries = 1 if quick else 3
     # Warm fits first: COMPILE_CACHE must be fresh for the one-compile assertion.
-    first, warm, last_fit = warm_fits(n_warm)
+    first, warm, last_fit = warm_fits(n_warm, tries)
     print(f"warm fits done ({len(warm)}), compiles {first['compiles_during_warm_phase']}")
-    cold = [cold_fit(REFERENCE_DATA_SEED) for _ in range(n_cold)]
-    cold += [cold_fit(REFERENCE_DATA_SEED, empty_disk_cache=True) for _ in range(n_cold_empty)]
+    cold = [_quiet_cold(False, tries) for _ in range(n_cold)]
+    cold += [_quiet_cold(True, tries) for _ in range(n_cold_empty)]
     print(f"cold fits done ({len(cold)})", flush=True)
-    pymc_default = pymc_runs(None, 1 if quick else 2)
-    pymc_native = [] if quick else pymc_runs("pymc", 2)
+    pymc_default = pymc_runs(None, 1 if quick else 2, tries)
+    pymc_native = [] if quick else pymc_runs("pymc", 2, tries)
     print("pm.sample runs done", flush=True)
-    predict = predictions(last_fit, n_predict)
-    variants = [] if quick else sensitivity(warm, 3)
+    with contention() as predict_busy:
+        predict = predictions(last_fit, n_predict)
+    variants = [] if quick else sensitivity(warm, 3, tries)
 
     result = summarize(first, warm, cold, pymc_default, pymc_native, predict)
     result["mode"] = "quick" if quick else "full"
@@ -453,7 +471,15 @@ def _measure(quick: bool) -> dict[str, Any]:
         "predict": predict,
     }
     result["sensitivity"] = variants
+    result["predict_contention"] = predict_busy
     return result
+
+
+def _quiet_cold(empty_disk_cache: bool, tries: int) -> dict[str, Any]:
+    record, _ = quietest(
+        lambda: (cold_fit(REFERENCE_DATA_SEED, empty_disk_cache=empty_disk_cache), None), tries
+    )
+    return record
 
 
 def _share(value: float | None) -> str | None:
@@ -554,6 +580,7 @@ def report(result: dict[str, Any]) -> str:
             r.get("mean_leapfrog_steps"),
             r.get("approx_us_per_leapfrog_step"),
             _share(r.get("other_cpu_share")),
+            r.get("attempts"),
         ]
         for label, r in fits
     ]
@@ -574,6 +601,7 @@ def report(result: dict[str, Any]) -> str:
                 "steps/draw",
                 "~us/step",
                 "others' CPU",
+                "tries",
             ],
             rows,
             "Fits (4 groups x 25 points, 4 chains x (500 tune + 1000 draws))",
@@ -641,6 +669,9 @@ def report(result: dict[str, Any]) -> str:
             "\nfit.predict: 100 points",
         )
     )
+    busy = result.get("predict_contention", {})
+    if busy.get("other_cpu_share") is not None:
+        out.append(f"(other processes used {busy['other_cpu_share']:.0%} of the machine meanwhile)")
     steps = raw["predict"]["4000"]["breakdown"]
     step_rows = [[k, v] for k, v in {**steps["steps_ms"], **steps["detail_ms"]}.items()]
     step_rows.append(["sum of steps", steps["sum_of_steps_ms"]])

@@ -125,6 +125,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(handler=_cmd_serve)
 
+    p = sub.add_parser(
+        "worker",
+        help="run fit jobs from the Redis queue (team mode; needs BAYESCALE_REDIS_URL)",
+    )
+    p.set_defaults(handler=_cmd_worker)
+
     p = sub.add_parser("migrate", help="bring the database to the newest schema")
     p.set_defaults(handler=_cmd_migrate)
 
@@ -398,10 +404,34 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from service import admin
     from service.main import create_app
 
-    key = admin.first_start(admin.open_engine())
+    engine = admin.open_for_serving()
+    key = admin.first_start(engine)
+    engine.dispose()
     if key:
         print(f"first start: created project 'default'; its admin key (shown once):\n  {key}")
     uvicorn.run(create_app(), host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from service.config import get_settings
+    from service.queue import run_worker
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise models.SettingsError(
+            "bayescale worker consumes the Redis queue: set BAYESCALE_REDIS_URL "
+            "(embedded `bayescale serve` runs its own workers)",
+            field="BAYESCALE_REDIS_URL",
+        )
+    from service import admin
+
+    admin.open_for_serving(settings).dispose()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("bayescale").setLevel(logging.INFO)
+    run_worker(settings)
     return 0
 
 

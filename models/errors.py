@@ -41,3 +41,7 @@ class PredictionError(BayescaleError):
 
 class IncompatibleFitError(BayescaleError):
     """A persisted fit that this version cannot load."""
+
+
+class FitTimeoutError(BayescaleError):
+    """Sampling did not finish within the fit's time limit (it was stopped)."""

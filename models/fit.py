@@ -155,6 +155,7 @@ def fit(
     thresholds: Thresholds | None = None,
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
+    time_limit_s: float | None = None,
 ) -> Fit:
     """Fit a hierarchical Bayesian scaling law with NUTS (nutpie).
 
@@ -182,6 +183,9 @@ def fit(
         Called with the fraction of draws done.
     cache
         Compiled-model cache (a process-wide one by default).
+    time_limit_s
+        Wall-clock limit including compilation; over it sampling stops and
+        :class:`~models.errors.FitTimeoutError` is raised.
     """
     th = thresholds or Thresholds()
     config, found = validate_fit(
@@ -197,7 +201,9 @@ def fit(
     settings = settings or SamplerSettings()
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
-    trace = sample_posterior(config, md, settings, progress=progress, cache=cache)
+    trace = sample_posterior(
+        config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
+    )
     posterior = trace["posterior"].to_dataset()
     loglik = pointwise_log_likelihood(config, md, posterior)
     diagnostics = diagnose(trace, loglik, thresholds=th, warnings=found)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -16,7 +17,7 @@ from typing import Any
 
 from models.build import ModelData, build_model
 from models.config import ModelConfig
-from models.errors import SettingsError
+from models.errors import FitTimeoutError, SettingsError
 
 ProgressFn = Callable[[float], None]
 ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
@@ -120,10 +121,16 @@ def sample_posterior(
     *,
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
+    time_limit_s: float | None = None,
 ) -> Any:
-    """Run NUTS and return nutpie's DataTree (posterior and sample_stats, group coords set)."""
+    """Run NUTS and return nutpie's DataTree (posterior and sample_stats, group coords set).
+
+    With ``time_limit_s`` (compilation included) sampling that runs over is cancelled and
+    :class:`FitTimeoutError` raised: a fit must never hang a worker.
+    """
     import nutpie
 
+    started = time.monotonic()
     compiled = cache.get(config, md)
     callback = None
     if progress is not None:
@@ -133,7 +140,7 @@ def sample_posterior(
             total = sum(c.total_draws for c in chains) or 1
             progress(done / total)
 
-    trace = nutpie.sample(
+    sampler = nutpie.sample(
         compiled,
         draws=settings.draws,
         tune=settings.tune,
@@ -146,7 +153,19 @@ def sample_posterior(
         progress_bar=False,
         progress_callback=callback,
         progress_rate=250,
+        blocking=False,
     )
+    elapsed = time.monotonic() - started
+    remaining = None if time_limit_s is None else max(time_limit_s - elapsed, 0.0)
+    try:
+        trace = sampler.wait(timeout=remaining)
+    except TimeoutError:
+        sampler.cancel()
+        raise FitTimeoutError(
+            f"sampling exceeded the time limit of {time_limit_s:g} s and was stopped; "
+            "use fewer draws/tune or a simpler model",
+            field="sampler",
+        ) from None
     # The compiled model keeps the coords of the dataset it was compiled with.
     for group in ("posterior", "sample_stats"):
         if "group" in trace[group].dims:

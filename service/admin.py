@@ -5,11 +5,12 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from models.errors import SettingsError
 from service import store
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory, transaction
 from service.errors import NotFound
-from service.migrate import upgrade
+from service.migrate import is_current, upgrade
 from service.tables import Project
 
 
@@ -18,6 +19,23 @@ def open_engine(settings: Settings | None = None, *, migrate: bool = True) -> En
     engine = make_engine((settings or get_settings()).resolved_database_url)
     if migrate:
         upgrade(engine)
+    return engine
+
+
+def open_for_serving(settings: Settings | None = None) -> Engine:
+    """Engine for ``serve``/``worker``: SQLite migrates itself; other databases must be migrated.
+
+    Deployments run ``bayescale migrate`` once, so replicas never race to change the schema.
+    """
+    engine = open_engine(settings, migrate=False)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    elif not is_current(engine):
+        engine.dispose()
+        raise SettingsError(
+            "the database schema is not current: run `bayescale migrate` first",
+            field="BAYESCALE_DATABASE_URL",
+        )
     return engine
 
 

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("bayescale-data")
     database_url: str | None = None  # default: SQLite file in data_dir
     redis_url: str | None = None  # set: fits go to Dramatiq workers; unset: in-process pool
+    redis_namespace: str = "bayescale"  # Redis key prefix (several deployments, one Redis)
     workers: int = Field(1, ge=0, le=64)  # in-process fit workers (embedded mode)
 
     # limits a request may not exceed (sampler requests are validated against them)
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     fit_time_limit_s: float = Field(1800.0, gt=0)
     # a running fit whose worker has not written a heartbeat for this long is picked up again
     fit_lease_s: float = Field(60.0, gt=0)
+    # Dramatiq mode: a queued fit nobody took within this long gets its message sent again
+    fit_resend_s: float = Field(300.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

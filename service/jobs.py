@@ -3,7 +3,8 @@
 A worker claims the oldest queued fit (or a running one whose worker stopped heart-beating, e.g.
 after SIGKILL) in one atomic statement, samples with the modelling library, and stores the
 result and the posterior file in the same row. Running a job twice is harmless: a finished fit is
-never claimed again, and results are written in one transaction.
+never claimed again, results are written in one transaction, and only by the worker holding the
+claim (a stalled worker whose lease was taken over cannot overwrite its successor).
 """
 
 from __future__ import annotations
@@ -33,12 +34,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def claim(sessions: sessionmaker[Session], worker: str, lease_s: float) -> str | None:
-    """Atomically take the next fit to run; None when there is nothing to do."""
+def heartbeat_interval(lease_s: float) -> float:
+    """How often a running fit proves its worker is alive: several beats per lease."""
+    return min(5.0, lease_s / 4)
+
+
+def claim(
+    sessions: sessionmaker[Session], worker: str, lease_s: float, *, fit_id: str | None = None
+) -> str | None:
+    """Atomically take a fit to run: ``fit_id`` if it is runnable, else the oldest runnable one.
+
+    Runnable means queued, or running with no heartbeat for ``lease_s`` (its worker died).
+    Returns None when there is nothing to take.
+    """
     stale = now() - timedelta(seconds=lease_s)
     runnable = or_(
         FitJob.status == "queued", (FitJob.status == "running") & (FitJob.heartbeat_at < stale)
     )
+    if fit_id is not None:
+        runnable = runnable & (FitJob.id == fit_id)
     with sessions() as session, session.begin():
         query = select(FitJob.id).where(runnable).order_by(FitJob.created_at).limit(1)
         if session.get_bind().dialect.name == "postgresql":
@@ -62,6 +76,21 @@ def claim(sessions: sessionmaker[Session], worker: str, lease_s: float) -> str |
             .returning(FitJob.id)
         )
         return claimed
+
+
+def release(sessions: sessionmaker[Session], fit_id: str, worker: str) -> bool:
+    """Hand a running fit back to the queue (a worker shutting down cleanly); True if it did.
+
+    The abandoned run can no longer store results: they are written only by the claim holder.
+    """
+    with sessions() as session, session.begin():
+        released = session.scalar(
+            update(FitJob)
+            .where(FitJob.id == fit_id, FitJob.status == "running", FitJob.worker == worker)
+            .values(status="queued", worker=None, heartbeat_at=None, enqueued_at=None)
+            .returning(FitJob.id)
+        )
+    return released is not None
 
 
 def load_data(session: Session, job: FitJob) -> models.ScalingData:
@@ -91,8 +120,20 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
     return models.ScalingData(inputs, loss, group)
 
 
-def run(sessions: sessionmaker[Session], fit_id: str, *, heartbeat_s: float = 5.0) -> None:
-    """Run one claimed fit to completion and store the outcome (never raises for bad input)."""
+def run(
+    sessions: sessionmaker[Session],
+    fit_id: str,
+    *,
+    worker: str | None = None,
+    heartbeat_s: float = 5.0,
+    time_limit_s: float | None = None,
+) -> None:
+    """Run one fit claimed by ``worker`` (default: this process) and store the outcome.
+
+    Never raises for bad input. A fit still sampling after ``time_limit_s`` (compilation
+    included) is stopped and failed.
+    """
+    worker = worker or worker_name()
     with sessions() as session:
         job = session.get(FitJob, fit_id)
         if job is None or job.status != "running":
@@ -101,11 +142,11 @@ def run(sessions: sessionmaker[Session], fit_id: str, *, heartbeat_s: float = 5.
         try:
             data = load_data(session, job)
         except models.BayescaleError as exc:
-            _finish(sessions, fit_id, error={"reason": exc.message, "field": exc.field})
+            _finish(sessions, fit_id, worker, error={"reason": exc.message, "field": exc.field})
             return
     stop = threading.Event()
     beat = threading.Thread(
-        target=_heartbeat, args=(sessions, fit_id, stop, heartbeat_s), daemon=True
+        target=_heartbeat, args=(sessions, fit_id, worker, stop, heartbeat_s), daemon=True
     )
     beat.start()
     progress = _progress_writer(sessions, fit_id)
@@ -119,19 +160,23 @@ def run(sessions: sessionmaker[Session], fit_id: str, *, heartbeat_s: float = 5.
             likelihood=spec.get("likelihood", "normal"),
             settings=models.SamplerSettings(**spec["settings"]),
             progress=progress,
+            time_limit_s=time_limit_s,
         )
     except models.BayescaleError as exc:
-        _finish(sessions, fit_id, error={"reason": exc.message, "field": exc.field})
+        _finish(sessions, fit_id, worker, error={"reason": exc.message, "field": exc.field})
         return
     except Exception as exc:  # a bug or a numerical failure: record it, never leave it running
         log.exception("fit %s failed", fit_id)
-        _finish(sessions, fit_id, error={"reason": f"fit failed: {type(exc).__name__}: {exc}"})
+        _finish(
+            sessions, fit_id, worker, error={"reason": f"fit failed: {type(exc).__name__}: {exc}"}
+        )
         return
     finally:
         stop.set()
     _finish(
         sessions,
         fit_id,
+        worker,
         summary=_json_safe(result.summary((0.5, 0.9)).to_dict("records")),
         diagnostics=_json_safe(result.diagnostics.to_dict()),
         posterior=models.fit_to_bytes(result),
@@ -142,6 +187,7 @@ def run(sessions: sessionmaker[Session], fit_id: str, *, heartbeat_s: float = 5.
 def _finish(
     sessions: sessionmaker[Session],
     fit_id: str,
+    worker: str,
     *,
     error: dict[str, Any] | None = None,
     **values: Any,
@@ -149,7 +195,7 @@ def _finish(
     with sessions() as session, session.begin():
         session.execute(
             update(FitJob)
-            .where(FitJob.id == fit_id, FitJob.status == "running")
+            .where(FitJob.id == fit_id, FitJob.status == "running", FitJob.worker == worker)
             .values(
                 status="failed" if error else "succeeded",
                 error=error,
@@ -161,14 +207,14 @@ def _finish(
 
 
 def _heartbeat(
-    sessions: sessionmaker[Session], fit_id: str, stop: threading.Event, every: float
+    sessions: sessionmaker[Session], fit_id: str, worker: str, stop: threading.Event, every: float
 ) -> None:
     while not stop.wait(every):
         try:
             with sessions() as session, session.begin():
                 session.execute(
                     update(FitJob)
-                    .where(FitJob.id == fit_id, FitJob.status == "running")
+                    .where(FitJob.id == fit_id, FitJob.status == "running", FitJob.worker == worker)
                     .values(heartbeat_at=now())
                 )
         except Exception:  # a database blip must not kill the fit; the next beat retries
@@ -210,6 +256,7 @@ def work(
     sessions: sessionmaker[Session],
     *,
     lease_s: float,
+    time_limit_s: float | None = None,
     stop: threading.Event | None = None,
     idle_s: float = 0.5,
 ) -> None:
@@ -221,4 +268,10 @@ def work(
             time.sleep(idle_s)
             continue
         log.info("worker %s runs fit %s", me, fit_id)
-        run(sessions, fit_id)
+        run(
+            sessions,
+            fit_id,
+            worker=me,
+            heartbeat_s=heartbeat_interval(lease_s),
+            time_limit_s=time_limit_s,
+        )

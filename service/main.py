@@ -16,6 +16,7 @@ from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import ServiceError, problem
 from service.migrate import upgrade
+from service.queue import queue_for
 from service.routes import datasets, families, fits, health, keys
 from service.workers import WorkerPool
 
@@ -35,15 +36,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = cfg
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
-        # Embedded workers poll the database for queued fits, so submitting needs no message.
-        app.state.enqueue = lambda fit_id: None
-        pool = WorkerPool(cfg.workers, cfg.resolved_database_url, cfg.fit_lease_s)
-        if cfg.workers:
-            pool.start()
+        queue = queue_for(cfg, app.state.sessions)
+        pool = WorkerPool(
+            cfg.workers, cfg.resolved_database_url, cfg.fit_lease_s, cfg.fit_time_limit_s
+        )
+        if queue is not None:  # team mode: `bayescale worker` processes run the fits
+            app.state.enqueue = queue.enqueue
+            app.state.queue_check = queue.check
+        else:  # embedded workers poll the database, so submitting needs no message
+            app.state.enqueue = lambda fit_id: None
+            if cfg.workers:
+                pool.start()
         try:
             yield
         finally:
             pool.stop()
+            if queue is not None:
+                queue.broker.close()
             engine.dispose()
 
     app = FastAPI(

@@ -177,6 +177,7 @@ class FitResponse(BaseModel):
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: float
     attempts: int
+    worker: str | None = Field(None, description="host:pid of the worker that ran it last")
     n_observations: int
     watermark: int
     error: dict[str, Any] | None = None

@@ -125,6 +125,8 @@ class FitJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # last time a queue message was sent for this fit (Dramatiq mode; the sweeper re-sends)
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     summary: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     diagnostics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -17,20 +17,21 @@ from service.jobs import work
 log = logging.getLogger("bayescale.workers")
 
 
-def worker_main(database_url: str, lease_s: float) -> None:
+def worker_main(database_url: str, lease_s: float, time_limit_s: float) -> None:
     """Entry point of one worker process."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("bayescale").setLevel(logging.INFO)
     engine = make_engine(database_url)
-    work(session_factory(engine), lease_s=lease_s)
+    work(session_factory(engine), lease_s=lease_s, time_limit_s=time_limit_s)
 
 
 class WorkerPool:
     """``n`` worker processes started with the API and stopped with it."""
 
-    def __init__(self, n: int, database_url: str, lease_s: float) -> None:
-        self.n, self.database_url, self.lease_s = n, database_url, lease_s
+    def __init__(self, n: int, database_url: str, lease_s: float, time_limit_s: float) -> None:
+        self.n, self.database_url = n, database_url
+        self.lease_s, self.time_limit_s = lease_s, time_limit_s
         self.processes: list[BaseProcess] = []
 
     def start(self) -> None:
@@ -39,7 +40,7 @@ class WorkerPool:
         for i in range(self.n):
             process = context.Process(
                 target=worker_main,
-                args=(self.database_url, self.lease_s),
+                args=(self.database_url, self.lease_s, self.time_limit_s),
                 name=f"bayescale-worker-{i}",
                 daemon=True,
             )

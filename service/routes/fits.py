@@ -27,6 +27,7 @@ def _response(job: FitJob) -> FitResponse:
         status=job.status,
         progress=job.progress,
         attempts=job.attempts,
+        worker=job.worker,
         n_observations=job.n_observations,
         watermark=job.watermark,
         error=job.error,
@@ -65,6 +66,8 @@ def create_fit(
     )
     spec["settings"] = body.sampler.model_dump()
     job = fit_store.submit(session, project, dataset, spec, body.name, body.tags)
+    # commit before the message goes out: a fast worker must find the row
+    session.commit()
     request.app.state.enqueue(job.id)
     response.headers["Location"] = f"/v1/projects/{project.name}/fits/{job.id}"
     response.headers["Retry-After"] = "2"

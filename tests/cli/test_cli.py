@@ -11,7 +11,7 @@ from tests.utils import prior_trace
 
 @pytest.fixture
 def mock_sampler(monkeypatch):
-    def fake(config, md, settings, *, progress=None, cache=None):
+    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         return prior_trace(
             config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
         )

@@ -10,7 +10,7 @@ def test_ranks_are_uniform_when_the_posterior_is_the_prior(monkeypatch):
     """With a 'sampler' that returns prior draws, ranks are uniform by construction: checks the
     rank bookkeeping (units, thinning, noise) without NUTS."""
 
-    def fake(config, md, settings, *, progress=None, cache=None):
+    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         return prior_trace(
             config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed + 7
         )

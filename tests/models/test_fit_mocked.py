@@ -12,7 +12,7 @@ from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, prior_trace, tiny_d
 def mock_sampler(monkeypatch):
     calls = []
 
-    def fake(config, md, settings, *, progress=None, cache=None):
+    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         calls.append((config, md, settings))
         if progress:
             progress(1.0)

@@ -70,3 +70,28 @@ def postgres_url() -> str | None:
             pytest.fail(f"PostgreSQL required under CI=true: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
     return url
+
+
+def redis_url() -> str:
+    """The machine's Redis if reachable; under CI=true its absence is a failure."""
+    url = os.environ.get("BAYESCALE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+    try:
+        import redis
+
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis required under CI=true: {exc}")
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    return url
+
+
+def drop_redis_namespace(url: str, namespace: str) -> None:
+    """Delete every key a test's Dramatiq broker created."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(f"{namespace}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()

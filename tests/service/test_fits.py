@@ -11,7 +11,7 @@ from tests.utils import prior_trace
 
 @pytest.fixture
 def mock_sampler(monkeypatch):
-    def fake(config, md, settings, *, progress=None, cache=None):
+    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         if progress:
             progress(0.5)
         return prior_trace(
@@ -57,7 +57,7 @@ def run_worker(client):
     sessions = client.app.state.sessions
     fit_id = jobs.claim(sessions, "test-worker", lease_s=60)
     assert fit_id is not None
-    jobs.run(sessions, fit_id)
+    jobs.run(sessions, fit_id, worker="test-worker")
     return fit_id
 
 
@@ -200,9 +200,12 @@ def test_stale_running_fit_is_claimed_again(client, keys, dataset, mock_sampler)
     assert jobs.claim(sessions, "doomed", lease_s=60) == fit["id"]
     assert jobs.claim(sessions, "other", lease_s=60) is None  # still leased
     assert jobs.claim(sessions, "other", lease_s=0) == fit["id"]  # lease expired
-    jobs.run(sessions, fit["id"])
+    jobs.run(sessions, fit["id"], worker="doomed")  # the stalled first worker wakes up late
+    stalled = client.get(f"/v1/projects/alpha/fits/{fit['id']}", headers=keys.headers("read"))
+    assert stalled.json()["status"] == "running"  # it could not overwrite its successor's claim
+    jobs.run(sessions, fit["id"], worker="other")
     done = client.get(f"/v1/projects/alpha/fits/{fit['id']}", headers=keys.headers("read")).json()
-    assert done["status"] == "succeeded" and done["attempts"] == 2
+    assert done["status"] == "succeeded" and done["attempts"] == 2 and done["worker"] == "other"
 
 
 def test_read_key_cannot_submit(client, keys, dataset):
@@ -235,3 +238,20 @@ def test_predict_validation(client, keys, dataset, mock_sampler):
             url, json={"points": [{"params": 1e9, "data": 1e10}]}, headers=keys.headers("read")
         ).json()["predictions"][0]["median"]
     )
+
+
+def test_fit_over_its_time_limit_ends_failed(client, keys, dataset, monkeypatch):
+    seen = {}
+
+    def slow(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+        seen["limit"] = time_limit_s
+        raise models.FitTimeoutError("sampling exceeded the time limit of 3 s", field="sampler")
+
+    monkeypatch.setattr(models.fit_module, "sample_posterior", slow)
+    fit = submit(client, keys).json()
+    sessions = client.app.state.sessions
+    jobs.run(sessions, jobs.claim(sessions, "w", lease_s=60), worker="w", time_limit_s=3.0)
+    done = client.get(f"/v1/projects/alpha/fits/{fit['id']}", headers=keys.headers("read")).json()
+    assert seen["limit"] == 3.0
+    assert done["status"] == "failed" and "time limit" in done["error"]["reason"]
+    assert done["error"]["field"] == "sampler"

@@ -5,6 +5,6 @@ Each benchmark prints a table and writes ``<out>/<name>.json`` with its figures,
 package versions and the date.
 """
 
-BENCHMARKS = ("speed", "epoch_chinchilla", "bnsl_addition", "sbc")
+BENCHMARKS = ("speed", "epoch_chinchilla", "bnsl_addition", "sbc", "service_load")
 
 __all__ = ["BENCHMARKS"]

@@ -180,16 +180,38 @@ def _own_cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def process_tree_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds used by these processes and all their live descendants (``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo, seen = 0.0, list(pids), set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat.rsplit(")", 1)[1].split()
+            total += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError):
+            continue  # exited meanwhile
+    return total
+
+
 @contextmanager
-def contention() -> Iterator[dict[str, Any]]:
+def contention(ours: Callable[[], float] | None = None) -> Iterator[dict[str, Any]]:
     """Measure how much CPU *other* processes used while the context was open.
 
     Yields a dict filled on exit: wall seconds, other processes' CPU seconds, and that as a share
     of the machine (``other_cpu_s / (wall_s * nproc)``). Timings taken while this share is well
-    above zero are inflated: the machine was shared.
+    above zero are inflated: the machine was shared. ``ours`` returns the CPU seconds of
+    processes that are part of the measurement (a server under test), which are not "others".
     """
     out: dict[str, Any] = {"load_average_1m_start": os.getloadavg()[0]}
-    busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds(), time.perf_counter()
+    extra = ours or (lambda: 0.0)
+    busy, own, start = _busy_cpu_seconds(), _own_cpu_seconds() + extra(), time.perf_counter()
     try:
         yield out
     finally:
@@ -198,7 +220,7 @@ def contention() -> Iterator[dict[str, Any]]:
         out["wall_s"] = wall
         out["load_average_1m_end"] = os.getloadavg()[0]
         if busy is not None and busy_end is not None:
-            other = max(busy_end - busy - (_own_cpu_seconds() - own), 0.0)
+            other = max(busy_end - busy - (_own_cpu_seconds() + extra() - own), 0.0)
             out["other_cpu_s"] = other
             out["other_cpu_share"] = other / (wall * len(os.sched_getaffinity(0)))
 

@@ -245,16 +245,20 @@ class ScalingData:
             scales["unique_data"] = scales["data"]
         return Scales(scales, float(self.loss.min()))
 
-    def log_ranges(self, inputs: Iterable[str]) -> dict[str, tuple[float, float]]:
-        """Observed (min, max) of log input, used to label extrapolation.
+    def log_ranges(
+        self, inputs: Iterable[str], mask: np.ndarray | None = None
+    ) -> dict[str, tuple[float, float]]:
+        """Observed (min, max) of log input over the rows in ``mask`` (all rows by default).
 
-        Scale inputs only: ``label_noise`` is a fraction (may be 0), not a scale to extrapolate.
+        Used to label extrapolation. Scale inputs only: ``label_noise`` is a fraction (may be
+        0), not a scale to extrapolate.
         """
-        return {
-            n: (float(np.log(self.inputs[n]).min()), float(np.log(self.inputs[n]).max()))
-            for n in inputs
-            if n not in _NON_NEGATIVE
-        }
+        out = {}
+        for n in inputs:
+            if n not in _NON_NEGATIVE:
+                logs = np.log(self.inputs[n] if mask is None else self.inputs[n][mask])
+                out[n] = (float(logs.min()), float(logs.max()))
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """Canonical columns plus ``loss`` and ``group``."""

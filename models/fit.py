@@ -42,6 +42,9 @@ class Fit:
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     _draws: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
+    _ranges: dict[str | None, dict[str, tuple[float, float]]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def posterior(self) -> Any:
@@ -117,8 +120,7 @@ class Fit:
             self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
         )
         median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
-        observed = self.data.subset(np.asarray(self.data.group == group)) if seen else self.data
-        ranges = observed.log_ranges(self.family.inputs)
+        ranges = self._observed_ranges(group if seen else None)
         region, distance = extrapolation(
             {n: frame[n].to_numpy() for n in self.family.inputs}, ranges
         )
@@ -134,6 +136,13 @@ class Fit:
             region=region,
             distance=distance,
         )
+
+    def _observed_ranges(self, group: str | None) -> dict[str, tuple[float, float]]:
+        """Observed log ranges of the group's inputs (all data for None), computed once."""
+        if group not in self._ranges:
+            mask = None if group is None else np.asarray(self.data.group == group)
+            self._ranges[group] = self.data.log_ranges(self.family.inputs, mask=mask)
+        return self._ranges[group]
 
     def save(self, path: str | Path) -> Path:
         """Write the fit as a netCDF DataTree (see :mod:`models.io`)."""

@@ -135,6 +135,10 @@ class TestRequests:
             ({"params": [-1.0], "data": [1e10]}, "params"),
             ({"params": [1e9], "data": [float("nan")]}, "data"),
             ({"params": [0.0], "data": [1e10]}, "params"),
+            ([{"params": 1e9, "data": "lots"}], "data"),
+            ([{"params": 1e9, "data": 1e10}, {"params": 2e9}], "data"),
+            ([{"params": None, "data": 1e10}], "params"),
+            ({"params": [], "data": []}, "points"),
         ],
     )
     def test_bad_points_name_the_field(self, single, points, field):

@@ -10,12 +10,20 @@ import argparse
 import json
 import math
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import models
+from cli.common import (
+    fit_args,
+    json_default,
+    load_runs,
+    pairs,
+    run_fit,
+    sampler_args,
+)
+from cli.planning import add_planning_parsers
 from models import BayescaleError
 from service.errors import ServiceError
 
@@ -53,37 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     p = sub.add_parser("fit", help="fit a scaling law to a CSV of runs and save the posterior")
-    p.add_argument("data", type=Path, help="CSV file, one run per row")
-    p.add_argument("--family", default="chinchilla", help="family name (see 'bayescale families')")
-    p.add_argument(
-        "--family-option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="family option, e.g. x=data for power_law (repeatable)",
-    )
-    p.add_argument("--group-col", help="column with the architecture/family (default: one group)")
-    p.add_argument(
-        "--map",
-        default="",
-        metavar="FIELD=COLUMN,...",
-        help="map canonical fields to CSV columns, e.g. loss=final_loss,params=n_params",
-    )
-    p.add_argument(
-        "--flops-per-param-token",
-        type=float,
-        metavar="K",
-        help="fill missing data as compute/(K*params) or compute as K*params*data (6 for "
-        "dense transformers)",
-    )
-    p.add_argument(
-        "--pooling",
-        metavar="HOW|PARAM=HOW,...",
-        help="shared, partial or independent for all parameters, or per parameter",
-    )
-    p.add_argument("--priors", type=Path, metavar="FILE.json", help="prior overrides (JSON)")
-    p.add_argument("--likelihood", default="normal", choices=("normal", "student_t"))
-    _sampler_args(p)
+    fit_args(p)
     p.add_argument("-o", "--output", type=Path, required=True, help="where to write the fit (.nc)")
     p.add_argument("--prob", type=float, action="append", help="interval probability (repeatable)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -110,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--prob", type=float, action="append")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_summary)
+
+    add_planning_parsers(sub)
 
     p = sub.add_parser("families", help="list scaling-law families, formulas and default priors")
     p.add_argument("--json", action="store_true")
@@ -153,103 +133,14 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="simulate four architectures, fit them hierarchically, predict the next scale"
     )
     p.add_argument("--dir", type=Path, default=Path("bayescale-demo"), help="output folder")
-    _sampler_args(p)
+    sampler_args(p)
     p.set_defaults(handler=_cmd_demo)
     return parser
 
 
-def _sampler_args(p: argparse.ArgumentParser) -> None:
-    defaults = models.SamplerSettings()
-    p.add_argument("--draws", type=int, default=defaults.draws)
-    p.add_argument("--tune", type=int, default=defaults.tune)
-    p.add_argument("--chains", type=int, default=defaults.chains)
-    p.add_argument("--target-accept", type=float, default=defaults.target_accept)
-    p.add_argument("--seed", type=int, default=defaults.seed)
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def _settings(args: argparse.Namespace) -> models.SamplerSettings:
-    return models.SamplerSettings(
-        draws=args.draws,
-        tune=args.tune,
-        chains=args.chains,
-        target_accept=args.target_accept,
-        seed=args.seed,
-    )
-
-
-def _pairs(text: str, what: str) -> dict[str, str]:
-    out = {}
-    for item in filter(None, (s.strip() for s in text.split(","))):
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise BayescaleError(f"{what}: expected KEY=VALUE, got '{item}'", field=what)
-        out[key.strip()] = value.strip()
-    return out
-
-
-class _Progress:
-    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
-
-    def __init__(self, label: str, enabled: bool) -> None:
-        self.label, self.enabled, self.start = label, enabled, time.monotonic()
-
-    def __call__(self, fraction: float) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        done = int(width * min(max(fraction, 0.0), 1.0))
-        elapsed = time.monotonic() - self.start
-        bar = "#" * done + "-" * (width - done)
-        print(f"\r{self.label} [{bar}] {fraction:5.1%} {elapsed:5.1f}s", end="", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.enabled:
-            self(1.0)
-            print(file=sys.stderr)
-
-
-def _run_fit(data: models.ScalingData, args: argparse.Namespace, **kwargs: Any) -> models.Fit:
-    settings = _settings(args)
-    progress = _Progress("sampling", not args.quiet and sys.stderr.isatty())
-    if progress.enabled:
-        print(
-            f"fitting {kwargs.get('family', 'chinchilla')} to {len(data)} runs in "
-            f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
-            file=sys.stderr,
-        )
-    try:
-        return models.fit(data, settings=settings, progress=progress, **kwargs)
-    finally:
-        progress.close()
-
-
 def _cmd_fit(args: argparse.Namespace) -> int:
-    mapping = _pairs(args.map, "map")
-    data = models.ScalingData.from_csv(
-        args.data,
-        mapping,
-        group_col=args.group_col,
-        flops_per_param_token=args.flops_per_param_token,
-    )
-    pooling: str | dict[str, str] | None = args.pooling
-    if args.pooling and "=" in args.pooling:
-        pooling = _pairs(args.pooling, "pooling")
-    priors = None
-    if args.priors:
-        try:
-            priors = json.loads(args.priors.read_text())
-        except json.JSONDecodeError as exc:
-            raise BayescaleError(f"priors file is not valid JSON: {exc}", field="priors") from None
-    result = _run_fit(
-        data,
-        args,
-        family=args.family,
-        family_options=_pairs(",".join(args.family_option), "family-option"),
-        pooling=pooling,
-        priors=priors,
-        likelihood=args.likelihood,
-    )
+    data, kwargs = load_runs(args)
+    result = run_fit(data, args, models.fit, **kwargs)
     result.save(args.output)
     _print_fit(result, tuple(args.prob or (0.9,)), args.json, saved=args.output)
     return 0
@@ -274,7 +165,7 @@ def _print_fit(
             "diagnostics": diag.to_dict(),
             "fit_file": str(saved) if saved else None,
         }
-        print(json.dumps(payload, indent=2, default=_json_default))
+        print(json.dumps(payload, indent=2, default=json_default))
         return
     import pandas as pd
 
@@ -302,7 +193,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     result = models.load_fit(args.fit)
     rows: list[dict[str, Any]] = []
     for spec in args.at:
-        rows.append({k: float(v) for k, v in _pairs(spec, "at").items()})
+        rows.append({k: float(v) for k, v in pairs(spec, "at").items()})
     if args.points:
         import pandas as pd
 
@@ -322,7 +213,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             "interval_kind": prediction.interval_kind,
             "predictions": prediction.to_records(),
         }
-        print(json.dumps(payload, indent=2, default=_json_default))
+        print(json.dumps(payload, indent=2, default=json_default))
         return 0
     who = (
         f"new group drawn from the population of {len(result.groups)} groups"
@@ -380,7 +271,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     frame.to_csv(csv, index=False)
     print(f"1. simulated {len(frame)} runs of 4 architectures -> {csv}")
     data = models.ScalingData.from_csv(csv, group_col="architecture")
-    result = _run_fit(data, args, family="chinchilla")
+    result = run_fit(data, args, models.fit, family="chinchilla")
     fit_path = result.save(args.dir / "fit.nc")
     print(f"2. fitted a hierarchical chinchilla law -> {fit_path}\n")
     _print_fit(result, (0.9,), False)
@@ -471,14 +362,6 @@ def _records(table: Any) -> list[dict[str, Any]]:
         {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
         for row in table.to_dict("records")
     ]
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ Pure modelling: it never imports the web or database stack. Typical use::
     fit.save("fit.nc"); same = models.load_fit("fit.nc")
 """
 
+from models import backtest as backtest_module
 from models import fit as fit_module
+from models.backtest import Backtest, Score, backtest
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -26,6 +28,21 @@ from models.errors import (
 from models.families import REGISTRY, get_family, list_families
 from models.fit import Fit, fit, validate_fit
 from models.io import fit_to_bytes, load_fit, save_fit
+from models.planning import (
+    ComputePlan,
+    GroupComparison,
+    Suggestion,
+    TargetCompute,
+    TargetProbability,
+    TimeTradeoff,
+    compare_groups,
+    compute_for_target,
+    compute_optimal,
+    plan,
+    probability_below,
+    scale_time_tradeoff,
+    suggest,
+)
 from models.predict import Prediction
 from models.priors import HyperPrior, PriorSpec
 from models.sampling import COMPILE_CACHE, SamplerSettings
@@ -34,13 +51,16 @@ __all__ = [
     "COMPILE_CACHE",
     "INPUTS",
     "REGISTRY",
+    "Backtest",
     "BayescaleError",
+    "ComputePlan",
     "DataError",
     "Diagnostics",
     "FamilyError",
     "Fit",
     "FitTimeoutError",
     "FitWarning",
+    "GroupComparison",
     "HyperPrior",
     "IncompatibleFitError",
     "Prediction",
@@ -50,14 +70,28 @@ __all__ = [
     "SamplerSettings",
     "Scales",
     "ScalingData",
+    "Score",
     "SettingsError",
+    "Suggestion",
+    "TargetCompute",
+    "TargetProbability",
     "Thresholds",
+    "TimeTradeoff",
+    "backtest",
+    "backtest_module",
+    "compare_groups",
+    "compute_for_target",
+    "compute_optimal",
     "fit",
     "fit_module",
     "fit_to_bytes",
     "get_family",
     "list_families",
     "load_fit",
+    "plan",
+    "probability_below",
     "save_fit",
+    "scale_time_tradeoff",
+    "suggest",
     "validate_fit",
 ]

@@ -43,14 +43,17 @@ def submit(
         watermark=watermark,
     )
     data = jobs.load_data(session, job)
-    models.validate_fit(
-        data,
-        spec["family"],
-        family_options=spec["family_options"],
-        pooling=spec["pooling"],
-        priors=spec["priors"],
-        likelihood=spec["likelihood"],
-    )
+    checks = {k: spec[k] for k in ("family_options", "pooling", "priors", "likelihood")}
+    models.validate_fit(data, spec["family"], **checks)
+    if spec.get("holdout"):
+        # the worker fits the training part: it must be fittable and leave something to score
+        try:
+            train, _, _ = models.backtest_module.holdout_split(
+                data, spec["family"], family_options=spec["family_options"], **spec["holdout"]
+            )
+            models.validate_fit(train, spec["family"], **checks)
+        except models.BayescaleError as exc:
+            raise Invalid(f"holdout: {exc.message}", field="holdout") from None
     job.n_observations = len(data)
     session.add(job)
     session.flush()
@@ -128,7 +131,9 @@ def loaded(session: Session, project: Project, fit_id: str) -> models.Fit:
         return cached
     job = get(session, project, fit_id, with_posterior=True)
     if job.status != "succeeded" or job.posterior is None:
-        raise Conflict(f"fit is {job.status}; predictions need a succeeded fit", field="fit_id")
+        raise Conflict(
+            f"fit is {job.status}; predictions and plans need a succeeded fit", field="fit_id"
+        )
     result = models.load_fit(job.posterior)
     _LOADED.put(fit_id, result)
     return result

@@ -149,19 +149,25 @@ def run(
         target=_heartbeat, args=(sessions, fit_id, worker, stop, heartbeat_s), daemon=True
     )
     beat.start()
-    progress = _progress_writer(sessions, fit_id)
+    scores = None
     try:
-        result = models.fit(
-            data,
-            spec["family"],
-            family_options=spec.get("family_options") or {},
-            pooling=spec.get("pooling"),
-            priors=spec.get("priors"),
-            likelihood=spec.get("likelihood", "normal"),
-            settings=models.SamplerSettings(**spec["settings"]),
-            progress=progress,
-            time_limit_s=time_limit_s,
-        )
+        settings = models.SamplerSettings(**spec["settings"])
+        fit_kwargs: dict[str, Any] = {
+            "family_options": spec.get("family_options") or {},
+            "pooling": spec.get("pooling"),
+            "priors": spec.get("priors"),
+            "likelihood": spec.get("likelihood", "normal"),
+            "settings": settings,
+            "progress": _progress_writer(sessions, fit_id),
+            "time_limit_s": time_limit_s,
+        }
+        if spec.get("holdout"):  # a backtest: fit the training part, score the held-out runs
+            backtest = models.backtest(
+                data, spec["family"], seed=settings.seed, **spec["holdout"], **fit_kwargs
+            )
+            result, scores = backtest.fit, _json_safe(backtest.to_dict())
+        else:
+            result = models.fit(data, spec["family"], **fit_kwargs)
     except models.BayescaleError as exc:
         _finish(sessions, fit_id, worker, error={"reason": exc.message, "field": exc.field})
         return
@@ -181,6 +187,7 @@ def run(
         diagnostics=_json_safe(result.diagnostics.to_dict()),
         posterior=models.fit_to_bytes(result),
         n_observations=len(data),
+        backtest=scores,
     )
 
 

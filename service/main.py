@@ -17,7 +17,7 @@ from service.db import make_engine, session_factory
 from service.errors import ServiceError, problem
 from service.migrate import upgrade
 from service.queue import queue_for
-from service.routes import datasets, families, fits, health, keys
+from service.routes import datasets, families, fits, health, keys, planning
 from service.workers import WorkerPool
 
 log = logging.getLogger("bayescale")
@@ -63,7 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
-    for router in (health.router, families.router, keys.router, datasets.router, fits.router):
+    for router in (
+        health.router,
+        families.router,
+        keys.router,
+        datasets.router,
+        fits.router,
+        planning.router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
     return app
@@ -101,5 +108,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _field_error(error: Any) -> dict[str, Any]:
-    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    # "[key]" is pydantic's marker for a bad dict key: the key itself, just before it, is the field
+    skip = ("body", "query", "path", "header", "[key]")
+    loc = [str(p) for p in error.get("loc", ()) if p not in skip]
     return {"field": ".".join(loc) or "body", "message": error.get("msg", "invalid")}

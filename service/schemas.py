@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Name = Annotated[
     str,
@@ -148,6 +155,27 @@ class FilterSpec(Strict):
     max: dict[InputName, Positive] | None = Field(None, description="e.g. {'compute': 1e21}")
 
 
+class HoldoutSpec(Strict):
+    """A backtest split: fit on part of the snapshot, score the predictions of the rest.
+
+    ``below``: rows with every named input <= its threshold train, the rest test. ``fraction``:
+    per group, the first fraction of rows ordered by ``by`` (default the family's first input)
+    train. Exactly one of the two.
+    """
+
+    below: dict[InputName, Positive] | None = Field(None, min_length=1, max_length=7)
+    fraction: float | None = Field(None, gt=0, lt=1)
+    by: InputName | None = None
+
+    @model_validator(mode="after")
+    def _one_split(self) -> Self:
+        if (self.below is None) == (self.fraction is None):
+            raise ValueError("give exactly one of below or fraction")
+        if self.by is not None and self.fraction is None:
+            raise ValueError("by orders a fraction split; below needs no ordering")
+        return self
+
+
 class FitRequest(Strict):
     """A fit job: dataset, family, hierarchy, priors, sampler; answered 202 with a Location."""
 
@@ -159,6 +187,9 @@ class FitRequest(Strict):
     likelihood: Literal["normal", "student_t"] = "normal"
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     filters: FilterSpec = Field(default_factory=FilterSpec)
+    holdout: HoldoutSpec | None = Field(
+        None, description="backtest: fit part of the data, score the rest (GET shows backtest)"
+    )
     name: Annotated[str, StringConstraints(max_length=128)] = ""
     tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(
         default_factory=list, max_length=32
@@ -185,6 +216,9 @@ class FitResponse(BaseModel):
     warnings: list[dict[str, Any]] = Field(default_factory=list)
     parameters: list[dict[str, Any]] | None = None
     diagnostics: dict[str, Any] | None = None
+    backtest: dict[str, Any] | None = Field(
+        None, description="scores of the held-out runs (fits submitted with a holdout)"
+    )
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -218,3 +252,171 @@ class PredictResponse(BaseModel):
     population: bool
     interval_kind: str
     predictions: list[dict[str, Any]]
+
+
+# -- planning --------------------------------------------------------------------------------------
+
+# Bounds on the work one planning request may ask for (each budget, size or candidate costs a
+# grid of curve evaluations over every posterior draw).
+MAX_BUDGETS = 64
+MAX_SIZES = 64
+MAX_CANDIDATES = 64
+MAX_OUTCOMES = 512
+
+Probs = Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=1, max_length=8)]
+InputValue = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+InputPoint = dict[InputName, InputValue]
+
+
+def _listed(value: Any) -> Any:
+    """One value stands for a list of one, so ``2.0`` and ``[2.0, 2.1]`` both validate."""
+    return value if isinstance(value, list) else [value]
+
+
+Targets = Annotated[list[Positive], BeforeValidator(_listed), Field(min_length=1)]
+
+
+class AllocationRequest(Strict):
+    """What the allocation questions share: FLOPs per parameter-token and the constraints.
+
+    ``C = k N D``; ``max_*`` cap N and D, ``fixed_*`` pin one (at most one), ``unique_data``
+    is the unique tokens available, ``tokens_per_step`` converts steps to tokens for families
+    counted in steps; ``inputs`` holds any other input the family needs fixed.
+    """
+
+    k: Positive = 6.0
+    max_params: Positive | None = None
+    max_data: Positive | None = None
+    fixed_params: Positive | None = None
+    fixed_data: Positive | None = None
+    unique_data: Positive | None = None
+    tokens_per_step: Positive | None = None
+    inputs: InputPoint | None = None
+    probs: Probs = Field(default_factory=lambda: [0.5, 0.9])
+    seed: int = Field(0, ge=0)
+
+    def allocation_kwargs(self) -> dict[str, Any]:
+        """These fields as keyword arguments of the ``models.planning`` functions."""
+        return self.model_dump(include=set(AllocationRequest.model_fields))
+
+
+class PlanRequest(AllocationRequest):
+    """Budgets to allocate, and/or a target loss to reach with probability ``q``."""
+
+    budgets: list[Positive] = Field(default_factory=list, max_length=MAX_BUDGETS)
+    target: Positive | None = None
+    q: float = Field(0.9, gt=0, lt=1)
+    new_run: bool = True
+    group: GroupName | None = None
+
+
+class PlanResponse(BaseModel):
+    """``models.compute_optimal``'s plan per budget (+ ``compute_for_target`` with a target)."""
+
+    fit_id: str
+    family: str
+    group: str | None
+    population: bool
+    k: float
+    probs: list[float]
+    constraints: dict[str, float | None]
+    exponents: dict[str, Any]
+    budgets: list[dict[str, Any]]
+    target_compute: dict[str, Any] | None = None
+
+
+class CompareRequest(AllocationRequest):
+    """Two groups (omitted: a new architecture) at one budget, each allocated optimally."""
+
+    a: GroupName | None = None
+    b: GroupName | None = None
+    budget: Positive
+
+
+class CompareResponse(BaseModel):
+    """``probability`` = P(L*_a < L*_b) at the budget (ties count one half)."""
+
+    fit_id: str
+    a: str | None
+    b: str | None
+    budget: float
+    probability: float
+    loss_a: dict[str, Any]
+    loss_b: dict[str, Any]
+    difference: dict[str, Any]
+    params_a: dict[str, Any]
+    params_b: dict[str, Any]
+
+
+class ProbabilityRequest(Strict):
+    """Points and a target loss (one, or one per point)."""
+
+    points: list[InputPoint] = Field(min_length=1)
+    target: Targets = Field(description="one loss, or one per point")
+    group: GroupName | None = None
+    new_run: bool = True
+    seed: int = Field(0, ge=0)
+
+
+class ProbabilityResponse(BaseModel):
+    """``P(L < target)`` per point (a new run's loss, or the mean curve's)."""
+
+    fit_id: str
+    group: str | None
+    population: bool
+    new_run: bool
+    points: list[dict[str, Any]]
+
+
+class TradeoffRequest(Strict):
+    """The iso-loss curve of a ``scale_time`` fit: steps each size needs for ``target``."""
+
+    target: Positive
+    params_grid: list[Positive] | None = Field(None, min_length=1, max_length=MAX_SIZES)
+    tokens_per_step: Positive = 1.0
+    k: Positive = 6.0
+    group: GroupName | None = None
+    inputs: InputPoint | None = None
+    probs: Probs = Field(default_factory=lambda: [0.5, 0.9])
+    seed: int = Field(0, ge=0)
+
+
+class TradeoffResponse(BaseModel):
+    """Steps and cost per size, the cheapest size, and whether it sits at the grid's edge."""
+
+    fit_id: str
+    target: float
+    group: str | None
+    population: bool
+    cost_model: str
+    sizes: list[dict[str, Any]]
+    cheapest: dict[str, Any]
+    cheapest_params: dict[str, Any]
+    at_edge: bool
+
+
+class SuggestRequest(Strict):
+    """Candidate runs (inputs, optional ``cost``) ranked for the prediction at ``target``."""
+
+    candidates: list[dict[InputName | Literal["cost"], InputValue]] = Field(
+        min_length=1, max_length=MAX_CANDIDATES
+    )
+    target: InputPoint
+    group: GroupName | None = None
+    k: Positive = 6.0
+    n_outcomes: int = Field(64, ge=1, le=MAX_OUTCOMES)
+    probs: Probs = Field(default_factory=lambda: [0.9])
+    seed: int = Field(0, ge=0)
+
+
+class SuggestResponse(BaseModel):
+    """Candidates best first by expected variance reduction of the target's log loss per cost."""
+
+    fit_id: str
+    target: dict[str, float]
+    group: str | None
+    population: bool
+    current_variance: float | None = Field(description="null when not finite")
+    current_width: dict[str, float | None]
+    n_outcomes: int
+    candidates: list[dict[str, Any]]

@@ -130,6 +130,8 @@ class FitJob(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     summary: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     diagnostics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # scores of the held-out runs, for a fit submitted with a holdout (a backtest); else null
+    backtest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     posterior: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

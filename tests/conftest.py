@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import models
 from models import SamplerSettings
+from tests.utils import fake_sampler
 
 # The one place sampler sizes for tests live.
 TINY = SamplerSettings(draws=50, tune=50, chains=2, seed=0)
@@ -38,3 +40,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def mock_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NUTS replaced by prior draws (fast tier): fit -> store -> load -> predict end to end."""
+    monkeypatch.setattr(models.fit_module, "sample_posterior", fake_sampler)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -18,6 +19,18 @@ from models.fit import Fit, pointwise_log_likelihood
 from models.simulate import simulate
 
 CHINCHILLA_TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
+# Natural units (N0 = 1): tau = t N^kappa. Well separated groups, a fast one that fits noise and
+# a slow one that still holds signal: F falls, rises, falls (double descent).
+SCALE_TIME_TRUTH = {
+    "E": 0.5,
+    "kappa": 0.4,
+    "l1": 1e-4,
+    "dlog_l2": math.log(300.0),
+    "S1": 1.0,
+    "S2": 1.5,
+    "V1": 0.8,
+    "V2": 0.2,
+}
 
 
 def chinchilla_inputs(n: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
@@ -50,7 +63,9 @@ def fake_fit(
     inputs = dict(inputs or chinchilla_inputs())
     data = simulate(fam, truth, inputs, groups=groups, noise=noise, seed=seed)
     config, _ = resolve_config(fam, len(data.groups), pooling=pooling, likelihood=likelihood)
-    rng = np.random.default_rng(seed + 1)
+    # its own stream: Fit.predict(seed=s) draws noise from default_rng(s + 1), which must not
+    # replay this jitter (new-run intervals would come out too wide)
+    rng = np.random.default_rng([seed, 7919])
     shape = (chains, draws)
     posterior: dict[str, xr.DataArray] = {}
     n_groups = len(data.groups)
@@ -113,6 +128,15 @@ def fake_fit(
     )
 
 
+def example_rows(points_per_group: int = 8) -> list[dict[str, object]]:
+    """The bundled example (four architectures) as observation rows for the HTTP API."""
+    frame = models.simulate.example_dataset(0, points_per_group=points_per_group).to_frame()
+    return [
+        {"params": r.params, "data": r.data, "loss": r.loss, "group": r.group}
+        for r in frame.itertuples()
+    ]
+
+
 def tiny_data(n: int = 12, seed: int = 0) -> ScalingData:
     """A one-group chinchilla dataset with ``n`` runs."""
     fam = models.get_family("chinchilla")
@@ -161,3 +185,10 @@ def prior_trace(
         }
     )
     return xr.DataTree.from_dict({"posterior": ds, "sample_stats": stats})
+
+
+def fake_sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+    """Stand-in for ``models.fit_module.sample_posterior``: prior draws, progress reported."""
+    if progress:
+        progress(0.5)
+    return prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed)

@@ -35,6 +35,7 @@ def _response(job: FitJob) -> FitResponse:
         warnings=list(diagnostics.get("warnings", [])),
         parameters=job.summary,
         diagnostics=diagnostics or None,
+        backtest=job.backtest,
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
@@ -65,6 +66,8 @@ def create_fit(
         include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
     )
     spec["settings"] = body.sampler.model_dump()
+    if body.holdout is not None:
+        spec["holdout"] = body.holdout.model_dump(exclude_none=True)
     job = fit_store.submit(session, project, dataset, spec, body.name, body.tags)
     # commit before the message goes out: a fast worker must find the row
     session.commit()

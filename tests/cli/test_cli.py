@@ -6,25 +6,6 @@ import pytest
 
 import models
 from cli.main import main
-from tests.utils import prior_trace
-
-
-@pytest.fixture
-def mock_sampler(monkeypatch):
-    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
-        return prior_trace(
-            config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
-        )
-
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
-
-
-@pytest.fixture
-def example_csv(tmp_path, capsys):
-    path = tmp_path / "runs.csv"
-    assert main(["example", str(path)]) == 0
-    capsys.readouterr()
-    return path
 
 
 def run(capsys, *argv):

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from service import admin
 from service.config import Settings
 from service.main import create_app
+from tests.utils import example_rows
 
 
 @dataclass
@@ -54,6 +55,26 @@ def keys(settings, client) -> Keys:
 @pytest.fixture
 def other(settings, client) -> Keys:
     return make_project(settings, "beta")
+
+
+def add_dataset(client: TestClient, keys: Keys, name: str = "runs", rows=None) -> str:
+    """Dataset ``name`` of project alpha with ``rows`` (default: the example's runs)."""
+    write = keys.headers("write")
+    r = client.post("/v1/projects/alpha/datasets", json={"name": name}, headers=write)
+    assert r.status_code == 201, r.text
+    r = client.post(
+        f"/v1/projects/alpha/datasets/{name}/observations",
+        json={"rows": example_rows() if rows is None else rows},
+        headers=write,
+    )
+    assert r.status_code == 201, r.text
+    return name
+
+
+@pytest.fixture
+def dataset(client, keys) -> str:
+    """Dataset 'runs' of project alpha: the example's four architectures, 8 runs each."""
+    return add_dataset(client, keys)
 
 
 def postgres_url() -> str | None:

@@ -5,41 +5,7 @@ import pytest
 
 import models
 from service import jobs
-from tests.service.test_api import assert_problem, create_dataset
-from tests.utils import prior_trace
-
-
-@pytest.fixture
-def mock_sampler(monkeypatch):
-    def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
-        if progress:
-            progress(0.5)
-        return prior_trace(
-            config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
-        )
-
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
-
-
-def example_rows():
-    data = models.simulate.example_dataset(0, points_per_group=8)
-    frame = data.to_frame()
-    return [
-        {"params": r.params, "data": r.data, "loss": r.loss, "group": r.group}
-        for r in frame.itertuples()
-    ]
-
-
-@pytest.fixture
-def dataset(client, keys):
-    create_dataset(client, keys)
-    r = client.post(
-        "/v1/projects/alpha/datasets/runs/observations",
-        json={"rows": example_rows()},
-        headers=keys.headers("write"),
-    )
-    assert r.status_code == 201
-    return "runs"
+from tests.service.test_api import assert_problem
 
 
 def submit(client, keys, **body):

@@ -21,8 +21,7 @@ from service.main import create_app
 from service.queue import QUEUE, FitQueue
 from service.tables import FitJob, now
 from tests.service.conftest import drop_redis_namespace, make_project, redis_url
-from tests.service.test_fits import example_rows
-from tests.utils import prior_trace
+from tests.utils import example_rows, prior_trace
 
 
 @pytest.fixture

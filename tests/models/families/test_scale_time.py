@@ -19,20 +19,9 @@ from models.build import scaled_inputs
 from models.experiments import gradient_flow
 from models.families.scale_time import ScaleTime, iso_loss, peak_size, tau_peak
 from models.simulate import simulate
+from tests.utils import SCALE_TIME_TRUTH as TRUTH
 from tests.utils import fake_fit
 
-# Natural units (N0 = 1): tau = t N^kappa. Well separated groups, a fast one that fits noise and
-# a slow one that still holds signal: F falls, rises, falls (double descent).
-TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
 CAPACITY = {"A_P": 3.0, "a_P": 0.3}
 # Recovery and experiment fits: one group, two chains (the slow tier's time budget). The
 # posterior has a minor "dead mode" basin (the fast group parked on the slow decay, the slow one

@@ -1,0 +1,173 @@
+"""Helpers every ``bayescale`` command shares: option groups, KEY=VALUE parsing, fitting, JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import models
+from models import BayescaleError
+
+
+def fit_args(p: argparse.ArgumentParser) -> None:
+    """The data, model and sampler options of a fit (``fit`` and ``backtest`` share them)."""
+    p.add_argument("data", type=Path, help="CSV file, one run per row")
+    p.add_argument("--family", default="chinchilla", help="family name (see 'bayescale families')")
+    p.add_argument(
+        "--family-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="family option, e.g. x=data for power_law (repeatable)",
+    )
+    p.add_argument("--group-col", help="column with the architecture/family (default: one group)")
+    p.add_argument(
+        "--map",
+        default="",
+        metavar="FIELD=COLUMN,...",
+        help="map canonical fields to CSV columns, e.g. loss=final_loss,params=n_params",
+    )
+    p.add_argument(
+        "--flops-per-param-token",
+        type=float,
+        metavar="K",
+        help="fill missing data as compute/(K*params) or compute as K*params*data (6 for "
+        "dense transformers)",
+    )
+    p.add_argument(
+        "--pooling",
+        metavar="HOW|PARAM=HOW,...",
+        help="shared, partial or independent for all parameters, or per parameter",
+    )
+    p.add_argument("--priors", type=Path, metavar="FILE.json", help="prior overrides (JSON)")
+    p.add_argument("--likelihood", default="normal", choices=("normal", "student_t"))
+    sampler_args(p)
+
+
+def sampler_args(p: argparse.ArgumentParser) -> None:
+    """NUTS options, defaulting to :class:`models.SamplerSettings`'s values."""
+    defaults = models.SamplerSettings()
+    p.add_argument("--draws", type=int, default=defaults.draws)
+    p.add_argument("--tune", type=int, default=defaults.tune)
+    p.add_argument("--chains", type=int, default=defaults.chains)
+    p.add_argument("--target-accept", type=float, default=defaults.target_accept)
+    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
+    """The sampler options as settings (checked there: one error, naming the option)."""
+    return models.SamplerSettings(
+        draws=args.draws,
+        tune=args.tune,
+        chains=args.chains,
+        target_accept=args.target_accept,
+        seed=args.seed,
+    )
+
+
+def pairs(text: str, what: str) -> dict[str, str]:
+    """``KEY=VALUE,...`` as a dict; a malformed item is an error naming the option ``what``."""
+    out = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise BayescaleError(f"{what}: expected KEY=VALUE, got '{item}'", field=what)
+        out[key.strip()] = value.strip()
+    return out
+
+
+class Progress:
+    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, label: str, enabled: bool) -> None:
+        self.label, self.enabled, self.start = label, enabled, time.monotonic()
+
+    def __call__(self, fraction: float) -> None:
+        """Redraw the bar at ``fraction`` done."""
+        if not self.enabled:
+            return
+        width = 30
+        done = int(width * min(max(fraction, 0.0), 1.0))
+        elapsed = time.monotonic() - self.start
+        bar = "#" * done + "-" * (width - done)
+        print(f"\r{self.label} [{bar}] {fraction:5.1%} {elapsed:5.1f}s", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        """Finish the line, so later output starts on its own."""
+        if self.enabled:
+            self(1.0)
+            print(file=sys.stderr)
+
+
+def run_fit[T](
+    data: models.ScalingData,
+    args: argparse.Namespace,
+    fitter: Callable[..., T],
+    **kwargs: Any,
+) -> T:
+    """``fitter(data, settings=..., progress=..., **kwargs)`` with a progress bar on a terminal."""
+    settings = sampler_settings(args)
+    progress = Progress("sampling", not args.quiet and sys.stderr.isatty())
+    if progress.enabled:
+        print(
+            f"fitting {kwargs.get('family', 'chinchilla')} to {len(data)} runs in "
+            f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
+            file=sys.stderr,
+        )
+    try:
+        return fitter(data, settings=settings, progress=progress, **kwargs)
+    finally:
+        progress.close()
+
+
+def load_runs(args: argparse.Namespace) -> tuple[models.ScalingData, dict[str, Any]]:
+    """The CSV of runs and the model keyword arguments of :func:`models.fit`, from fit options."""
+    data = models.ScalingData.from_csv(
+        args.data,
+        pairs(args.map, "map"),
+        group_col=args.group_col,
+        flops_per_param_token=args.flops_per_param_token,
+    )
+    pooling: str | dict[str, str] | None = args.pooling
+    if args.pooling and "=" in args.pooling:
+        pooling = pairs(args.pooling, "pooling")
+    priors = None
+    if args.priors:
+        try:
+            priors = json.loads(args.priors.read_text())
+        except json.JSONDecodeError as exc:
+            raise BayescaleError(f"priors file is not valid JSON: {exc}", field="priors") from None
+    return data, {
+        "family": args.family,
+        "family_options": pairs(",".join(args.family_option), "family-option"),
+        "pooling": pooling,
+        "priors": priors,
+        "likelihood": args.likelihood,
+    }
+
+
+def numbers(text: str, what: str) -> dict[str, float]:
+    """``KEY=NUMBER,...`` as floats; a value that is not a number is an error naming ``what``."""
+    out = {}
+    for key, value in pairs(text, what).items():
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise BayescaleError(f"{what}: '{value}' is not a number", field=what) from None
+    return out
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` fallback: numpy scalars become Python numbers, NaN becomes null."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value)}")

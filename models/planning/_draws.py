@@ -1,0 +1,44 @@
+"""Posterior draws of one group and inputs in model units, as the planning functions need them.
+
+Planning evaluates the family's ``curve`` in model units (as prediction does), so every natural
+input is converted here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from models.build import scaled_inputs
+from models.posterior import group_draws
+
+if TYPE_CHECKING:
+    from models.fit import Fit
+
+Array = np.ndarray
+
+
+def _scaled(fit: Fit, name: str, log_value: Array) -> dict[str, Array]:
+    """Model-unit input ``name`` (and its log) from a natural log value."""
+    lx = np.asarray(log_value) - np.log(fit.scales.inputs[name])
+    return {name: np.exp(lx), f"log_{name}": lx}
+
+
+def _draws(fit: Fit, group: str | None, seed: int) -> tuple[str | None, bool, dict[str, Array]]:
+    """Resolved group, whether it is a new (population) group, and model-unit draws (S,)."""
+    if group is None and len(fit.groups) == 1:
+        group = fit.groups[0]
+    params = group_draws(fit.draws, fit.family, fit.config.pooling, fit.groups, group, seed=seed)
+    return group, group not in fit.groups, params
+
+
+def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
+    """Natural log loss of the mean curve, (P, S), at the points of ``frame``."""
+    inputs = fit.family.inputs
+    x = scaled_inputs({n: frame[n].to_numpy()[:, None] for n in inputs}, inputs, fit.scales)
+    p = {k: v[None, :] for k, v in params.items()}
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        out = np.log(fit.family.curve(np, x, p)) + np.log(fit.scales.loss)
+    return np.asarray(out, dtype=float)

@@ -1,0 +1,100 @@
+"""Planning on a succeeded fit: allocation, target probabilities, comparison, trade-off, VOI.
+
+Each route validates its schema, calls one ``models.planning`` function on the posterior the
+predict route also uses (loaded once per process), and returns that function's ``to_dict``.
+Read role, like predict: planning never changes anything.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+import models
+from service import fit_store
+from service.deps import ReadProject, SessionDep, SettingsDep
+from service.errors import TooLarge
+from service.schemas import (
+    CompareRequest,
+    CompareResponse,
+    PlanRequest,
+    PlanResponse,
+    ProbabilityRequest,
+    ProbabilityResponse,
+    SuggestRequest,
+    SuggestResponse,
+    TradeoffRequest,
+    TradeoffResponse,
+)
+
+router = APIRouter(prefix="/v1/projects/{project}/fits/{fit_id}", tags=["planning"])
+
+
+@router.post("/plan", response_model=PlanResponse)
+def plan_fit(
+    fit_id: str, body: PlanRequest, project: ReadProject, session: SessionDep
+) -> PlanResponse:
+    """N*, D*, L* per budget under C = k N D; with ``target``, also the compute that reaches it."""
+    result = fit_store.loaded(session, project, fit_id)
+    plan, reach = models.plan(
+        result,
+        body.budgets,
+        target=body.target,
+        q=body.q,
+        new_run=body.new_run,
+        group=body.group,
+        **body.allocation_kwargs(),
+    )
+    return PlanResponse(
+        fit_id=fit_id,
+        **plan.to_dict(),
+        target_compute=None if reach is None else reach.to_dict(),
+    )
+
+
+@router.post("/probability", response_model=ProbabilityResponse)
+def probability_fit(
+    fit_id: str,
+    body: ProbabilityRequest,
+    project: ReadProject,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ProbabilityResponse:
+    """``P(L < target)`` at each point, for a new run (default) or the mean curve."""
+    if len(body.points) > settings.max_predict_points:
+        raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
+    result = fit_store.loaded(session, project, fit_id)
+    answer = models.probability_below(
+        result, body.points, body.target, group=body.group, new_run=body.new_run, seed=body.seed
+    )
+    return ProbabilityResponse(fit_id=fit_id, **answer.to_dict())
+
+
+@router.post("/compare", response_model=CompareResponse)
+def compare_fit(
+    fit_id: str, body: CompareRequest, project: ReadProject, session: SessionDep
+) -> CompareResponse:
+    """P(L*_a(C) < L*_b(C)): which group is better when each is allocated optimally."""
+    result = fit_store.loaded(session, project, fit_id)
+    answer = models.compare_groups(result, body.a, body.b, body.budget, **body.allocation_kwargs())
+    return CompareResponse(fit_id=fit_id, **answer.to_dict())
+
+
+@router.post("/tradeoff", response_model=TradeoffResponse)
+def tradeoff_fit(
+    fit_id: str, body: TradeoffRequest, project: ReadProject, session: SessionDep
+) -> TradeoffResponse:
+    """Steps each model size needs to reach ``target`` (``scale_time`` fits), cheapest size."""
+    result = fit_store.loaded(session, project, fit_id)
+    answer = models.scale_time_tradeoff(result, body.target, **body.model_dump(exclude={"target"}))
+    return TradeoffResponse(fit_id=fit_id, **answer.to_dict())
+
+
+@router.post("/suggest", response_model=SuggestResponse)
+def suggest_fit(
+    fit_id: str, body: SuggestRequest, project: ReadProject, session: SessionDep
+) -> SuggestResponse:
+    """Candidate runs ranked by how much they would narrow the prediction at ``target``."""
+    result = fit_store.loaded(session, project, fit_id)
+    fields = body.model_dump()
+    answer = models.suggest(result, fields.pop("candidates"), fields.pop("target"), **fields)
+    return SuggestResponse(fit_id=fit_id, **answer.to_dict())

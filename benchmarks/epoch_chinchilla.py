@@ -28,6 +28,7 @@ CSV = Path("epoch_chinchilla") / "svg_extracted_data.csv"
 MAPPING = {"params": "Model Size", "compute": "Training FLOP"}
 N_OUTLIERS = 5
 SPLIT_COMPUTE = 1e21
+CHINCHILLA_BUDGET = 5.76e23  # Gopher/Chinchilla training compute (Hoffmann et al. 2022)
 SEED = 1
 CHECK_SEEDS = (2, 3)  # full mode: is the normal fit's verdict stable across sampler seeds?
 PARAMS = ("E", "A", "B", "alpha", "beta", "a")
@@ -106,6 +107,7 @@ def replication(fit: Any, wall: float, compiled: bool, likelihood: str) -> dict[
     }
     noise = summary[summary["kind"] == "noise"]["median"].to_dict()
     return {
+        "allocation": allocation(fit),
         "likelihood": likelihood,
         "n_points": len(fit.data),
         "wall_s": wall,
@@ -117,6 +119,33 @@ def replication(fit: Any, wall: float, compiled: bool, likelihood: str) -> dict[
         "diagnostics": diagnostics,
         "checks": checks,
         "accepted": all(checks.values()),
+    }
+
+
+def allocation(fit: Any) -> dict[str, Any]:
+    """Compute-optimal allocation at Chinchilla's budget: a = β/(α+β), N*, D*, L* (90 %)."""
+    import models
+
+    plan = models.compute_optimal(fit, CHINCHILLA_BUDGET, probs=(0.9,)).to_dict()
+    budget = plan["budgets"][0]
+
+    def interval(d: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "median": d["median"],
+            "lo_90": d["interval"]["90"][0],
+            "hi_90": d["interval"]["90"][1],
+        }
+
+    return {
+        "budget_flops": CHINCHILLA_BUDGET,
+        "a": interval(plan["exponents"]["a"]),
+        "b": interval(plan["exponents"]["b"]),
+        "params": interval(budget["params"]),
+        "data": interval(budget["data"]),
+        "loss": interval(budget["loss"]),
+        "expected_optimal_params": budget["expected_optimal"]["params"],
+        "point_estimate_params": budget["point_estimate"]["params"],
+        "regret": budget["regret"],
     }
 
 
@@ -248,6 +277,24 @@ def report(result: dict[str, Any]) -> str:
                 rows,
                 f"\nEpoch Chinchilla, likelihood={f['likelihood']} ({f['n_points']} points, "
                 f"{f['wall_s']:.1f} s{' incl. compile' if f['compiled'] else ''})",
+            )
+        )
+        a = f["allocation"]
+        out.append(
+            table(
+                ["quantity", "median", "5%", "95%"],
+                [
+                    [name, a[key]["median"], a[key]["lo_90"], a[key]["hi_90"]]
+                    for name, key in (
+                        ("a = beta/(alpha+beta)", "a"),
+                        ("N* (params)", "params"),
+                        ("D* (tokens)", "data"),
+                        ("L*", "loss"),
+                    )
+                ],
+                f"compute-optimal allocation at C = {a['budget_flops']:.3g} FLOPs (C = 6 N D); "
+                f"E[L]-optimal N {a['expected_optimal_params']:.3g}, point-estimate N "
+                f"{a['point_estimate_params']:.3g}, regret {a['regret']:.2g}",
             )
         )
         out.append(

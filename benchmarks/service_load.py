@@ -43,7 +43,13 @@ class Deployment:
     """A server and its workers as subprocesses, with an admin key for project 'bench'."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("BAYESCALE_")} | env
+        # the per-key rate limit would cap the load generator (one key): measure the server
+        unlimited = {"BAYESCALE_RATE_LIMIT_PER_MINUTE": "0"}
+        self.env = (
+            {k: v for k, v in os.environ.items() if not k.startswith("BAYESCALE_")}
+            | unlimited
+            | env
+        )
         self.logs = logs
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_predict_points: int = Field(10_000, ge=1)
     fit_time_limit_s: float = Field(1800.0, gt=0)
+    # requests a minute per API key (token bucket per API process); 0 turns the limit off
+    rate_limit_per_minute: int = Field(3000, ge=0)
     # a running fit whose worker has not written a heartbeat for this long is picked up again
     fit_lease_s: float = Field(60.0, gt=0)
     # Dramatiq mode: a queued fit nobody took within this long gets its message sent again

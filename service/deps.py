@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from sqlalchemy.orm import Session
 
-from service import store
+from service import security, store
 from service.config import Settings, get_settings
 from service.errors import Forbidden, NotFound, Unauthorized
 from service.security import Role, allows
@@ -40,16 +40,20 @@ def project_access(needed: Role) -> Callable[..., Project]:
     """Dependency: the path's project if the bearer key belongs to it with at least ``needed``."""
 
     def dependency(
+        request: Request,
         session: SessionDep,
         project: Annotated[str, Path(description="project name")],
         authorization: Annotated[str | None, Header()] = None,
     ) -> Project:
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send 'Authorization: Bearer <project key>'", field="Authorization")
-        found = store.authenticate(session, authorization.removeprefix("Bearer ").strip())
+        key = authorization.removeprefix("Bearer ").strip()
+        found = store.authenticate(session, key)
         if found is None:
             raise Unauthorized("unknown or revoked API key", field="Authorization")
         proj, role = found
+        # counted per key before any work; another project's key is limited like any other
+        request.app.state.rate_limiter.check(security.parse_prefix(key) or key)
         if proj.name != project:
             # another project's key learns nothing about this one, not even that it exists
             raise NotFound(f"no project '{project}' for this key", field="project")

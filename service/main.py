@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from service.db import make_engine, session_factory
 from service.errors import ServiceError, problem
 from service.migrate import upgrade
 from service.queue import queue_for
+from service.ratelimit import RateLimited, RateLimiter
 from service.routes import datasets, families, fits, health, keys, planning
 from service.workers import WorkerPool
 
@@ -36,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = cfg
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
+        app.state.rate_limiter = RateLimiter(cfg.rate_limit_per_minute)
         queue = queue_for(cfg, app.state.sessions)
         pool = WorkerPool(
             cfg.workers, cfg.resolved_database_url, cfg.fit_lease_s, cfg.fit_time_limit_s
@@ -80,7 +83,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
         body = problem(exc.status, exc.title, exc.detail, field=exc.field, errors=exc.errors)
-        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM)
+        headers = {}
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        return JSONResponse(body, status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(models.BayescaleError)
     async def model_error(_: Request, exc: models.BayescaleError) -> JSONResponse:

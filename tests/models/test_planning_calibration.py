@@ -1,0 +1,147 @@
+"""Slow tier: planning answers checked against simulations where the truth is known (real NUTS).
+
+Each simulation draws a Chinchilla truth near the paper's values, simulates a small-scale sweep
+(models ≤ 1e9 parameters), fits it, and asks about a budget 100x beyond the largest run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import models
+from models.simulate import simulate
+
+pytestmark = pytest.mark.slow
+SETTINGS = models.SamplerSettings(draws=1000, tune=1000, chains=4, seed=1)
+BUDGET = 1e22  # FLOPs; the largest simulated run is ~1.2e20
+K = 6.0
+N_SIMS = 40
+
+
+def truth_for(rng: np.random.Generator) -> dict[str, float]:
+    return {
+        "E": float(rng.uniform(1.6, 2.0)),
+        "A": float(rng.uniform(300.0, 600.0)),
+        "B": float(rng.uniform(1000.0, 3000.0)),
+        "alpha": float(rng.uniform(0.3, 0.4)),
+        "beta": float(rng.uniform(0.3, 0.4)),
+    }
+
+
+def sweep(rng: np.random.Generator, n: int = 30) -> dict[str, np.ndarray]:
+    params = np.exp(rng.uniform(np.log(1e7), np.log(1e9), n))
+    return {"params": params, "data": params * np.exp(rng.uniform(np.log(4), np.log(80), n))}
+
+
+def true_optimum(truth: dict[str, float], budget: float) -> float:
+    """N* of the true law by the closed form (Hoffmann et al. 2022, Approach 3)."""
+    a, b = truth["alpha"], truth["beta"]
+    g = (a * truth["A"] / (b * truth["B"])) ** (1 / (a + b))
+    return float(g * (budget / K) ** (b / (a + b)))
+
+
+@pytest.fixture(scope="module")
+def simulations():
+    """N_SIMS (truth, fit, held-out large runs) triples, seeded."""
+    family = models.get_family("chinchilla")
+    out = []
+    for i in range(N_SIMS):
+        rng = np.random.default_rng(100 + i)
+        truth = truth_for(rng)
+        data = simulate(family, truth, sweep(rng), noise=0.03, seed=i)
+        fit = models.fit(data, family, settings=SETTINGS)
+        # one held-out run per simulation: runs of one fit share its extrapolation error, so
+        # several per fit would not be independent draws for a uniformity test
+        big = np.exp(rng.uniform(np.log(2e9), np.log(2e10), 1))
+        held = simulate(family, truth, {"params": big, "data": 20 * big}, noise=0.03, seed=1000 + i)
+        out.append((truth, fit, held))
+    return out
+
+
+def test_true_optimum_inside_the_90_interval_in_most_simulations(simulations):
+    """Acceptance: the true N*(C) lies in the 90 % interval in >= 85 % of simulations.
+
+    Every simulation counts, converged or not (a user sees the warning, not a missing answer).
+    Measured (seeded, 40 simulations, 4 x 1000 draws): 40/40 inside; 6 fits converged, the
+    others had divergences (this small-scale design leaves A, B and the exponents confounded),
+    as BENCHMARKS.md reports.
+    """
+    inside = []
+    for truth, fit, _ in simulations:
+        b = models.compute_optimal(fit, BUDGET, probs=(0.9,)).budgets[0]
+        lo, hi = b.params.intervals[0.9]
+        inside.append(lo <= true_optimum(truth, BUDGET) <= hi)
+    assert np.mean(inside) >= 0.85, f"{sum(inside)}/{len(inside)} inside"
+
+
+def test_probability_below_target_is_calibrated_when_truth_follows_the_prior():
+    """P(L_new < y) at a held-out extrapolated run is uniform over simulations (PIT).
+
+    With the truth and the noise drawn from the model's own priors this holds exactly for a
+    correct model and sampler, so it checks ``probability_below`` (noise, Student-t/Normal
+    cdf, population draws) end to end. With truths fixed near Chinchilla's values instead,
+    the same statistic leans high (mean 0.61): the default floor prior (median half the best
+    loss) pulls E down when the sweep cannot pin it, so 30x extrapolations come out 2-3 %
+    optimistic — reported in BENCHMARKS.md.
+    """
+    from models.calibration import default_design
+    from models.config import NOISE_PRIORS
+    from models.data import Scales
+    from models.simulate import draw_prior
+
+    family = models.get_family("chinchilla")
+    design = default_design(family)
+    unit = Scales(dict.fromkeys(family.inputs, 1.0), 1.0)
+    pit = []
+    for i in range(N_SIMS):
+        rng = np.random.default_rng(700 + i)
+        truth = {k: float(v[0]) for k, v in draw_prior(family, 1, seed=700 + i).items()}
+        noise = float(NOISE_PRIORS["sigma"].draw(rng, 1)[0])
+        data = simulate(family, truth, design(rng), noise=noise, seed=700 + i)
+        fit = models.fit(data, family, settings=SETTINGS.with_(seed=i), scales=unit)
+        held = simulate(family, truth, {"params": [30.0], "data": [30.0]}, noise=noise, seed=i)
+        point = {"params": 30.0, "data": 30.0}
+        pit.append(models.probability_below(fit, [point], float(held.loss[0])).probability[0])
+    pit = np.asarray(pit)
+    assert stats.kstest(pit, "uniform").pvalue > 0.01, np.sort(pit)
+    assert 0.8 <= np.mean(pit <= 0.9) <= 0.98, np.sort(pit)
+
+
+def test_top_ranked_run_narrows_the_target_more_than_a_random_one_of_equal_cost():
+    """Value of information, measured by refitting: top-ranked vs a random equal-cost run."""
+    family = models.get_family("chinchilla")
+    target = {"params": 7e10, "data": 1.4e12}
+    cost = 2e20  # every candidate costs k N D = 2e20 FLOPs: only the N/D split differs
+    ns = np.geomspace(3e8, 3e10, 9)
+    candidates = [{"params": float(n), "data": float(cost / (K * n))} for n in ns]
+    gains_top, gains_random = [], []
+    for seed in range(4):
+        rng = np.random.default_rng(500 + seed)
+        truth = truth_for(rng)
+        data = simulate(family, truth, sweep(rng, 20), noise=0.03, seed=seed)
+        fit = models.fit(data, family, settings=SETTINGS)
+        ranked = models.suggest(fit, candidates, target, seed=seed).ranked
+        top = ranked[0].inputs
+        other = candidates[int(rng.integers(len(candidates)))]
+        before = width(fit, target)
+        for chosen, gains in ((top, gains_top), (other, gains_random)):
+            extra = simulate(
+                family,
+                truth,
+                {k: np.array([v, v]) for k, v in chosen.items()},
+                noise=0.03,
+                seed=10 + seed,
+            )
+            more = models.ScalingData(
+                {k: np.concatenate([data.inputs[k], extra.inputs[k]]) for k in data.inputs},
+                np.concatenate([data.loss, extra.loss]),
+            )
+            gains.append(before - width(models.fit(more, family, settings=SETTINGS), target))
+    assert np.mean(gains_top) > np.mean(gains_random), (gains_top, gains_random)
+
+
+def width(fit: models.Fit, point: dict[str, float]) -> float:
+    lo, hi = fit.predict([point], probs=(0.9,)).mean_interval[0.9]
+    return float(np.log(hi[0]) - np.log(lo[0]))

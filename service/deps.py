@@ -10,11 +10,16 @@ from sqlalchemy.orm import Session
 
 from service import security, store
 from service.config import Settings, get_settings
-from service.errors import Forbidden, NotFound, Unauthorized
+from service.errors import Forbidden, NotFound, Unauthorized, problems
 from service.security import Role, allows
 from service.tables import Project
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# What every route under /v1/projects/{project} may answer: the errors of `project_access`
+# (401 no key, 403 role, 404 project, 429 rate limit), 404 of a lookup, 422 invalid input,
+# 400 a body FastAPI cannot even decode (not UTF-8) before validating it.
+PROJECT_ERRORS = problems(400, 401, 403, 404, 422, 429)
 
 
 async def raw_body(request: Request) -> bytes:

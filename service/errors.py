@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
+
+PROBLEM = "application/problem+json"
 
 
 class ServiceError(Exception):
@@ -50,6 +53,12 @@ class Invalid(ServiceError):
     status, title = 422, "Invalid input"
 
 
+class UnsupportedMediaType(ServiceError):
+    """A body in a format the route does not read."""
+
+    status, title = 415, "Unsupported media type"
+
+
 class TooLarge(ServiceError):
     """Body or batch over the configured limit."""
 
@@ -66,3 +75,14 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any
     }
     body.update({k: v for k, v in extra.items() if v not in (None, [])})
     return body
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a router or route: these statuses answer with a problem+json body."""
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/ProblemResponse"}}},
+        }
+        for status in statuses
+    }

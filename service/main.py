@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import models
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
-from service.errors import ServiceError, problem
+from service.errors import PROBLEM, ServiceError, problem
 from service.migrate import upgrade
 from service.queue import queue_for
 from service.ratelimit import RateLimited, RateLimiter
 from service.routes import datasets, families, fits, health, keys, planning
+from service.schemas import ObservationBatchRequest, ProblemResponse
 from service.workers import WorkerPool
 
 log = logging.getLogger("bayescale")
-PROBLEM = "application/problem+json"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,7 +78,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     _install_error_handlers(app)
+    app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """FastAPI's schema plus the models declarations name but FastAPI never sees as parameters.
+
+    The problem+json body of every error response, and the JSON body of the observation upload
+    (the route reads raw bytes to also take CSV).
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            components = generate().setdefault("components", {}).setdefault("schemas", {})
+            for model in (ProblemResponse, ObservationBatchRequest):
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(schema.pop("$defs", {}))
+                components[model.__name__] = schema
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return openapi
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -105,6 +128,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             errors=errors,
         )
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # routing errors (no such path, method not allowed) speak problem+json like the rest
+        title = HTTPStatus(exc.status_code).phrase
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        body = problem(exc.status_code, title, detail)
+        return JSONResponse(
+            body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from service.errors import Invalid
+from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
 
 _ROWS = TypeAdapter(list[ObservationRequest])
@@ -25,7 +25,7 @@ def parse_observations(body: bytes, content_type: str) -> list[dict[str, Any]]:
     elif kind in ("application/json", ""):
         raw = _json_rows(body)
     else:
-        raise Invalid(
+        raise UnsupportedMediaType(
             f"unsupported content type '{kind}' (use application/json or text/csv)",
             field="Content-Type",
         )

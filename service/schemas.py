@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,7 +22,16 @@ Name = Annotated[
     ),
 ]
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# strict: JSON true or "1e9" is not a number (lax pydantic would store true as 1.0)
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+
+
+def _utc(value: datetime) -> datetime:
+    """Stored times are UTC; SQLite returns them without an offset, which RFC 3339 requires."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Strict(BaseModel):
@@ -30,12 +40,35 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ProblemResponse(BaseModel):
+    """An error (RFC 9457 problem details, ``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    field: str | None = Field(None, description="the parameter, field or header at fault")
+    errors: list[dict[str, Any]] | None = Field(None, description="each invalid field or row")
+
+
 class ProjectResponse(BaseModel):
     """A project."""
 
     id: str
     name: str
-    created_at: datetime
+    created_at: Timestamp
+
+
+class ProjectCreateRequest(Strict):
+    """A new project (``POST /v1/projects`` with the server's admin token)."""
+
+    name: Annotated[Name, StringConstraints(max_length=64)]
+
+
+class ProjectCreatedResponse(ProjectResponse):
+    """A new project with its first admin key (the secret, shown this once)."""
+
+    key: str
 
 
 class KeyCreateRequest(Strict):
@@ -51,8 +84,8 @@ class KeyResponse(BaseModel):
     prefix: str
     role: str
     name: str
-    created_at: datetime
-    revoked_at: datetime | None = None
+    created_at: Timestamp
+    revoked_at: Timestamp | None = None
     key: str | None = None
 
 
@@ -69,7 +102,7 @@ class DatasetResponse(BaseModel):
     id: str
     name: str
     description: str
-    created_at: datetime
+    created_at: Timestamp
     observations: int
 
 
@@ -87,8 +120,8 @@ class ObservationRequest(Strict):
     data: Positive | None = None
     steps: Positive | None = None
     compute: Positive | None = None
-    label_noise: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
-    epochs: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
+    label_noise: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False, strict=True)] | None = None
+    epochs: Annotated[float, Field(ge=1, allow_inf_nan=False, strict=True)] | None = None
     unique_data: Positive | None = None
     loss: Positive
     group: GroupName | None = None
@@ -106,7 +139,7 @@ class ObservationResponse(ObservationRequest):
 
     model_config = ConfigDict(extra="ignore")
     id: int
-    created_at: datetime
+    created_at: Timestamp
 
 
 class ObservationPage(BaseModel):
@@ -219,9 +252,9 @@ class FitResponse(BaseModel):
     backtest: dict[str, Any] | None = Field(
         None, description="scores of the held-out runs (fits submitted with a holdout)"
     )
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    created_at: Timestamp
+    started_at: Timestamp | None = None
+    finished_at: Timestamp | None = None
 
 
 class FitsResponse(BaseModel):

@@ -159,11 +159,12 @@ class _Allocator:
         """Refuse a budget outside the feasible compute range."""
         lo, hi = self.compute_range()
         if not lo - 1e-9 <= log_c <= hi + 1e-9:
-            raise PredictionError(
-                f"{name} C = {np.exp(log_c):.4g} FLOPs is infeasible under the constraints "
-                f"(feasible C from {np.exp(lo):.4g} to {np.exp(hi):.4g})",
-                field=name,
-            )
+            with np.errstate(over="ignore"):  # bounds past 1e308 FLOPs read "inf"
+                raise PredictionError(
+                    f"{name} C = {np.exp(log_c):.4g} FLOPs is infeasible under the constraints "
+                    f"(feasible C from {np.exp(lo):.4g} to {np.exp(hi):.4g})",
+                    field=name,
+                )
 
     def observed_log_compute(self) -> Array:
         """log(k N D) of every observed run, D on the data axis."""

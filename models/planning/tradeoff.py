@@ -132,13 +132,17 @@ def scale_time_tradeoff(
         log_t, start = _first_crossing(excess, lo, hi, TIME_GRID, TIME_BISECT)
         steps[:, j] = np.where(start, 0.0, np.exp(log_t + log_step_scale))
     steps = np.where(np.isnan(steps), np.inf, steps)
-    if cost is None:
-        costs = k * sizes[None, :] * steps * tps
-        model = f"{k:g} x params x steps x {tps:g} tokens/step"
-    else:
-        costs = np.asarray(cost(np.broadcast_to(sizes, steps.shape), steps), dtype=float)
-        model = "custom"
-    costs = np.where(np.isfinite(steps), costs, np.inf)
+    # a size already under the target at t = 0 costs nothing (not 0 x an overflowed product,
+    # which is NaN); products past the float range are an infinite cost, and so is NaN
+    with np.errstate(over="ignore", invalid="ignore"):
+        if cost is None:
+            costs = k * sizes[None, :] * steps * tps
+            model = f"{k:g} x params x steps x {tps:g} tokens/step"
+        else:
+            costs = np.asarray(cost(np.broadcast_to(sizes, steps.shape), steps), dtype=float)
+            model = "custom"
+    costs = np.where(steps == 0, 0.0, costs)
+    costs = np.where(np.isfinite(steps) & ~np.isnan(costs), costs, np.inf)
     points = tuple(
         SizePoint(
             float(n),

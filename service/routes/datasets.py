@@ -8,8 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from service import store
-from service.deps import ReadProject, SessionDep, SettingsDep, WriteProject, raw_body
-from service.errors import TooLarge
+from service.deps import (
+    PROJECT_ERRORS,
+    ReadProject,
+    SessionDep,
+    SettingsDep,
+    WriteProject,
+    raw_body,
+)
+from service.errors import TooLarge, problems
 from service.parsing import parse_observations
 from service.schemas import (
     BatchResponse,
@@ -21,7 +28,9 @@ from service.schemas import (
 )
 from service.tables import Dataset
 
-router = APIRouter(prefix="/v1/projects/{project}/datasets", tags=["datasets"])
+router = APIRouter(
+    prefix="/v1/projects/{project}/datasets", tags=["datasets"], responses=PROJECT_ERRORS
+)
 
 
 def _response(dataset: Dataset, count: int) -> DatasetResponse:
@@ -34,7 +43,7 @@ def _response(dataset: Dataset, count: int) -> DatasetResponse:
     )
 
 
-@router.post("", status_code=201, response_model=DatasetResponse)
+@router.post("", status_code=201, response_model=DatasetResponse, responses=problems(409))
 def create_dataset(
     body: DatasetCreateRequest, project: WriteProject, session: SessionDep
 ) -> DatasetResponse:
@@ -76,7 +85,10 @@ _BODY_DOC: dict[str, Any] = {
     status_code=201,
     response_model=BatchResponse,
     openapi_extra=_BODY_DOC,
-    responses={200: {"model": BatchResponse, "description": "replay of an idempotent request"}},
+    responses={
+        200: {"model": BatchResponse, "description": "replay of an idempotent request"},
+        **problems(409, 413),
+    },
 )
 def append_observations(
     dataset: str,

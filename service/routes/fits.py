@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from service import fit_store, store
-from service.deps import ReadProject, SessionDep, SettingsDep, WriteProject
-from service.errors import Invalid, TooLarge
+from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep, WriteProject
+from service.errors import Invalid, TooLarge, problems
 from service.schemas import FitRequest, FitResponse, FitsResponse, PredictRequest, PredictResponse
 from service.tables import FitJob
 
-router = APIRouter(prefix="/v1/projects/{project}", tags=["fits"])
+router = APIRouter(prefix="/v1/projects/{project}", tags=["fits"], responses=PROJECT_ERRORS)
 
 
 def _response(job: FitJob) -> FitResponse:
@@ -133,7 +133,7 @@ def download_posterior(fit_id: str, project: ReadProject, session: SessionDep) -
     return Response(job.posterior, media_type="application/x-netcdf", headers=headers)
 
 
-@router.post("/fits/{fit_id}/predict", response_model=PredictResponse)
+@router.post("/fits/{fit_id}/predict", response_model=PredictResponse, responses=problems(409, 413))
 def predict_fit(
     fit_id: str,
     body: PredictRequest,
@@ -155,7 +155,7 @@ def predict_fit(
     )
 
 
-@router.delete("/fits/{fit_id}", status_code=204, response_class=Response)
+@router.delete("/fits/{fit_id}", status_code=204, response_class=Response, responses=problems(409))
 def delete_fit(fit_id: str, project: WriteProject, session: SessionDep) -> Response:
     """Delete a finished or queued fit and its posterior."""
     fit_store.delete(session, fit_store.get(session, project, fit_id))

@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service import store
-from service.deps import AdminProject, SessionDep
+from service.deps import PROJECT_ERRORS, AdminProject, SessionDep
 from service.schemas import KeyCreateRequest, KeyResponse
 
-router = APIRouter(prefix="/v1/projects/{project}/keys", tags=["keys"])
+router = APIRouter(prefix="/v1/projects/{project}/keys", tags=["keys"], responses=PROJECT_ERRORS)
 
 
 @router.get("", response_model=list[KeyResponse])

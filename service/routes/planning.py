@@ -11,8 +11,8 @@ from fastapi import APIRouter
 
 import models
 from service import fit_store
-from service.deps import ReadProject, SessionDep, SettingsDep
-from service.errors import TooLarge
+from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep
+from service.errors import TooLarge, problems
 from service.schemas import (
     CompareRequest,
     CompareResponse,
@@ -26,7 +26,12 @@ from service.schemas import (
     TradeoffResponse,
 )
 
-router = APIRouter(prefix="/v1/projects/{project}/fits/{fit_id}", tags=["planning"])
+# every planning route needs a succeeded fit (409 otherwise)
+router = APIRouter(
+    prefix="/v1/projects/{project}/fits/{fit_id}",
+    tags=["planning"],
+    responses={**PROJECT_ERRORS, **problems(409)},
+)
 
 
 @router.post("/plan", response_model=PlanResponse)
@@ -51,7 +56,7 @@ def plan_fit(
     )
 
 
-@router.post("/probability", response_model=ProbabilityResponse)
+@router.post("/probability", response_model=ProbabilityResponse, responses=problems(413))
 def probability_fit(
     fit_id: str,
     body: ProbabilityRequest,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from service import admin
 from service.config import Settings
@@ -116,3 +118,20 @@ def drop_redis_namespace(url: str, namespace: str) -> None:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def pg_settings(tmp_path) -> Iterator[Settings]:
+    """Settings on a fresh schema of the machine's PostgreSQL, dropped afterwards."""
+    base = postgres_url()
+    schema = f"bayescale_test_{secrets.token_hex(4)}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{base}?options=-csearch_path%3D{schema}"
+    try:
+        yield Settings(data_dir=tmp_path, database_url=url, workers=0)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()

@@ -1,31 +1,11 @@
 """The same store on the machine's real PostgreSQL: migrations, appends, idempotent races."""
 
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
-from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import make_project, postgres_url
-
-
-@pytest.fixture
-def pg_settings(tmp_path):
-    base = postgres_url()
-    schema = f"bayescale_test_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}?options=-csearch_path%3D{schema}"
-    try:
-        yield Settings(data_dir=tmp_path, database_url=url, workers=0)
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+from tests.service.conftest import make_project
 
 
 def test_postgres_migrates_and_stores(pg_settings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     fit_lease_s: float = Field(60.0, gt=0)
     # Dramatiq mode: a queued fit nobody took within this long gets its message sent again
     fit_resend_s: float = Field(300.0, gt=0)
+    # set: `POST /v1/projects` with `Authorization: Bearer <admin token>` creates projects
+    admin_token: SecretStr | None = None
 
     @property
     def resolved_database_url(self) -> str:

@@ -12,16 +12,18 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import models
+from service import dashboard
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import PROBLEM, ServiceError, problem
 from service.migrate import upgrade
 from service.queue import queue_for
 from service.ratelimit import RateLimited, RateLimiter
-from service.routes import datasets, families, fits, health, keys, planning
+from service.routes import datasets, families, fits, health, keys, planning, plots, projects
 from service.schemas import ObservationBatchRequest, ProblemResponse
 from service.workers import WorkerPool
 
@@ -75,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets.router,
         fits.router,
         planning.router,
+        plots.router,
+        projects.router,
+        dashboard.router,  # HTML pages at /, not in the OpenAPI schema
     ):
         app.include_router(router)
     _install_error_handlers(app)
@@ -138,6 +143,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def database_unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # the database is down or restarting (or SQLite stayed locked past its busy timeout):
+        # the transaction rolled back, nothing was stored, and the client may simply retry
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        body = problem(503, "Database unavailable", "the database is unreachable; retry shortly")
+        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -62,6 +62,22 @@ def test_models_module_imports_no_service_layer(path: Path) -> None:
     assert not roots & FORBIDDEN, f"{path.name} imports {sorted(roots & FORBIDDEN)}"
 
 
+PLOTS = Path(__file__).resolve().parents[1] / "plots"
+PLOT_MODULES = sorted(PLOTS.rglob("*.py"))
+
+
+def test_plots_package_has_modules() -> None:
+    names = {p.name for p in PLOT_MODULES}
+    assert {"__init__.py", "registry.py", "fit.py", "diagnostics.py"} <= names
+
+
+@pytest.mark.parametrize("path", PLOT_MODULES, ids=lambda p: p.relative_to(PLOTS).as_posix())
+def test_plots_module_imports_no_service_layer(path: Path) -> None:
+    """plots/ draws a models.Fit: the API, the CLI and notebooks use it, it uses none of them."""
+    roots = imported_roots(path.read_text(encoding="utf-8"), str(path))
+    assert not roots & FORBIDDEN, f"{path.name} imports {sorted(roots & FORBIDDEN)}"
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [

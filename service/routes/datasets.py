@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -16,8 +15,7 @@ from service.deps import (
     WriteProject,
     raw_body,
 )
-from service.errors import TooLarge, problems
-from service.parsing import parse_observations
+from service.errors import problems
 from service.schemas import (
     BatchResponse,
     DatasetCreateRequest,
@@ -26,6 +24,7 @@ from service.schemas import (
     ObservationPage,
     ObservationResponse,
 )
+from service.submissions import append_upload
 from service.tables import Dataset
 
 router = APIRouter(
@@ -107,18 +106,14 @@ def append_observations(
     metadata. With an ``Idempotency-Key`` a retried request stores nothing and returns the
     original batch (status 200).
     """
-    if len(body) > settings.max_body_bytes:
-        raise TooLarge(f"body over {settings.max_body_bytes} bytes", field="body")
-    rows = parse_observations(body, request.headers.get("content-type", ""))
-    if len(rows) > settings.max_batch_rows:
-        raise TooLarge(
-            f"{len(rows)} rows exceed the batch limit of {settings.max_batch_rows}", field="rows"
-        )
-    store.check_rows(rows)
-    target = store.get_dataset(session, project, dataset)
-    digest = hashlib.sha256(body).hexdigest()
-    batch, replayed = store.append_observations(
-        session, target, rows, idempotency_key=idempotency_key, request_digest=digest
+    batch, replayed = append_upload(
+        session,
+        settings,
+        project,
+        dataset,
+        body,
+        request.headers.get("content-type", ""),
+        idempotency_key=idempotency_key,
     )
     if replayed:
         response.status_code = 200

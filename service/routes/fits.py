@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from service import fit_store, store
 from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep, WriteProject
-from service.errors import Invalid, TooLarge, problems
+from service.errors import Conflict, TooLarge, problems
 from service.schemas import FitRequest, FitResponse, FitsResponse, PredictRequest, PredictResponse
+from service.submissions import queue_fit
 from service.tables import FitJob
 
 router = APIRouter(prefix="/v1/projects/{project}", tags=["fits"], responses=PROJECT_ERRORS)
@@ -52,23 +53,7 @@ def create_fit(
     settings: SettingsDep,
 ) -> FitResponse:
     """Queue a fit; poll the ``Location`` until ``status`` is succeeded or failed."""
-    for name, limit in (
-        ("draws", settings.max_draws),
-        ("tune", settings.max_tune),
-        ("chains", settings.max_chains),
-    ):
-        if getattr(body.sampler, name) > limit:
-            raise Invalid(
-                f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
-            )
-    dataset = store.get_dataset(session, project, body.dataset)
-    spec: dict[str, Any] = body.model_dump(
-        include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
-    )
-    spec["settings"] = body.sampler.model_dump()
-    if body.holdout is not None:
-        spec["holdout"] = body.holdout.model_dump(exclude_none=True)
-    job = fit_store.submit(session, project, dataset, spec, body.name, body.tags)
+    job = queue_fit(session, settings, project, body)
     # commit before the message goes out: a fast worker must find the row
     session.commit()
     request.app.state.enqueue(job.id)
@@ -114,21 +99,23 @@ def latest_fit(dataset: str, family: str, project: ReadProject, session: Session
     )
 
 
-@router.get("/fits/{fit_id}/diagnostics")
+@router.get("/fits/{fit_id}/diagnostics", responses=problems(409))
 def read_diagnostics(fit_id: str, project: ReadProject, session: SessionDep) -> dict[str, Any]:
     """R-hat, ESS, divergences, BFMI, LOO with Pareto k, thresholds, warnings."""
     job = fit_store.get(session, project, fit_id)
     if job.diagnostics is None:
-        raise Invalid(f"fit is {job.status}; diagnostics come with a succeeded fit", field="fit_id")
+        raise Conflict(
+            f"fit is {job.status}; diagnostics come with a succeeded fit", field="fit_id"
+        )
     return job.diagnostics
 
 
-@router.get("/fits/{fit_id}/posterior", response_class=Response)
+@router.get("/fits/{fit_id}/posterior", response_class=Response, responses=problems(409))
 def download_posterior(fit_id: str, project: ReadProject, session: SessionDep) -> Response:
     """The posterior draws as the netCDF file of ``models.io`` (``models.load_fit`` reads it)."""
     job = fit_store.get(session, project, fit_id, with_posterior=True)
     if job.posterior is None:
-        raise Invalid(f"fit is {job.status}; no posterior yet", field="fit_id")
+        raise Conflict(f"fit is {job.status}; no posterior yet", field="fit_id")
     headers = {"Content-Disposition": f'attachment; filename="fit-{job.id}.nc"'}
     return Response(job.posterior, media_type="application/x-netcdf", headers=headers)
 

@@ -35,6 +35,7 @@ ROLES = {
     ("post", "/v1/projects/{project}/fits/{fit_id}/compare"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/tradeoff"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/suggest"): "read",
+    ("get", "/v1/projects/{project}/fits/{fit_id}/plots/{kind}.{fmt}"): "read",
 }
 BELOW = {"admin": "write", "write": "read"}
 PATH_VALUES = {
@@ -42,6 +43,8 @@ PATH_VALUES = {
     "dataset": "runs",
     "fit_id": "0" * 32,
     "prefix": "000000000000",
+    "kind": "fit",
+    "fmt": "png",
 }
 
 
@@ -115,3 +118,25 @@ def test_revoked_key_is_refused_everywhere(setup):
     for method, path in sorted(ROLES):
         r = client.request(method, url(path), json={} if method == "post" else None, headers=h)
         assert r.status_code == 401, (method, path, r.text)
+
+
+# Routes under /v1 outside a project: public, or guarded by the server's admin token (no project
+# key opens them; the admin-token rules themselves are in test_projects.py).
+OUTSIDE_PROJECTS = {("get", "/v1/families"): "public", ("post", "/v1/projects"): "admin token"}
+
+
+def test_every_route_outside_projects_has_an_access_rule(setup):
+    client, _, _ = setup
+    found = {
+        (method, path)
+        for path, ops in client.app.openapi()["paths"].items()
+        if path.startswith("/v1/") and not path.startswith("/v1/projects/{project}")
+        for method in ops
+    }
+    assert found == set(OUTSIDE_PROJECTS)
+
+
+def test_a_project_key_cannot_create_projects(setup):
+    client, alpha, _ = setup
+    r = client.post("/v1/projects", json={"name": "gamma"}, headers=alpha.headers("admin"))
+    assert r.status_code == 403 and r.json()["field"] == "Authorization", r.text

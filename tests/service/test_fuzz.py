@@ -20,6 +20,8 @@ no Hypothesis example database written to the repository.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -135,6 +137,9 @@ def _use_real_values(case, data, api) -> None:
         "dataset": "runs",
         "fit_id": _real_fit(case, api),
         "prefix": api.spare_key,
+        # plot kind and format: the schema's enums, so the generated values are real ones
+        "kind": path.get("kind"),
+        "fmt": path.get("fmt"),
     }
     for name in path:
         path[name] = _pick(data, f"path.{name}", real[name], path[name])
@@ -156,12 +161,24 @@ def _use_real_values(case, data, api) -> None:
         case.headers = headers
 
 
+# status classes of every fuzzed request, printed for BENCHMARKS.md (Reliability)
+SEEN: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts():
+    yield
+    print("RELIABILITY " + json.dumps({"test": "schemathesis", **SEEN}))
+
+
 def _send(client: TestClient, case):
     kwargs = case.as_transport_kwargs(base_url=str(client.base_url))
     kwargs.pop("cookies", None)  # none are declared; httpx deprecates per-request cookies
     if "data" in kwargs:  # raw bodies (CSV, negative cases): httpx calls them content
         kwargs["content"] = kwargs.pop("data")
-    return client.request(**kwargs)
+    response = client.request(**kwargs)
+    SEEN[f"{response.status_code // 100}xx"] += 1
+    return response
 
 
 @schema.parametrize()

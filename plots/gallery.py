@@ -1,0 +1,120 @@
+"""``python -m plots.gallery --out docs/images``: one PNG of every plot kind from real fits.
+
+Fits the project's simulators with NUTS (small: 2 chains x 500 draws) and draws each kind on the
+fit it applies to:
+
+* the bundled example (four architectures, Chinchilla law, :func:`models.simulate.example_dataset`)
+  fitted below 1e9 parameters, as a backtest does, so the larger runs are held out and marked;
+* a model-wise double-descent sweep (:mod:`models.families.double_descent`, D = 100);
+* a scale-time sweep, five sizes each observed at eight training times.
+
+The README shows the images this writes; rerun it after changing a plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+import models
+import plots
+from models.simulate import example_dataset, simulate
+
+SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=2, seed=1)
+DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3.0, "w": 0.3}
+# natural units: tau = t N^kappa; a fast mode that fits noise and a slow one still learning
+SCALE_TIME_TRUTH = {
+    "E": 0.5,
+    "kappa": 0.4,
+    "l1": 1e-4,
+    "dlog_l2": math.log(300.0),
+    "S1": 1.0,
+    "S2": 1.5,
+    "V1": 0.8,
+    "V2": 0.2,
+}
+
+
+def _double_descent_data() -> models.ScalingData:
+    n = np.geomspace(10, 1000, 30)
+    family = models.get_family("double_descent")
+    return simulate(family, DOUBLE_DESCENT_TRUTH, {"params": n, "data": np.full(30, 100.0)})
+
+
+def _scale_time_data() -> models.ScalingData:
+    sizes, steps = np.meshgrid(np.geomspace(1e4, 1e7, 5), np.geomspace(10, 1e5, 8))
+    inputs = {"params": sizes.ravel(), "steps": steps.ravel()}
+    return simulate(models.get_family("scale_time"), SCALE_TIME_TRUTH, inputs, seed=1)
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _fitted(cache: Path | None, name: str, make: Callable[[], models.Fit]) -> models.Fit:
+    """``make()``, or the fit saved under ``cache`` by an earlier run (redraw without refitting)."""
+    path = cache / f"{name}.nc" if cache is not None else None
+    if path is not None and path.exists():
+        return models.load_fit(path)
+    result = make()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        result.save(path)
+    return result
+
+
+def build(out: Path, kinds: Sequence[str], cache: Path | None = None) -> dict[str, int]:
+    """Fit, draw every kind in ``kinds`` and write ``out/<kind>.png``; returns the sizes."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    data = example_dataset(0, points_per_group=16)
+    below = {"params": 1e9}
+    train, held_out = models.backtest_module.split(data, below=below)
+    fits = {
+        "chinchilla": _fitted(
+            cache, "chinchilla", lambda: models.fit(train, "chinchilla", settings=SETTINGS)
+        )
+    }
+    if "double_descent" in kinds:
+        fits["double_descent"] = _fitted(
+            cache,
+            "double_descent",
+            lambda: models.fit(_double_descent_data(), "double_descent", settings=SETTINGS),
+        )
+    if "iso_loss" in kinds:
+        fits["scale_time"] = _fitted(
+            cache,
+            "scale_time",
+            lambda: models.fit(_scale_time_data(), "scale_time", settings=SETTINGS),
+        )
+    _say(f"fits ready ({time.monotonic() - started:.0f} s)")
+    sizes = {}
+    for kind in kinds:
+        family = {"double_descent": "double_descent", "iso_loss": "scale_time"}.get(kind)
+        fit = fits[family or "chinchilla"]
+        image = plots.render(kind, fit, fmt="png", held_out=held_out if family is None else None)
+        (out / f"{kind}.png").write_bytes(image)
+        sizes[kind] = len(image)
+        _say(f"{kind}.png: {len(image) / 1024:.0f} KB")
+    return sizes
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: ``--out`` folder, optionally ``--kind`` (repeatable) to draw only some."""
+    parser = argparse.ArgumentParser(prog="python -m plots.gallery", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("docs/images"))
+    parser.add_argument("--kind", action="append", choices=list(plots.KINDS))
+    parser.add_argument("--cache", type=Path, help="keep the fits here and reuse them next time")
+    args = parser.parse_args(argv)
+    build(args.out, args.kind or list(plots.KINDS), args.cache)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

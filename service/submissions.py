@@ -1,0 +1,77 @@
+"""Write actions shared by the JSON API and the dashboard: appending an upload, queueing a fit.
+
+Both front ends validate their own input format, then call these, so the limits, parsing and
+checks are one code path whatever the caller.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service import fit_store, store
+from service.config import Settings
+from service.errors import Invalid, TooLarge
+from service.parsing import parse_observations
+from service.schemas import FitRequest
+from service.tables import Batch, FitJob, Project
+
+
+def append_upload(
+    session: Session,
+    settings: Settings,
+    project: Project,
+    dataset: str,
+    body: bytes,
+    content_type: str,
+    *,
+    idempotency_key: str | None = None,
+) -> tuple[Batch, bool]:
+    """Parse, check and append a JSON or CSV batch; returns the batch and whether it replayed.
+
+    Raises
+    ------
+    TooLarge
+        The body or its row count is over the server's limit.
+    Invalid
+        Any bad row (``errors`` names each row and field); nothing is stored.
+    """
+    if len(body) > settings.max_body_bytes:
+        raise TooLarge(f"body over {settings.max_body_bytes} bytes", field="body")
+    rows = parse_observations(body, content_type)
+    if len(rows) > settings.max_batch_rows:
+        raise TooLarge(
+            f"{len(rows)} rows exceed the batch limit of {settings.max_batch_rows}", field="rows"
+        )
+    store.check_rows(rows)
+    target = store.get_dataset(session, project, dataset)
+    digest = hashlib.sha256(body).hexdigest()
+    return store.append_observations(
+        session, target, rows, idempotency_key=idempotency_key, request_digest=digest
+    )
+
+
+def queue_fit(session: Session, settings: Settings, project: Project, body: FitRequest) -> FitJob:
+    """Check the request against the server's sampler limits and the data, then queue it.
+
+    The caller commits and then enqueues the job (a fast worker must find the row).
+    """
+    for name, limit in (
+        ("draws", settings.max_draws),
+        ("tune", settings.max_tune),
+        ("chains", settings.max_chains),
+    ):
+        if getattr(body.sampler, name) > limit:
+            raise Invalid(
+                f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
+            )
+    dataset = store.get_dataset(session, project, body.dataset)
+    spec: dict[str, Any] = body.model_dump(
+        include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
+    )
+    spec["settings"] = body.sampler.model_dump()
+    if body.holdout is not None:
+        spec["holdout"] = body.holdout.model_dump(exclude_none=True)
+    return fit_store.submit(session, project, dataset, spec, body.name, body.tags)

@@ -1,0 +1,130 @@
+"""The plot route: images of a succeeded fit, held-out runs of a backtest, errors as problems."""
+
+from __future__ import annotations
+
+import inspect
+from types import SimpleNamespace
+
+import pytest
+from fastapi.testclient import TestClient
+
+import models
+import plots
+from service.config import Settings
+from service.main import create_app
+from service.routes.plots import read_plot
+from tests.service.conftest import add_dataset, make_project
+from tests.service.test_api import assert_problem
+from tests.service.test_fits import submit
+from tests.service.test_planning_api import curve_rows, fitted
+from tests.utils import fake_sampler
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("plots"), workers=0)
+    with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
+        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
+        add_dataset(client, keys)
+        add_dataset(client, keys, "curves", curve_rows())
+        fits = SimpleNamespace(
+            chinchilla=fitted(client, keys),
+            backtest=fitted(client, keys, holdout={"below": {"params": 5e8}}),
+            scale_time=fitted(client, keys, dataset="curves", family="scale_time"),
+        )
+        fits.queued = submit(client, keys).json()["id"]
+        yield SimpleNamespace(client=client, keys=keys, other=other, fits=fits)
+
+
+def get(api, fit, path, keys=None, **params):
+    return api.client.get(
+        f"/v1/projects/alpha/fits/{fit}/plots/{path}",
+        params=params,
+        headers=(keys or api.keys).headers("read"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "media", "magic"),
+    [("png", "image/png", b"\x89PNG"), ("svg", "image/svg+xml", b"<?xml")],
+)
+def test_a_plot_in_each_format(api, fmt, media, magic):
+    r = get(api, api.fits.chinchilla, f"fit.{fmt}", group="transformer")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == media
+    assert r.content.startswith(magic) and len(r.content) > 5_000
+
+
+def test_every_kind_the_family_takes(api):
+    for kind in plots.KINDS:
+        fit = api.fits.scale_time if kind == "iso_loss" else api.fits.chinchilla
+        if kind == "double_descent":
+            continue  # no double_descent dataset here; refused below
+        r = get(api, fit, f"{kind}.png")
+        assert r.status_code == 200, (kind, r.text)
+
+
+def test_a_backtest_marks_its_held_out_runs(api):
+    """The held-out runs come from the fit's own split; an ordinary fit marks none."""
+    held = get(api, api.fits.backtest, "fit.svg", input="params").content
+    plain = get(api, api.fits.chinchilla, "fit.svg", input="params").content
+    assert held.count(b"held out") >= 1 and plain.count(b"held out") == 0
+
+
+def test_options_reach_the_plot(api):
+    one = get(api, api.fits.chinchilla, "frontier.svg", budgets=[1e19, 1e21], group="mamba")
+    assert one.status_code == 200, one.text
+    r = get(api, api.fits.chinchilla, "trace.png", var=["sigma"])
+    assert r.status_code == 200, r.text
+
+
+def test_unknown_fit_is_404(api):
+    assert_problem(get(api, "0" * 32, "fit.png"), 404, "fit_id")
+
+
+def test_a_fit_that_has_not_succeeded_is_409(api):
+    assert_problem(get(api, api.fits.queued, "fit.png"), 409, "fit_id")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("nope.png", {}, "kind"),
+        ("fit.jpg", {}, "fmt"),
+        ("fit.png", {"target": 2.0}, "target"),
+        ("fit.png", {"group": "gpt-9"}, "group"),
+        ("frontier.png", {"budgets": ["x"]}, "budgets.0"),
+        ("frontier.png", {"budgets": [-1.0]}, "budgets"),
+        ("iso_loss.png", {}, "kind"),
+        ("double_descent.svg", {}, "kind"),
+    ],
+)
+def test_bad_requests_are_422_naming_the_field(api, path, params, field):
+    body = assert_problem(get(api, api.fits.chinchilla, path, **params), 422, field)
+    if path.startswith("iso_loss"):
+        assert "scale_time" in body["detail"] and "chinchilla" in body["detail"]
+
+
+def test_another_projects_key_sees_nothing(api):
+    assert_problem(get(api, api.fits.chinchilla, "fit.png", keys=api.other), 404, "project")
+
+
+def test_the_route_offers_every_plot_option():
+    """Query parameters and the registry's options stay in step."""
+    query = set(inspect.signature(read_plot).parameters) - {
+        "fit_id",
+        "kind",
+        "fmt",
+        "project",
+        "session",
+        "settings",
+    }
+    assert query == set(plots.option_names())
+
+
+def test_openapi_declares_both_image_types(api):
+    openapi = api.client.get("/openapi.json").json()
+    op = openapi["paths"]["/v1/projects/{project}/fits/{fit_id}/plots/{kind}.{fmt}"]["get"]
+    assert set(op["responses"]["200"]["content"]) == {"image/png", "image/svg+xml"}
+    assert {"404", "409", "422"} <= set(op["responses"])

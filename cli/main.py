@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import models
+from cli.bench import add_bench_parser
 from cli.common import (
     fit_args,
     json_default,
@@ -23,7 +24,11 @@ from cli.common import (
     run_fit,
     sampler_args,
 )
+from cli.completion import add_completion_parser
+from cli.help import describe_commands
 from cli.planning import add_planning_parsers
+from cli.plots import add_plot_parser
+from cli.remote import add_remote_parsers
 from models import BayescaleError
 from service.errors import ServiceError
 
@@ -90,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_summary)
 
     add_planning_parsers(sub)
+    add_plot_parser(sub)
+    add_bench_parser(sub)
 
     p = sub.add_parser("families", help="list scaling-law families, formulas and default priors")
     p.add_argument("--json", action="store_true")
@@ -98,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("example", help="write the bundled example dataset (simulated) to CSV")
     p.add_argument("output", type=Path)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print what was written as JSON")
     p.set_defaults(handler=_cmd_example)
 
     p = sub.add_parser("serve", help="run the HTTP API (SQLite and in-process workers by default)")
@@ -118,15 +126,18 @@ def _parser() -> argparse.ArgumentParser:
     admin_sub = admin.add_subparsers(title="admin commands", metavar="COMMAND")
     p = admin_sub.add_parser("create-project", help="create a project and print its admin key")
     p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="print the project and key as JSON")
     p.set_defaults(handler=_cmd_create_project)
     p = admin_sub.add_parser("create-key", help="create an API key and print it (shown once)")
     p.add_argument("project")
     p.add_argument("--role", choices=("read", "write", "admin"), default="read")
     p.add_argument("--name", default="")
+    p.add_argument("--json", action="store_true", help="print the key and its role as JSON")
     p.set_defaults(handler=_cmd_create_key)
     p = admin_sub.add_parser("revoke-key", help="revoke an API key by its prefix")
     p.add_argument("project")
     p.add_argument("prefix")
+    p.add_argument("--json", action="store_true", help="print the revoked prefix as JSON")
     p.set_defaults(handler=_cmd_revoke_key)
 
     p = sub.add_parser(
@@ -134,7 +145,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--dir", type=Path, default=Path("bayescale-demo"), help="output folder")
     sampler_args(p)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(handler=_cmd_demo)
+
+    add_remote_parsers(sub)
+    add_completion_parser(sub, parser)
+    describe_commands(parser, sub)  # last: lists every command registered above
     return parser
 
 
@@ -255,37 +271,52 @@ def _cmd_example(args: argparse.Namespace) -> int:
 
     frame = example_dataset(args.seed).to_frame().rename(columns={"group": "architecture"})
     frame.to_csv(args.output, index=False)
-    print(
-        f"wrote {len(frame)} simulated runs of {frame['architecture'].nunique()} architectures "
-        f"to {args.output}"
-    )
+    groups = sorted(frame["architecture"].unique())
+    if args.json:
+        print(json.dumps({"path": str(args.output), "runs": len(frame), "groups": groups}))
+        return 0
+    print(f"wrote {len(frame)} simulated runs of {len(groups)} architectures to {args.output}")
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from models.simulate import example_dataset
 
+    # with --json the narration is left out and one JSON document is printed at the end
+    say = (lambda *_: None) if args.json else print
     args.dir.mkdir(parents=True, exist_ok=True)
     csv = args.dir / "runs.csv"
     frame = example_dataset(0).to_frame().rename(columns={"group": "architecture"})
     frame.to_csv(csv, index=False)
-    print(f"1. simulated {len(frame)} runs of 4 architectures -> {csv}")
+    say(f"1. simulated {len(frame)} runs of 4 architectures -> {csv}")
     data = models.ScalingData.from_csv(csv, group_col="architecture")
     result = run_fit(data, args, models.fit, family="chinchilla")
     fit_path = result.save(args.dir / "fit.nc")
-    print(f"2. fitted a hierarchical chinchilla law -> {fit_path}\n")
-    _print_fit(result, (0.9,), False)
-    print("\n3. predicted loss of a 7B model on 140B tokens:")
+    say(f"2. fitted a hierarchical chinchilla law -> {fit_path}\n")
+    if not args.json:
+        _print_fit(result, (0.9,), False)
+    say("\n3. predicted loss of a 7B model on 140B tokens:")
     point = {"params": [7e9], "data": [1.4e11]}
+    predictions = []
     for group in (*result.groups[:1], None):
         pred = result.predict(point, group=group, probs=(0.9,))
         rec = pred.to_records()[0]
+        predictions.append({"group": pred.group, "population": pred.population, **rec})
         who = "a new architecture" if pred.population else group
         lo, hi = rec["new_run_interval"]["90"]
-        print(
+        say(
             f"   {who}: median {rec['median']:.3f}, 90% new-run interval [{lo:.3f}, {hi:.3f}] "
             f"({rec['region']})"
         )
+    if args.json:
+        payload = {
+            "runs_csv": str(csv),
+            "fit_file": str(fit_path),
+            "parameters": _records(result.summary((0.9,))),
+            "diagnostics": result.diagnostics.to_dict(),
+            "predictions": predictions,
+        }
+        print(json.dumps(payload, indent=2, default=json_default))
     return 0
 
 
@@ -338,6 +369,9 @@ def _cmd_create_project(args: argparse.Namespace) -> int:
     from service import admin
 
     key = admin.create_project(admin.open_engine(), args.name)
+    if args.json:
+        print(json.dumps({"project": args.name, "role": "admin", "key": key}))
+        return 0
     print(f"project '{args.name}' created; admin key (shown once):\n{key}")
     return 0
 
@@ -345,7 +379,11 @@ def _cmd_create_project(args: argparse.Namespace) -> int:
 def _cmd_create_key(args: argparse.Namespace) -> int:
     from service import admin
 
-    print(admin.create_key(admin.open_engine(), args.project, args.role, args.name))
+    key = admin.create_key(admin.open_engine(), args.project, args.role, args.name)
+    if args.json:
+        print(json.dumps({"project": args.project, "role": args.role, "key": key}))
+        return 0
+    print(key)
     return 0
 
 
@@ -353,6 +391,9 @@ def _cmd_revoke_key(args: argparse.Namespace) -> int:
     from service import admin
 
     admin.revoke_key(admin.open_engine(), args.project, args.prefix)
+    if args.json:
+        print(json.dumps({"project": args.project, "revoked": args.prefix}))
+        return 0
     print(f"revoked key {args.prefix}")
     return 0
 

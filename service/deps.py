@@ -18,8 +18,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 # What every route under /v1/projects/{project} may answer: the errors of `project_access`
 # (401 no key, 403 role, 404 project, 429 rate limit), 404 of a lookup, 422 invalid input,
-# 400 a body FastAPI cannot even decode (not UTF-8) before validating it.
-PROJECT_ERRORS = problems(400, 401, 403, 404, 422, 429)
+# 400 a body FastAPI cannot even decode (not UTF-8) before validating it, 503 database down.
+PROJECT_ERRORS = problems(400, 401, 403, 404, 422, 429, 503)
 
 
 async def raw_body(request: Request) -> bytes:
@@ -38,7 +38,10 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent. FastAPI's default closes a yield
+# dependency after sending, so a client could get its 201 before the commit (and see a 404 on an
+# immediate GET), or a 201 for a write whose commit then failed.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def project_access(needed: Role) -> Callable[..., Project]:

@@ -111,9 +111,12 @@ def _distribution(values: Array, probs: Sequence[float]) -> Distribution:
     q = _quantiles(values, qs)
     k = len(probs)
     finite = np.isfinite(values).all()
+    # scaled by the largest draw: the plain sum of draws near 1e308 overflows, their mean cannot
+    top = float(np.abs(values).max()) if finite and values.size else 0.0
+    mean = top * float((values / top).mean()) if top > 0 else 0.0
     return Distribution(
         median=float(q[0]),
-        mean=float(values.mean()) if finite else float("inf"),
+        mean=mean if finite else float("inf"),
         intervals={p: (float(q[1 + i]), float(q[1 + k + i])) for i, p in enumerate(probs)},
     )
 

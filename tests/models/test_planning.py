@@ -493,3 +493,12 @@ class TestPlan:
             1e9
         )
         assert res.probability > 0.99
+
+
+def test_summary_mean_of_draws_near_the_float_limit():
+    """The fuzzer's case: a plain mean of draws near 1e308 overflowed (a 500 in the API)."""
+    from models.planning._numerics import _distribution
+
+    summary = _distribution(np.array([1.7e308, 1.5e308, 1.6e308]), [0.9])
+    assert summary.mean == pytest.approx(1.6e308)
+    assert _distribution(np.zeros(4), [0.5]).mean == 0.0

@@ -262,3 +262,21 @@ class TestObservations:
         )
         assert_problem(r, 413, "body")
         assert count(client, keys) == 0
+
+
+def test_a_failed_commit_is_never_acknowledged(client, keys, monkeypatch):
+    """The commit happens before the response: a write whose commit fails is a 503, not a 201."""
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.exc import OperationalError
+
+    def fail(self, *args, **kwargs):
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Connection, "_commit_impl", fail)  # the database's COMMIT itself
+    r = client.post(
+        "/v1/projects/alpha/datasets", json={"name": "lost"}, headers=keys.headers("write")
+    )
+    assert_problem(r, 503)
+    monkeypatch.undo()
+    r = client.get("/v1/projects/alpha/datasets/lost", headers=keys.headers("read"))
+    assert_problem(r, 404)

@@ -10,111 +10,17 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.service.conftest import drop_redis_namespace, postgres_url, redis_url
+from tests.service.deployment import Team, upload_sweep
 
 pytestmark = pytest.mark.slow
-BIN = str(Path(sys.executable).parent / "bayescale")
 LEASE_S = 6
-
-
-class Team:
-    """The processes of one deployment and how to talk to them."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.api: subprocess.Popen[bytes] | None = None
-        self.workers: list[subprocess.Popen[bytes]] = []
-        self.key = ""
-
-    def cli(self, *args: str) -> str:
-        out = subprocess.run(
-            [BIN, *args], env=self.env, capture_output=True, text=True, timeout=120
-        )
-        assert out.returncode == 0, out.stderr
-        return out.stdout
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        with open(self.logs / f"{name}-{time.monotonic_ns()}.log", "wb") as log:
-            return subprocess.Popen([BIN, *args], env=self.env, stdout=log, stderr=log)
-
-    def start_api(self) -> None:
-        self.api = self._spawn("api", "serve", "--port", str(self.port))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert self.api.poll() is None, "API process exited; see its log"
-            time.sleep(0.3)
-        raise AssertionError("API not ready after 60 s")
-
-    def stop_api(self, sig: int = signal.SIGTERM) -> None:
-        assert self.api is not None
-        self.api.send_signal(sig)
-        self.api.wait(30)
-        self.api = None
-
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        process = self._spawn("worker", "worker")
-        self.workers.append(process)
-        return process
-
-    def stop_workers(self) -> None:
-        for process in self.workers:
-            process.terminate()
-        for process in self.workers:
-            process.wait(30)
-        self.workers.clear()
-
-    def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.key}"}
-        return httpx.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)  # type: ignore[arg-type]
-
-    def submit(self, **sampler: int) -> str:
-        r = self.request(
-            "POST",
-            "/v1/projects/alpha/fits",
-            json={
-                "dataset": "sweep",
-                "family": "power_law",
-                "sampler": {"draws": 300, "tune": 300, "chains": 2, **sampler},
-            },
-        )
-        assert r.status_code == 202, r.text
-        return str(r.json()["id"])
-
-    def fit(self, fit_id: str) -> dict:
-        return self.request("GET", f"/v1/projects/alpha/fits/{fit_id}").json()
-
-    def wait(self, fit_id: str, timeout: float = 400) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            fit = self.fit(fit_id)
-            if fit["status"] in ("succeeded", "failed"):
-                return fit
-            time.sleep(0.5)
-        raise AssertionError(f"fit {fit_id} not finished after {timeout} s: {fit}")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -140,19 +46,7 @@ def team(tmp_path_factory):
         team.start_api()
         team.start_worker()
         team.start_worker()
-        sizes = [1e6 * 1.6**i for i in range(16)]
-        wiggle = [0.01 * ((7 * i) % 5 - 2) for i in range(16)]
-        rows = [
-            {"params": n, "loss": (1.5 + 40 * n**-0.3) * (1 + w)}
-            for n, w in zip(sizes, wiggle, strict=True)
-        ]
-        assert team.request(
-            "POST", "/v1/projects/alpha/datasets", json={"name": "sweep"}
-        ).is_success
-        r = team.request(
-            "POST", "/v1/projects/alpha/datasets/sweep/observations", json={"rows": rows}
-        )
-        assert r.status_code == 201, r.text
+        upload_sweep(team)
         yield team
     finally:
         team.stop_workers()

@@ -12,9 +12,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -287,11 +288,10 @@ def fit_phases() -> Iterator[dict[str, float]]:
 
     Wraps, for the duration of the context only, the callables ``models.fit`` looks up at call
     time: the compiled-model lookup (``COMPILE_CACHE.get``: numba compile on a miss, nutpie
-    ``with_data`` on a hit), ``nutpie.sample``, the numpy log-likelihood, ``diagnose`` (R-hat,
-    ESS, LOO) and the identification checks. Yields a dict phase -> seconds (summed over calls).
+    ``with_data`` on a hit), sampling (``sample_posterior`` without that lookup), the numpy
+    log-likelihood, ``diagnose`` (R-hat, ESS, LOO) and the identification checks. Yields a dict
+    phase -> seconds (summed over calls).
     """
-    import nutpie
-
     import models
 
     fit_module = sys.modules["models.fit"]
@@ -308,11 +308,13 @@ def fit_phases() -> Iterator[dict[str, float]]:
 
         return timed_call
 
+    # nutpie.sample returns at once since fits got a time limit (blocking=False, then wait):
+    # "sample" is sample_posterior minus the compiled-model lookup, set when the context exits.
     targets = [
         (fit_module, "pointwise_log_likelihood", "log_likelihood"),
         (fit_module, "diagnose", "diagnostics"),
         (fit_module, "check_identification", "identification"),
-        (nutpie, "sample", "sample"),
+        (fit_module, "sample_posterior", "sample_posterior"),
     ]
     originals = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
     cache = models.COMPILE_CACHE
@@ -325,6 +327,8 @@ def fit_phases() -> Iterator[dict[str, float]]:
         for obj, attr, fn in originals:
             setattr(obj, attr, fn)
         del cache.get
+        if "sample_posterior" in totals:
+            totals["sample"] = totals.pop("sample_posterior") - totals.get("get_model", 0.0)
 
 
 def sampler_stats(trace: Any) -> dict[str, Any]:
@@ -422,3 +426,56 @@ def header(name: str, quick: bool) -> str:
         f"\n### {name} ({mode} mode) — {env['date']}\n"
         f"machine: {env['nproc']} cores, {env['cpu_model']}; {versions}\n"
     )
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr (stdout carries the tables), with the wall-clock time."""
+    print(f"[{datetime.now(UTC).strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# -- regression checks (``python -m benchmarks --check``) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One documented bound on a benchmark figure; ``python -m benchmarks --check`` enforces it.
+
+    ``limit`` is an upper bound (``measured <= bound``) or a lower bound (``measured >= bound``).
+    A missing or non-finite measurement fails: a benchmark that could not measure is not a pass.
+    """
+
+    benchmark: str
+    name: str
+    measured: float | None
+    bound: float
+    limit: Literal["upper", "lower"] = "upper"
+    why: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """Whether the measurement is present, finite and within the bound."""
+        if self.measured is None or not np.isfinite(self.measured):
+            return False
+        if self.limit == "upper":
+            return self.measured <= self.bound
+        return self.measured >= self.bound
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, with the verdict."""
+        return {**asdict(self), "passed": self.passed}
+
+
+def checks_table(checks: Sequence[Check]) -> str:
+    """The checks as a plain-text table, one row per bound."""
+    rows = [
+        [
+            c.benchmark,
+            c.name,
+            c.measured,
+            ("<= " if c.limit == "upper" else ">= ") + _cell(float(c.bound)),
+            "pass" if c.passed else "FAIL",
+        ]
+        for c in checks
+    ]
+    headers = ["benchmark", "check", "measured", "bound", "verdict"]
+    return table(headers, rows, "\nRegression checks")

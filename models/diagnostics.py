@@ -176,7 +176,12 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
         # log-likelihoods (overflow) end as an undefined LOO (None), also handled below.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = azs.loo(tree, pointwise=True, var_name="log_loss")
+        try:
+            result = azs.loo(tree, pointwise=True, var_name="log_loss")
+        except ValueError:
+            # PSIS cannot fit a tail to identical importance weights (a stuck chain repeats
+            # one draw): LOO is undefined for this posterior, which R-hat/ESS already flag
+            return None
     k = np.asarray(result.pareto_k, dtype=float)
     if not np.isfinite(k).any() or not np.isfinite(float(result.elpd)):
         return None  # e.g. draws with impossible likelihood: LOO is undefined, not zero

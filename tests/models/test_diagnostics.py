@@ -81,3 +81,12 @@ def test_outlier_gives_high_pareto_k_warning(outlier):
     d = diagnose(trace(), ll)
     assert d.pareto_k_bad >= 1
     assert any(w.code == "high_pareto_k" and "student_t" in w.message for w in d.warnings)
+
+
+def test_stuck_chain_repeating_one_draw_leaves_loo_undefined_not_an_exception():
+    """A chain frozen on one draw gave PSIS identical tail weights: it raised out of the fit."""
+    t = trace(shift=3.0)
+    ll = loglik()
+    ll[:] = ll[0, 0]  # every draw the same log-likelihood: importance weights all equal
+    d = diagnose(t, ll)
+    assert not d.converged and d.elpd_loo is None and d.pareto_k_max is None

@@ -20,7 +20,10 @@ from typing import Any, Literal
 import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA_DIR = REPO_ROOT.parent / "shared" / "data"
+# the real datasets live beside the checkout, never in it; CI may point elsewhere
+DEFAULT_DATA_DIR = Path(
+    os.environ.get("BAYESCALE_BENCH_DATA", str(REPO_ROOT.parent / "shared" / "data"))
+)
 DEFAULT_OUT_DIR = REPO_ROOT / "benchmarks" / "out"
 PACKAGES = ("pymc", "pytensor", "nutpie", "arviz", "arviz-stats", "numpy", "numba", "scipy")
 

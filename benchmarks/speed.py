@@ -44,10 +44,11 @@ from benchmarks.common import (
 TARGETS = {"warm_fit_s": 1.0, "cold_fit_s": 20.0, "predict_100_points_4000_draws_ms": 2.0}
 # Regression bounds for ``--check`` (CI); see BENCHMARKS.md "Scaling and memory" for why each.
 BOUNDS = {
-    # the example bound is 3 s; the standard problem's warm fit measures 3.8-4.8 s on an
-    # idle 2-core VM (~290 leapfrog steps/draw, see Speed), so 6 s catches a 25 % regression
-    # over the slowest idle figure without failing on what we know it costs (best of the fits)
-    "warm_fit_s": 6.0,
+    # the example bound is 3 s; the standard problem's warm fit measures 3.8-4.8 s in idle
+    # full runs and 5.2 s in an idle CI quick run (~290 leapfrog steps/draw, see Speed): 8 s is
+    # a backstop that a noisy shared runner does not trip; steps/draw and the overhead ratio
+    # below catch algorithmic regressions on any machine
+    "warm_fit_s": 8.0,
     "warm_fit_over_sampling": 1.35,  # everything but NUTS: data swap, LOO, R-hat/ESS
     "steps_per_draw": 400.0,  # posterior geometry; machine-independent (287-319 measured)
     "min_ess_bulk": 400.0,  # the library's own convergence floor for 4 chains

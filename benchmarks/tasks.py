@@ -25,6 +25,38 @@ resource the family uses, M2 and BNSL one). The splits (also in BENCHMARKS.md):
 * ``sim_scale_time`` — ``models.simulate`` of ``scale_time`` (two feature groups), 5 sizes
   1e5-1e9 x 20 times 0.1-1,000, 2 % noise; fit N <= 1e7, predict N = 1e8, 1e9 at every time.
   M2 and BNSL get N x t (a compute proxy) as their one input.
+* ``gemstones`` — McLeish et al. 2025, constant-LR ("hot") training-loss checkpoints every 10B
+  tokens (``wandb_df_for_fitting_hot_100b+.jsonl``); fit the 14 models with N <= 500M
+  (48M-497M) at checkpoints <= 100B tokens (the paper's ``hot`` rows), predict the three ~2B
+  models (1.90B-2.01B) at their last checkpoint, 350B tokens. The 517M-1.05B models are in
+  neither set. N = ``params_active_precise``, D = tokens seen; one group; ``chinchilla``.
+
+The ColPret tasks (Choshen et al. 2024's collection, ``colpret_hitchhiker``, read by
+:mod:`benchmarks.colpret`) follow the paper's protocol within one model family: fit the
+checkpoints of the smaller models' training curves, predict the largest model. Every curve's
+checkpoints before 10 % of its final tokens are dropped (warm-up dominated; the protocol's
+option), and curves are thinned to the rows nearest ``k`` log-spaced token counts
+(:func:`benchmarks.colpret.log_spaced`; GPT-3's digitised curves have 580-1,110 points each,
+datablations' up to 525) so NUTS gets a few hundred rows. Loss is in nats (``ln`` of
+perplexity where a file reports perplexity). M2 and BNSL get C = 6ND.
+
+* ``colpret_datablations`` — Muennighoff et al.'s repeated-data curves (2.8B, 4.2B, 8.7B
+  models x 8 unique-token budgets, 1-44 epochs, on C4 and OSCAR): fit the 2.8B and 4.2B curves
+  (12 checkpoints each), predict the final loss of the 8.7B runs (all 8 budgets).
+  ``data_constrained`` on (N, tokens seen, unique tokens), a group per dataset, the family's
+  default pooling (Chinchilla's parameters partially pooled, R* shared); Approach 3 gets all
+  three inputs (a third power-law term in unique tokens).
+* ``colpret_gpt3`` — GPT-3's digitised validation-loss curves (125M-175B): fit 125M-13B
+  (15 checkpoints each), predict 175B's checkpoints from 150B tokens (half its run) to 300B
+  (10 of them). ``chinchilla``, one group.
+* ``colpret_opt`` — OPT's perplexity trajectories (125M-175B; tokens = 10^``num_token``): fit
+  125M-30B, predict 175B's 10 checkpoints from half its final tokens on. ``chinchilla``.
+* ``colpret_pile_t5`` — Pile-T5 ``val_perplexity`` (base/large/xl/xxl, 248M-11.1B, sizes as
+  ColPret gives them; 1M tokens per step as ColPret counts them; step 0 dropped): fit
+  base-xl (15 checkpoints each), predict xxl from step 1M (half its run) to 2M (10
+  checkpoints). ``chinchilla``.
+
+The new real tasks are not in quick mode (the CI smoke run stays as it was).
 """
 
 from __future__ import annotations
@@ -38,6 +70,14 @@ import numpy as np
 import pandas as pd
 
 import models
+from benchmarks.colpret import (
+    after_fraction,
+    datablations_curves,
+    gpt3_curves,
+    log_spaced,
+    opt_curves,
+    pile_t5_curves,
+)
 from models.data import ScalingData
 from models.simulate import simulate
 
@@ -247,6 +287,119 @@ def sim_scale_time(data_dir: Path, seed: int = 12) -> Task:
     )
 
 
+GEMSTONES_FIT_PARAMS = 5e8
+# the "100B" checkpoint is at 100.03B tokens (10 x 2,385 steps x 4.19M tokens)
+GEMSTONES_FIT_TOKENS = 1.01e11
+GEMSTONES_PREDICT_PARAMS = 1.5e9
+
+
+def gemstones(data_dir: Path) -> Task:
+    """Gemstones "hot" runs: fit N <= 500M at <= 100B tokens, predict the 2B models at 350B."""
+    path = data_dir / "gemstones" / "wandb_dfs" / "wandb_df_for_fitting_hot_100b+.jsonl"
+    frame = pd.read_json(path, lines=True)
+    n, tokens = frame["params_active_precise"], frame["tokens"]
+    fit_rows = (n <= GEMSTONES_FIT_PARAMS) & (tokens <= GEMSTONES_FIT_TOKENS)
+    predict_rows = (n >= GEMSTONES_PREDICT_PARAMS) & (tokens == tokens.max())
+    mapping = {"params": "params_active_precise", "data": "tokens", "loss": "final_loss"}
+    train, test = (
+        ScalingData.from_frame(frame[rows].reset_index(drop=True), mapping, flops_per_param_token=6)
+        for rows in (fit_rows, predict_rows)
+    )
+    return Task(
+        "gemstones",
+        "fit N <= 500M at checkpoints <= 100B tokens, predict the 1.9-2.0B models at 350B",
+        train,
+        test,
+        "chinchilla",
+        source=str(path),
+    )
+
+
+# -- ColPret (Choshen et al. 2024): within a family, fit the smaller models' curves ------------
+
+COLPRET_WARMUP_FRACTION = 0.1  # checkpoints before 10 % of a curve's final tokens are dropped
+COLPRET_LATE_FRACTION = 0.5  # the largest model is predicted from half its final tokens on
+COLPRET_FIT_CHECKPOINTS = 15
+COLPRET_PREDICT_CHECKPOINTS = 10
+
+
+def _colpret_family_task(
+    name: str, split: str, curves: tuple[pd.DataFrame, Path], largest: str
+) -> Task:
+    """Chinchilla within one family: every model but ``largest`` fits, ``largest`` is held out."""
+    frame, source = curves
+    frame = frame[after_fraction(frame, ["model"], "data", COLPRET_WARMUP_FRACTION)]
+    held_out = frame["model"] == largest
+    late = after_fraction(frame, ["model"], "data", COLPRET_LATE_FRACTION)
+    fit_rows = log_spaced(frame[~held_out], ["model"], "data", COLPRET_FIT_CHECKPOINTS)
+    predict_rows = log_spaced(
+        frame[held_out & late], ["model"], "data", COLPRET_PREDICT_CHECKPOINTS
+    )
+    train, test = (
+        ScalingData.from_frame(rows[["params", "data", "loss"]], flops_per_param_token=6)
+        for rows in (fit_rows, predict_rows)
+    )
+    return Task(name, split, train, test, "chinchilla", source=str(source))
+
+
+def colpret_gpt3(data_dir: Path) -> Task:
+    """GPT-3 validation-loss curves: fit 125M-13B, predict 175B from 150B tokens on."""
+    return _colpret_family_task(
+        "colpret_gpt3",
+        "fit the 125M-13B val-loss curves, predict 175B's at 150B-300B tokens",
+        gpt3_curves(data_dir),
+        "175b",
+    )
+
+
+def colpret_opt(data_dir: Path) -> Task:
+    """OPT perplexity trajectories: fit 125M-30B, predict 175B's second half."""
+    return _colpret_family_task(
+        "colpret_opt",
+        "fit the 125M-30B perplexity curves, predict 175B's from half its tokens on",
+        opt_curves(data_dir),
+        "175b",
+    )
+
+
+def colpret_pile_t5(data_dir: Path) -> Task:
+    """Pile-T5 validation perplexity: fit base-xl, predict xxl from step 1M to 2M."""
+    return _colpret_family_task(
+        "colpret_pile_t5",
+        "fit the base-xl val-perplexity curves, predict xxl's at steps 1M-2M",
+        pile_t5_curves(data_dir),
+        "xxl",
+    )
+
+
+DATABLATIONS_FIT_CHECKPOINTS = 12
+
+
+def colpret_datablations(data_dir: Path) -> Task:
+    """Repeated data (C4, OSCAR): fit the 2.8B and 4.2B curves, predict the 8.7B final losses."""
+    frame, path = datablations_curves(data_dir)
+    curve = ["dataset", "model", "epochs"]
+    frame = frame[after_fraction(frame, curve, "data", COLPRET_WARMUP_FRACTION)]
+    held_out = frame["model"] == "8.7B"
+    final = frame["data"] == frame.groupby(curve)["data"].transform("max")
+    fit_rows = log_spaced(frame[~held_out], curve, "data", DATABLATIONS_FIT_CHECKPOINTS)
+    columns = ["dataset", "params", "data", "unique_data", "loss"]
+    train, test = (
+        ScalingData.from_frame(rows[columns], group_col="dataset", flops_per_param_token=6)
+        for rows in (fit_rows, frame[held_out & final])
+    )
+    return Task(
+        "colpret_datablations",
+        "per dataset (C4, OSCAR), fit the 2.8B and 4.2B curves (1-44 epochs), "
+        "predict the 8.7B final losses",
+        train,
+        test,
+        "data_constrained",
+        approach3_inputs=("params", "data", "unique_data"),
+        source=str(path),
+    )
+
+
 Loader = Callable[[Path], Task]
 # name -> (loader, in quick mode); the order is the issue's priority
 TASKS: dict[str, tuple[Loader, bool]] = {
@@ -257,6 +410,11 @@ TASKS: dict[str, tuple[Loader, bool]] = {
     "nslpfn_nanogpt_width": (nslpfn_nanogpt_width, True),
     "sim_double_descent": (sim_double_descent, True),
     "sim_scale_time": (sim_scale_time, True),
+    "gemstones": (gemstones, False),
+    "colpret_datablations": (colpret_datablations, False),
+    "colpret_gpt3": (colpret_gpt3, False),
+    "colpret_opt": (colpret_opt, False),
+    "colpret_pile_t5": (colpret_pile_t5, False),
 }
 
 

@@ -1,0 +1,127 @@
+"""The gemstones and ColPret extrapolation splits: thresholds, no leaks, valid inputs.
+
+Loader tests read ``../shared/data``; without it they skip, except under ``CI=true``, where the
+data is provisioned and its absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import models
+from benchmarks import tasks as t
+from benchmarks.colpret import GPT3_PARAMS, OPT_PARAMS, PILE_T5_PARAMS, log_spaced
+from benchmarks.common import DEFAULT_DATA_DIR
+from models.data import ScalingData
+
+# name -> (train rows, test rows), the documented split sizes
+SIZES = {
+    "gemstones": (140, 3),
+    "colpret_datablations": (384, 16),
+    "colpret_gpt3": (105, 10),
+    "colpret_opt": (65, 10),
+    "colpret_pile_t5": (45, 10),
+}
+LARGEST = {
+    "colpret_gpt3": GPT3_PARAMS["175b"],
+    "colpret_opt": OPT_PARAMS["175b"],
+    "colpret_pile_t5": PILE_T5_PARAMS["xxl"],
+}
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    if not DEFAULT_DATA_DIR.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared data required under CI=true, not found at {DEFAULT_DATA_DIR}")
+        pytest.skip(f"shared data not present at {DEFAULT_DATA_DIR}")
+    return DEFAULT_DATA_DIR
+
+
+def _rows(data: ScalingData, names: tuple[str, ...]) -> set[tuple[float, ...]]:
+    return set(zip(*(data.inputs[n].tolist() for n in names), strict=True))
+
+
+@pytest.mark.parametrize("name", list(SIZES))
+def test_split_is_valid_for_every_method(name: str, data_dir: Path) -> None:
+    """Positive inputs, a family the registry knows, the baselines' inputs, no held-out row seen."""
+    task = t.TASKS[name][0](data_dir)
+    assert (len(task.train), len(task.test)) == SIZES[name]
+    assert not t.TASKS[name][1], "new real tasks stay out of the CI quick run"
+    family = models.get_family(task.family, **task.family_options)
+    # every check models.fit makes before sampling passes, with no warning
+    _, warnings = models.validate_fit(
+        task.train, family, family_options=task.family_options, pooling=task.pooling
+    )
+    assert warnings == []
+    needed = {*family.inputs, *task.approach3_inputs, task.single_input, task.plot_x}
+    for part in (task.train, task.test):
+        assert needed <= set(part.inputs)
+        for values in (*part.inputs.values(), part.loss):
+            assert np.all(np.isfinite(values)) and np.all(values > 0)
+    assert set(task.test.groups) <= set(task.train.groups)
+    assert not _rows(task.train, family.inputs) & _rows(task.test, family.inputs)
+    # every split extrapolates in model size
+    assert task.test.inputs["params"].min() > task.train.inputs["params"].max()
+
+
+def test_gemstones_split_respects_its_thresholds(data_dir: Path) -> None:
+    task = t.gemstones(data_dir)
+    assert task.train.inputs["params"].max() <= 5e8
+    assert task.train.inputs["data"].max() <= 1.01e11  # the 100B checkpoint is 100.03B tokens
+    assert np.unique(task.train.inputs["params"]).size == 14
+    assert np.all(task.test.inputs["params"] >= 1.9e9)
+    assert np.allclose(task.test.inputs["data"], 350.1e9, rtol=1e-3)
+
+
+@pytest.mark.parametrize("name", list(LARGEST))
+def test_colpret_family_holds_out_the_late_largest_model(name: str, data_dir: Path) -> None:
+    """Train: the smaller models, warm-up dropped; test: the largest model's second half."""
+    task = t.TASKS[name][0](data_dir)
+    assert np.all(task.test.inputs["params"] == LARGEST[name])
+    test_tokens = task.test.inputs["data"]
+    assert test_tokens.min() >= t.COLPRET_LATE_FRACTION * test_tokens.max()
+    for n in np.unique(task.train.inputs["params"]):
+        tokens = task.train.inputs["data"][task.train.inputs["params"] == n]
+        assert tokens.size <= t.COLPRET_FIT_CHECKPOINTS
+        assert tokens.min() >= t.COLPRET_WARMUP_FRACTION * tokens.max()
+
+
+def test_colpret_datablations_predicts_every_8b7_run_from_repeated_data(data_dir: Path) -> None:
+    task = t.colpret_datablations(data_dir)
+    assert task.family == "data_constrained"
+    assert set(np.unique(task.train.inputs["params"])) == {2.8e9, 4.2e9}
+    assert np.all(task.test.inputs["params"] == 8.7e9)
+    # one final loss per (dataset, unique-token budget), 1 to 44 epochs
+    budgets = zip(task.test.group, task.test.inputs["unique_data"], strict=True)
+    assert len(set(budgets)) == 16
+    epochs = task.test.inputs["data"] / task.test.inputs["unique_data"]
+    assert epochs.min() == pytest.approx(1.0) and epochs.max() == pytest.approx(44.0, rel=1e-3)
+    assert (task.train.inputs["data"] / task.train.inputs["unique_data"]).max() > 4
+
+
+def test_log_spaced_keeps_endpoints_and_thins_each_curve_evenly_in_log() -> None:
+    """Rows are kept unchanged, at most k per curve, first and last included, log-even spacing."""
+    x = np.arange(1, 5001, dtype=float)
+    frame = pd.DataFrame(
+        {"curve": np.repeat(["a", "b"], x.size), "x": np.tile(x, 2), "y": np.tile(1 / x, 2)}
+    )
+    thin = log_spaced(frame, ["curve"], "x", 12)
+    for _, rows in thin.groupby("curve"):
+        xs = np.sort(rows["x"].to_numpy())
+        assert xs.size == 12
+        assert (xs[0], xs[-1]) == (1.0, 5000.0)
+        ratios = np.diff(np.log(xs))
+        assert np.allclose(ratios[3:], np.log(5000) / 11, rtol=0.05)  # integer x rounds early
+    merged = thin.merge(frame, on=["curve", "x"], suffixes=("", "_orig"))
+    assert np.array_equal(merged["y"], merged["y_orig"])
+
+
+def test_log_spaced_keeps_short_curves_whole() -> None:
+    frame = pd.DataFrame({"curve": ["a"] * 5, "x": [1.0, 2.0, 4.0, 8.0, 16.0]})
+    assert log_spaced(frame, ["curve"], "x", 12)["x"].tolist() == [1.0, 2.0, 4.0, 8.0, 16.0]

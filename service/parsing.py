@@ -60,7 +60,18 @@ def _csv_rows(body: bytes) -> list[dict[str, Any]]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Invalid(f"CSV is not UTF-8: {exc.reason} at byte {exc.start}", field="body") from None
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": the csv module handles \r, \n and \r\n itself (and quoted newlines)
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        rows = _csv_records(reader)
+    except csv.Error as exc:
+        raise Invalid(f"CSV is malformed: {exc}", field="body") from None
+    if not rows:
+        raise Invalid("CSV has no data rows", field="rows")
+    return rows
+
+
+def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
     if not reader.fieldnames:
         raise Invalid("CSV has no header row", field="body")
     if "loss" not in reader.fieldnames:
@@ -78,8 +89,6 @@ def _csv_rows(body: bytes) -> list[dict[str, Any]]:
             elif value != "":
                 row["meta"][column] = value
         rows.append(row)
-    if not rows:
-        raise Invalid("CSV has no data rows", field="rows")
     return rows
 
 

@@ -201,12 +201,18 @@ def test_postgres_restart_during_a_fit(team):
     time.sleep(3.0)
     team.postgres.start()
     wait_ready(team, 200)
-    # until it has succeeded, a fit shows no posterior: never a half-written result
-    while (fit := team.fit(fit_id))["status"] not in ("succeeded", "failed"):
+    # a posterior is visible only once its fit has succeeded: never a half-written result
+    # (asked in this order, a fit finishing between the two requests cannot fool the check)
+    deadline = time.monotonic() + 400
+    while True:
         r = team.request("GET", f"/v1/projects/alpha/fits/{fit_id}/posterior")
-        assert r.status_code == 409, r.text
+        fit = team.fit(fit_id)
+        if r.status_code == 200:
+            assert fit["status"] == "succeeded", fit
+            break
+        assert r.status_code == 409, (r.status_code, fit)  # not yet (it may finish right after)
+        assert fit["status"] != "failed" and time.monotonic() < deadline, fit
         time.sleep(0.5)
-    assert fit["status"] == "succeeded", fit
     r = team.request("GET", f"/v1/projects/alpha/fits/{fit_id}/posterior")
     assert r.status_code == 200 and len(r.content) > 1000
     report("postgres_restart_during_fit", faults=1, fits=1, succeeded=1, attempts=fit["attempts"])

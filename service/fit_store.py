@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, undefer
 
 import models
 from service import jobs
-from service.errors import Conflict, Invalid, NotFound
+from service.config import Settings
+from service.errors import Conflict, Invalid, NotFound, TooLarge
+from service.schemas import PlanRequest, PredictRequest
 from service.tables import Dataset, FitJob, Observation, Project
 
 
@@ -162,3 +164,28 @@ class _FitCache:
 
 
 _LOADED = _FitCache()
+
+
+def predict(
+    session: Session, settings: Settings, project: Project, fit_id: str, body: PredictRequest
+) -> models.Prediction:
+    """A stored fit's prediction at the request's points (API and dashboard: one code path)."""
+    if len(body.points) > settings.max_predict_points:
+        raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
+    result = loaded(session, project, fit_id)
+    return result.predict(body.points, group=body.group, probs=body.probs, seed=body.seed)
+
+
+def plan(
+    session: Session, project: Project, fit_id: str, body: PlanRequest
+) -> tuple[models.ComputePlan, models.TargetCompute | None]:
+    """A stored fit's compute plan for the request (API and dashboard: one code path)."""
+    return models.plan(
+        loaded(session, project, fit_id),
+        body.budgets,
+        target=body.target,
+        q=body.q,
+        new_run=body.new_run,
+        group=body.group,
+        **body.allocation_kwargs(),
+    )

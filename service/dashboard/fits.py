@@ -17,7 +17,7 @@ from service.dashboard.checks import diagnostic_checks
 from service.dashboard.forms import fit_request, form_fields, plan_request, predict_request
 from service.dashboard.render import DashboardRoute, page
 from service.deps import SettingsDep
-from service.errors import ServiceError, TooLarge
+from service.errors import ServiceError
 from service.schemas import SamplerSpec
 from service.submissions import queue_fit
 from service.tables import Dataset
@@ -83,10 +83,7 @@ def predict(
     """Predict at the form's points (read role), shown under the form."""
     try:
         body = predict_request(fields)
-        if len(body.points) > settings.max_predict_points:
-            raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
-        result = fit_store.loaded(session, viewer.project, fit_id)
-        prediction = result.predict(body.points, group=body.group, probs=body.probs, seed=body.seed)
+        prediction = fit_store.predict(session, settings, viewer.project, fit_id, body)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
             request, viewer, session, fit_id, form=fields, status=_status(exc), predict_error=exc
@@ -101,16 +98,7 @@ def plan(
     """Compute-optimal allocation per budget (and the compute for a target), under the form."""
     try:
         body = plan_request(fields)
-        result = fit_store.loaded(session, viewer.project, fit_id)
-        allocation, reach = models.plan(
-            result,
-            body.budgets,
-            target=body.target,
-            q=body.q,
-            new_run=body.new_run,
-            group=body.group,
-            **body.allocation_kwargs(),
-        )
+        allocation, reach = fit_store.plan(session, viewer.project, fit_id, body)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
             request, viewer, session, fit_id, form=fields, status=_status(exc), plan_error=exc

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from service import fit_store, store
 from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep, WriteProject
-from service.errors import Conflict, TooLarge, problems
+from service.errors import Conflict, problems
 from service.schemas import FitRequest, FitResponse, FitsResponse, PredictRequest, PredictResponse
 from service.submissions import queue_fit
 from service.tables import FitJob
@@ -129,10 +129,7 @@ def predict_fit(
     settings: SettingsDep,
 ) -> PredictResponse:
     """Posterior predictive loss at new points, from stored draws (no compilation)."""
-    if len(body.points) > settings.max_predict_points:
-        raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
-    result = fit_store.loaded(session, project, fit_id)
-    prediction = result.predict(body.points, group=body.group, probs=body.probs, seed=body.seed)
+    prediction = fit_store.predict(session, settings, project, fit_id, body)
     return PredictResponse(
         fit_id=fit_id,
         group=prediction.group,

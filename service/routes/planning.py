@@ -39,16 +39,7 @@ def plan_fit(
     fit_id: str, body: PlanRequest, project: ReadProject, session: SessionDep
 ) -> PlanResponse:
     """N*, D*, L* per budget under C = k N D; with ``target``, also the compute that reaches it."""
-    result = fit_store.loaded(session, project, fit_id)
-    plan, reach = models.plan(
-        result,
-        body.budgets,
-        target=body.target,
-        q=body.q,
-        new_run=body.new_run,
-        group=body.group,
-        **body.allocation_kwargs(),
-    )
+    plan, reach = fit_store.plan(session, project, fit_id, body)
     return PlanResponse(
         fit_id=fit_id,
         **plan.to_dict(),

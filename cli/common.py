@@ -58,6 +58,12 @@ def sampler_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chains", type=int, default=defaults.chains)
     p.add_argument("--target-accept", type=float, default=defaults.target_accept)
     p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument(
+        "--init",
+        default=defaults.init,
+        choices=models.sampling.INITS,
+        help="chain starts: local optima from prior draws (multistart) or nutpie's jitter",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -69,6 +75,7 @@ def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
         chains=args.chains,
         target_accept=args.target_accept,
         seed=args.seed,
+        init=args.init,
     )
 
 

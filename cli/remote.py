@@ -57,6 +57,7 @@ def add_remote_parsers(sub: Any) -> None:
     for name in ("draws", "tune", "chains", "seed"):
         p.add_argument(f"--{name}", type=int)
     p.add_argument("--target-accept", type=float)
+    p.add_argument("--init", choices=("multistart", "jitter"), help="where the chains start")
     p.add_argument("--name", help="a label for the fit")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--below", metavar="INPUT=VALUE,...", help="backtest: train below these")
@@ -137,7 +138,7 @@ def _upload(client: Client, args: argparse.Namespace) -> int:
 def _fit(client: Client, args: argparse.Namespace) -> int:
     sampler = {
         name: getattr(args, name)
-        for name in ("draws", "tune", "chains", "seed", "target_accept")
+        for name in ("draws", "tune", "chains", "seed", "target_accept", "init")
         if getattr(args, name) is not None
     }
     pooling: str | dict[str, str] | None = args.pooling

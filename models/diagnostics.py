@@ -59,6 +59,8 @@ class Diagnostics:
     thresholds: Thresholds = field(default_factory=Thresholds)
     reasons: tuple[str, ...] = ()
     warnings: tuple[FitWarning, ...] = ()
+    # Where the chains started (models.multistart.InitReport as a dict); None before it existed.
+    init: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""
@@ -157,6 +159,7 @@ def diagnose(
         thresholds=th,
         reasons=tuple(reasons),
         warnings=tuple(found),
+        init=trace.attrs.get("init"),
     )
 
 

@@ -2,7 +2,8 @@
 
 The compiled model is cached by :attr:`ModelConfig.structure_key`; a new dataset of the same
 structure swaps its ``pm.Data`` arrays into the cached model (``with_data``), so a worker that
-refits the same family many times pays the numba compile (about 10 s) once.
+refits the same family many times pays the numba compile (about 10 s) once. Chains start at
+local optima found from prior draws (:mod:`models.multistart`) unless ``init="jitter"``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from typing import Any
 from models.build import ModelData, build_model
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
+from models.multistart import multistart, prior_draws
 
 ProgressFn = Callable[[float], None]
 ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
+# "multistart": chains start at the best local optima reached from prior draws;
+# "jitter": nutpie's own start, the prior's support point plus U(-1, 1) (unconstrained).
+INITS = ("multistart", "jitter")
 _CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
 
 
@@ -44,6 +49,7 @@ class SamplerSettings:
     # the floor/amplitude/exponent correlations: 2-4x the ESS per second measured), "diag" for
     # hierarchical models, where low_rank measured many more divergences (BENCHMARKS.md).
     adaptation: str = "auto"
+    init: str = "multistart"
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains", "seed"):
@@ -64,6 +70,8 @@ class SamplerSettings:
             raise SettingsError(
                 f"adaptation must be one of {', '.join(ADAPTATIONS)}", field="adaptation"
             )
+        if self.init not in INITS:
+            raise SettingsError(f"init must be one of {', '.join(INITS)}", field="init")
         if self.cores is not None and self.cores < 1:
             raise SettingsError("cores must be >= 1", field="cores")
 
@@ -76,12 +84,19 @@ class SamplerSettings:
         return replace(self, **changes)
 
 
+@dataclass
+class _Compiled:
+    model: Any  # the pm.Model, for prior draws
+    compiled: Any  # nutpie's CompiledPyMCModel
+    prior: Callable[[int], Any] | None = None  # built on first use (a small PyTensor compile)
+
+
 class CompileCache:
     """LRU of compiled nutpie models keyed by model structure; safe across threads."""
 
     def __init__(self, size: int = _CACHE_SIZE) -> None:
         self.size = size
-        self._models: OrderedDict[str, Any] = OrderedDict()
+        self._models: OrderedDict[str, _Compiled] = OrderedDict()
         self._lock = threading.Lock()
         self.compiles = 0
 
@@ -91,19 +106,29 @@ class CompileCache:
 
         key = config.structure_key
         with self._lock:
-            compiled = self._models.get(key)
-            if compiled is None:
-                compiled = nutpie.compile_pymc_model(build_model(config, md))
+            entry = self._models.get(key)
+            if entry is None:
+                model = build_model(config, md)
+                entry = _Compiled(model, nutpie.compile_pymc_model(model))
                 self.compiles += 1
-                self._models[key] = compiled
+                self._models[key] = entry
                 while len(self._models) > self.size:
                     self._models.popitem(last=False)
-                return compiled
+                return entry.compiled
             self._models.move_to_end(key)
         # Containers the graph does not use (group_idx when every parameter is shared) were
         # pruned by the compiler and cannot be swapped.
-        used = {var.name for var in compiled.shared_var_keys}
-        return compiled.with_data(**{k: v for k, v in md.containers().items() if k in used})
+        used = {var.name for var in entry.compiled.shared_var_keys}
+        return entry.compiled.with_data(**{k: v for k, v in md.containers().items() if k in used})
+
+    def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
+        """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
+        self.get(config, md)  # the entry exists (and is most recent) from here on
+        with self._lock:
+            entry = self._models[config.structure_key]
+            if entry.prior is None:
+                entry.prior = prior_draws(entry.model)
+            return entry.prior
 
     def clear(self) -> None:
         """Forget every compiled model."""
@@ -132,6 +157,9 @@ def sample_posterior(
 
     started = time.monotonic()
     compiled = cache.get(config, md)
+    report = None
+    if settings.init == "multistart":
+        compiled, report = multistart(compiled, cache.prior(config, md), settings.seed)
     callback = None
     if progress is not None:
 
@@ -170,6 +198,7 @@ def sample_posterior(
     for group in ("posterior", "sample_stats"):
         if "group" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
+    trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
     return trace
 
 

@@ -179,6 +179,11 @@ class SamplerSpec(Strict):
     chains: int = Field(4, ge=1)
     target_accept: float = Field(0.95, ge=0.5, lt=1)
     seed: int = Field(0, ge=0)
+    init: Literal["multistart", "jitter"] = Field(
+        "multistart",
+        description="chain starts: local optima reached from prior draws (multistart) or "
+        "nutpie's jittered support point (jitter)",
+    )
 
 
 class FilterSpec(Strict):

@@ -332,7 +332,7 @@ class Client:
 
         ``options`` are :class:`~service.schemas.FitRequest`'s fields: ``family_options``,
         ``pooling``, ``priors``, ``likelihood``, ``filters``, ``holdout``, ``name``, ``tags``;
-        ``sampler`` holds ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed``.
+        ``sampler`` holds ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed``, ``init``.
         """
         body = _body(FitRequest, dataset=dataset, family=family, sampler=sampler, **options)
         answer = self._json("POST", self._path("fits"), json=body, idempotent=False)

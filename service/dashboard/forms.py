@@ -16,10 +16,11 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from service.errors import Invalid
-from service.schemas import FitRequest, PlanRequest, PredictRequest
+from service.schemas import FitRequest, PlanRequest, PredictRequest, SamplerSpec
 
 Form = Mapping[str, str]
 _SEPARATORS = re.compile(r"[,\s]+")
+SAMPLER_FIELDS = tuple(SamplerSpec.model_fields)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -94,9 +95,7 @@ def fit_request(form: Form) -> FitRequest:
         "pooling": pairs(pooling, "pooling") if pooling and "=" in pooling else pooling,
         "priors": priors,
         "likelihood": form.get("likelihood") or "normal",
-        "sampler": {
-            k: form[k] for k in ("draws", "tune", "chains", "target_accept", "seed") if form.get(k)
-        },
+        "sampler": {k: form[k] for k in SAMPLER_FIELDS if form.get(k)},
         "filters": {"groups": groups or None},
         "name": form.get("name", ""),
         "tags": names(form.get("tags")),

@@ -1,0 +1,123 @@
+"""Chain initialisation from local optima (models.multistart); no NUTS here."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import models
+from models import multistart as ms
+from models.build import build_model, prepare
+from models.config import resolve_config
+from models.diagnostics import Diagnostics
+from models.sampling import CompileCache
+from models.simulate import simulate
+
+
+def double_well(x: np.ndarray, wall: float = 5.0) -> tuple[float, np.ndarray]:
+    """Log density with a high optimum near x = 1.08 and one 12 nats lower near x = -0.89.
+
+    Undefined (-inf) beyond |x| > wall, as a density outside its support is to the optimiser
+    (L-BFGS may stop early when a line search hits it).
+    """
+    if np.any(np.abs(x) > wall):
+        return -np.inf, np.zeros_like(x)
+    logp = -8.0 * (x[0] ** 2 - 1.0) ** 2 + 6.0 * x[0] - 0.5 * x[1] ** 2
+    grad = np.array([-32.0 * x[0] * (x[0] ** 2 - 1.0) + 6.0, -x[1]])
+    return float(logp), grad
+
+
+@dataclass(frozen=True)
+class FakeCompiled:
+    initial_point_func: Any
+
+
+def test_find_optima_merges_repeats_sorts_best_first_and_counts_failures() -> None:
+    starts = [np.array(s) for s in ([-1.5, 0.3], [-0.8, -0.2], [1.4, 1.0], [0.7, 0.0], [9.0, 0])]
+    optima, failed = ms.find_optima(double_well, starts)
+    assert failed == 1  # the start outside the support never reached a finite density
+    assert len(optima) == 2
+    (high, x_high), (low, x_low) = optima
+    assert x_high[0] == pytest.approx(1.08, abs=0.01) and x_low[0] == pytest.approx(-0.89, abs=0.01)
+    assert abs(x_high[1]) < 1e-4
+    assert high - low == pytest.approx(12.0, abs=0.5)
+
+
+def test_only_chains_whose_own_start_climbs_to_a_far_lower_optimum_are_moved(monkeypatch) -> None:
+    monkeypatch.setattr(ms, "log_density", lambda compiled: lambda x: double_well(x, np.inf))
+    prior = lambda seed: np.random.default_rng(seed).uniform(-2, 2, size=2)  # noqa: E731
+
+    def own_start(seed: int) -> np.ndarray:  # nutpie's: odd seeds in the low well's basin
+        return np.array([-1.2, 0.3]) if seed % 2 else np.array([0.9, -0.4])
+
+    compiled, report = ms.multistart(FakeCompiled(own_start), prior, seed=3)
+    assert report.starts == ms.STARTS and report.failed == 0
+    assert len(report.optima) == 2 and report.kept == 1  # the lower well is 12 > 10 nats down
+    for chain_seed in (10, 12, 2**63 + 6):
+        np.testing.assert_array_equal(compiled.initial_point_func(chain_seed), own_start(0))
+    assert report.moved == 0
+    for chain_seed in (11, 13, 2**63 + 5):
+        start = compiled.initial_point_func(chain_seed)
+        assert np.all(np.abs(start - [1.08, 0.0]) <= ms.JITTER + 0.01)
+        np.testing.assert_array_equal(start, compiled.initial_point_func(chain_seed))
+    assert report.moved == 6  # every call of a trapped chain is counted
+
+
+def test_comparable_optima_keep_every_chain_where_it_started(monkeypatch) -> None:
+    def two_equal_wells(x: np.ndarray) -> tuple[float, np.ndarray]:
+        return float(-((x[0] ** 2 - 1.0) ** 2)), np.array([-4.0 * x[0] * (x[0] ** 2 - 1.0)])
+
+    monkeypatch.setattr(ms, "log_density", lambda compiled: two_equal_wells)
+    prior = lambda seed: np.random.default_rng(seed).uniform(-2, 2, size=1)  # noqa: E731
+    own_start = lambda seed: np.array([-0.7 if seed % 2 else 0.7])  # noqa: E731
+    compiled, report = ms.multistart(FakeCompiled(own_start), prior, seed=0)
+    assert report.kept == 2
+    starts = {float(compiled.initial_point_func(s)[0]) for s in range(20)}
+    assert starts == {-0.7, 0.7} and report.moved == 0  # R-hat can see both modes
+
+
+def test_no_finite_optimum_leaves_nutpies_own_start(monkeypatch) -> None:
+    monkeypatch.setattr(ms, "log_density", lambda compiled: lambda x: (-np.inf, np.zeros_like(x)))
+    original = FakeCompiled(lambda seed: np.zeros(2))
+    compiled, report = ms.multistart(original, lambda seed: np.ones(2), seed=0)
+    assert compiled is original
+    assert report.kept == 0 and report.failed == ms.STARTS and report.optima == ()
+
+
+def test_log_density_is_the_models_posterior_on_the_swapped_data() -> None:
+    """The numba function nutpie samples with, evaluated on the data swapped in last."""
+    fam = models.get_family("power_law")
+    truth = {"E": 1.5, "A": 40.0, "alpha": 0.3}
+    first = simulate(fam, truth, {"params": np.geomspace(1e6, 1e9, 12)}, seed=1)
+    second = simulate(fam, truth, {"params": np.geomspace(2e6, 3e9, 12)}, seed=2)
+    config, _ = resolve_config(fam, 1)
+    cache = CompileCache()
+    mds = [prepare(d, fam.inputs, d.default_scales(fam.inputs)) for d in (first, second)]
+    cache.get(config, mds[0])
+    compiled = cache.get(config, mds[1])
+    density = ms.log_density(compiled)
+    model = build_model(config, mds[1])
+    logp = model.compile_logp()
+    dlogp = model.compile_dlogp()
+    names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    prior = cache.prior(config, mds[1])
+    for seed in range(3):
+        x = prior(seed)
+        point = dict(zip(names, x, strict=True))
+        value, grad = density(x)
+        assert value == pytest.approx(float(logp(point)), rel=1e-9)
+        np.testing.assert_allclose(grad, dlogp(point), rtol=1e-7)
+    assert cache.compiles == 1
+
+
+def test_init_setting_is_checked_and_the_report_round_trips() -> None:
+    with pytest.raises(models.SettingsError) as err:
+        models.SamplerSettings(init="random")
+    assert err.value.field == "init"
+    report = ms.InitReport("multistart", 16, 1, (151.6, 125.4), 1, 0.4, moved=2).to_dict()
+    d = Diagnostics(True, 1.0, 500.0, 500.0, 0, 1.0, None, None, None, None, None, 4, 100)
+    d = Diagnostics.from_dict({**d.to_dict(), "init": report})
+    assert d.init == report
+    old = {k: v for k, v in d.to_dict().items() if k != "init"}  # a fit stored before init
+    assert Diagnostics.from_dict(old).init is None

@@ -12,6 +12,7 @@ BENCHMARKS = (
     "epoch_chinchilla",
     "bnsl_addition",
     "sbc",
+    "init",
     "service_load",
     "extrapolation",
 )

@@ -123,12 +123,13 @@ class CompileCache:
 
     def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
         """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
-        self.get(config, md)  # the entry exists (and is most recent) from here on
         with self._lock:
-            entry = self._models[config.structure_key]
-            if entry.prior is None:
-                entry.prior = prior_draws(entry.model)
-            return entry.prior
+            entry = self._models.get(config.structure_key)
+        if entry is None:  # evicted since get() by other fits: a model of its own serves
+            return prior_draws(build_model(config, md))
+        if entry.prior is None:  # two threads may both build it; either result is the same
+            entry.prior = prior_draws(entry.model)
+        return entry.prior
 
     def clear(self) -> None:
         """Forget every compiled model."""

@@ -11,10 +11,11 @@ So, by default (``SamplerSettings.init = "multistart"``):
    data, so no second compile; at most :data:`MAX_ITER` iterations, so an "optimum" is where
    L-BFGS stopped: a local optimum or a point on the way to one);
 2. keep the optima within :data:`KEEP_NATS` of the best one;
-3. for each chain, climb from nutpie's own start the same way: if it reaches a kept level the
-   chain starts there unchanged (the draws are exactly those of ``init="jitter"``); if it
-   reaches a far lower optimum the chain starts at a kept optimum instead (chosen by the
-   chain's seed) plus a U(-:data:`JITTER`, :data:`JITTER`) jitter.
+3. for each chain, climb from nutpie's own start the same way: if it reaches a kept level, or
+   L-BFGS stops before converging (a long ridge: still on its way up, not trapped), the chain
+   starts there unchanged (the draws are exactly those of ``init="jitter"``); if it converges
+   to a far lower optimum the chain starts at a kept optimum instead (chosen by the chain's
+   seed) plus a U(-:data:`JITTER`, :data:`JITTER`) jitter.
 
 Optima more than ``KEEP_NATS`` down (a density ratio under e^-10 that no plausible difference in
 volume makes up) hold no chain; comparable ones can all hold chains, so R-hat still sees a real
@@ -113,8 +114,11 @@ def _negative(density: LogDensity) -> Callable[[np.ndarray], tuple[float, np.nda
     return value
 
 
-def local_optimum(density: LogDensity, x0: np.ndarray) -> tuple[float, np.ndarray] | None:
-    """Where L-BFGS climbs to from ``x0``: (log density, point), or None if never finite."""
+def local_optimum(density: LogDensity, x0: np.ndarray) -> tuple[float, np.ndarray, bool] | None:
+    """Where L-BFGS climbs to from ``x0``; None if the density was never finite.
+
+    Returns (log density, point, whether L-BFGS converged there rather than stopping early).
+    """
     from scipy.optimize import minimize
 
     result = minimize(
@@ -122,7 +126,7 @@ def local_optimum(density: LogDensity, x0: np.ndarray) -> tuple[float, np.ndarra
     )
     if result.fun >= 1e300 or not np.isfinite(result.fun):
         return None
-    return -float(result.fun), np.asarray(result.x)
+    return -float(result.fun), np.asarray(result.x), bool(result.success)
 
 
 def find_optima(
@@ -136,7 +140,7 @@ def find_optima(
         if optimum is None:
             failed += 1
         elif not any(np.max(np.abs(optimum[1] - x)) < SAME_OPTIMUM for _, x in found):
-            found.append(optimum)
+            found.append(optimum[:2])
     found.sort(key=lambda item: -item[0])
     return found, failed
 
@@ -174,7 +178,9 @@ def multistart(
     def start(chain_seed: int) -> np.ndarray:
         x0 = np.asarray(own_start(chain_seed), dtype=np.float64)
         reached = local_optimum(density, x0)
-        if reached is not None and reached[0] >= best - KEEP_NATS:
+        # Moved only when the climb converged far below: a climb stopped by MAX_ITER on a long
+        # ridge is still on its way up, not trapped.
+        if reached is not None and (reached[0] >= best - KEEP_NATS or not reached[2]):
             return x0
         with lock:
             report.moved += 1

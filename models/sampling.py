@@ -58,8 +58,8 @@ class SamplerSettings:
                 raise SettingsError(f"{name} must be an integer", field=name)
         if self.draws < 10:
             raise SettingsError("draws must be at least 10", field="draws")
-        if self.tune < 0:
-            raise SettingsError("tune must be >= 0", field="tune")
+        if self.tune < 1:  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
+            raise SettingsError("tune must be at least 1", field="tune")
         if not 1 <= self.chains <= 64:
             raise SettingsError("chains must be between 1 and 64", field="chains")
         if not 0.5 <= self.target_accept < 1:

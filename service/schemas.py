@@ -175,7 +175,7 @@ class SamplerSpec(Strict):
     """NUTS settings of a fit, bounded by the server's limits."""
 
     draws: int = Field(1000, ge=10)
-    tune: int = Field(1000, ge=0)
+    tune: int = Field(1000, ge=1)
     chains: int = Field(4, ge=1)
     target_accept: float = Field(0.95, ge=0.5, lt=1)
     seed: int = Field(0, ge=0)

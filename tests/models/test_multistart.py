@@ -115,6 +115,9 @@ def test_init_setting_is_checked_and_the_report_round_trips() -> None:
     with pytest.raises(models.SettingsError) as err:
         models.SamplerSettings(init="random")
     assert err.value.field == "init"
+    with pytest.raises(models.SettingsError) as err:
+        models.SamplerSettings(tune=0)  # nutpie panics on it instead of raising
+    assert err.value.field == "tune"
     report = ms.InitReport("multistart", 16, 1, (151.6, 125.4), 1, 0.4, moved=2).to_dict()
     d = Diagnostics(True, 1.0, 500.0, 500.0, 0, 1.0, None, None, None, None, None, 4, 100)
     d = Diagnostics.from_dict({**d.to_dict(), "init": report})

@@ -342,6 +342,24 @@ CASES = [
         "sampler.chains",
     ),
     (
+        "fit-tune-zero",  # nutpie panics on tune=0 (found by hand, 2026-11-24)
+        "post",
+        "/fits",
+        {"dataset": "runs", "sampler": {"tune": 0}},
+        JSON,
+        422,
+        "sampler.tune",
+    ),
+    (
+        "fit-init-unknown",
+        "post",
+        "/fits",
+        {"dataset": "runs", "sampler": {"init": "random"}},
+        JSON,
+        422,
+        "sampler.init",
+    ),
+    (
         "fit-target-accept-1",
         "post",
         "/fits",

@@ -57,7 +57,8 @@ class InitReport:
     optima: tuple[float, ...]  # log density of each distinct optimum, best first
     kept: int  # optima within KEEP_NATS of the best; 0: none found, nutpie's start for all
     seconds: float  # the search from the prior draws
-    moved: int = 0  # chains whose own start led to a far lower optimum, moved to a kept one
+    # starts moved to a kept optimum (one per trapped chain, more if nutpie retries a start)
+    moved: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -151,10 +152,10 @@ def multistart(
     """``compiled`` whose chains never start in a basin far below the best optimum.
 
     Each chain's own start (nutpie's) is kept when L-BFGS from it climbs to within
-    :data:`KEEP_NATS` of the best optimum found from the prior draws; otherwise the chain starts
-    at one of the best optima instead (see the module docstring). The report's ``moved`` counts
-    such chains once sampling has begun. When no start reaches a finite density the model is
-    returned unchanged (``kept`` 0) and nutpie's initialisation runs as usual.
+    :data:`KEEP_NATS` of the best optimum found from the prior draws, or stops before converging;
+    otherwise the chain starts at one of the best optima instead (see the module docstring).
+    The report's ``moved`` counts such starts once sampling has begun. When no start reaches a
+    finite density the model is returned unchanged (``kept`` 0) and nutpie's own start is used.
     """
     began = time.perf_counter()
     density = log_density(compiled)

@@ -73,9 +73,11 @@ def prior_draws(model: Any) -> Callable[[int], np.ndarray]:
         model=model, jitter_rvs=set(), default_strategy="prior", return_transformed=True
     )
     names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    lock = threading.Lock()  # a compiled PyTensor function is not safe to call concurrently
 
     def flat(seed: int) -> np.ndarray:
-        point = draw(seed)
+        with lock:
+            point = draw(seed)
         return np.concatenate([np.asarray(point[n], dtype=np.float64).ravel() for n in names])
 
     return flat

@@ -2,8 +2,8 @@
 
 The compiled model is cached by :attr:`ModelConfig.structure_key`; a new dataset of the same
 structure swaps its ``pm.Data`` arrays into the cached model (``with_data``), so a worker that
-refits the same family many times pays the numba compile (about 10 s) once. Chains start at
-local optima found from prior draws (:mod:`models.multistart`) unless ``init="jitter"``.
+refits the same family many times pays the numba compile (about 10 s) once. No chain starts in
+the basin of a far-lower local optimum (:mod:`models.multistart`) unless ``init="jitter"``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from models.multistart import multistart, prior_draws
 
 ProgressFn = Callable[[float], None]
 ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
-# "multistart": chains start at the best local optima reached from prior draws;
+# "multistart": nutpie's start, except a chain whose L-BFGS climb converges far below the best
+# optimum found from prior draws starts at that optimum (models.multistart);
 # "jitter": nutpie's own start, the prior's support point plus U(-1, 1) (unconstrained).
 INITS = ("multistart", "jitter")
 _CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))

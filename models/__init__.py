@@ -12,6 +12,8 @@ Pure modelling: it never imports the web or database stack. Typical use::
 
 from models import backtest as backtest_module
 from models import fit as fit_module
+from models.auto import AUTO, DEFAULT_FAMILY, fit, fit_auto
+from models.auto import validate as validate_fit
 from models.backtest import Backtest, Score, backtest
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
@@ -26,7 +28,7 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
-from models.fit import Fit, fit, validate_fit
+from models.fit import Fit, fit_family
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.planning import (
     ComputePlan,
@@ -48,7 +50,9 @@ from models.priors import HyperPrior, PriorSpec
 from models.sampling import COMPILE_CACHE, SamplerSettings
 
 __all__ = [
+    "AUTO",
     "COMPILE_CACHE",
+    "DEFAULT_FAMILY",
     "INPUTS",
     "REGISTRY",
     "Backtest",
@@ -83,6 +87,8 @@ __all__ = [
     "compute_for_target",
     "compute_optimal",
     "fit",
+    "fit_auto",
+    "fit_family",
     "fit_module",
     "fit_to_bytes",
     "get_family",

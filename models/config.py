@@ -18,6 +18,9 @@ from models.priors import HyperPrior, PriorSpec, canonical_json
 
 Likelihood = Literal["normal", "student_t"]
 LIKELIHOODS: tuple[Likelihood, ...] = ("normal", "student_t")
+# Student-t by default: on real curves the Normal let early or outlying points set the exponent
+# (BENCHMARKS.md, "Robust likelihood"); ``normal`` remains an option.
+DEFAULT_LIKELIHOOD: Likelihood = "student_t"
 # Observation noise is on log loss: sigma = 0.1 means runs scatter by about 10 %.
 NOISE_PRIORS: dict[str, PriorSpec] = {
     "sigma": PriorSpec("HalfNormal", sigma=0.2),
@@ -71,7 +74,7 @@ def resolve_config(
     *,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "normal",
+    likelihood: str = DEFAULT_LIKELIHOOD,
 ) -> tuple[ModelConfig, list[str]]:
     """Merge overrides into the family defaults; returns the config and notes for warnings.
 

@@ -13,9 +13,10 @@ import pandas as pd
 
 from models.build import ModelData, prepare, scaled_inputs
 from models.checks import check_data, check_identification
-from models.config import ModelConfig, resolve_config
+from models.config import DEFAULT_LIKELIHOOD, ModelConfig, resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
+from models.discrepancy import FAR_DECADES, Discrepancy, log10_ranges
 from models.families import ScalingLaw, get_family
 from models.posterior import flat, group_draws, noise_draws, observation_draws
 from models.predict import Prediction, extrapolation, points_frame, predict_draws, summarize_draws
@@ -40,6 +41,13 @@ class Fit:
     data: ScalingData
     diagnostics: Diagnostics
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # Model error beyond the data (models.discrepancy); None: predictions without it.
+    discrepancy: Any = None
+    # family auto: the candidates, weights and leave-future-out scores (models.auto).
+    stacking: dict[str, Any] | None = None
+    # family auto with several laws kept: the member fits and their weights.
+    members: list[Fit] | None = None
+    weights: np.ndarray | None = None
 
     _draws: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
     _ranges: dict[str | None, dict[str, tuple[float, float]]] = field(
@@ -119,10 +127,24 @@ class Fit:
         log_mean, log_new = predict_draws(
             self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
         )
+        natural = {n: frame[n].to_numpy() for n in self.family.inputs}
+        decades = np.zeros(len(frame))
+        if self.discrepancy is not None:
+            delta = self.discrepancy.shift(natural, log_mean.shape[1], seed + 2)
+            log_mean += delta
+            log_new += delta
+            decades = self.discrepancy.decades(natural)
         median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
         ranges = self._observed_ranges(group if seen else None)
-        region, distance = extrapolation(
-            {n: frame[n].to_numpy() for n in self.family.inputs}, ranges
+        region, distance = extrapolation(natural, ranges)
+        far = np.flatnonzero(decades > FAR_DECADES)
+        warnings = (
+            [
+                f"{len(far)} point(s) lie more than {FAR_DECADES:g} decades beyond the data "
+                f"(up to {decades.max():.1f}): the law is extrapolated far past any evidence"
+            ]
+            if len(far)
+            else []
         )
         return Prediction(
             points=frame,
@@ -135,6 +157,8 @@ class Fit:
             new_run_interval=new_iv,
             region=region,
             distance=distance,
+            decades=decades,
+            warnings=tuple(warnings),
         )
 
     def _observed_ranges(self, group: str | None) -> dict[str, tuple[float, float]]:
@@ -151,14 +175,14 @@ class Fit:
         return save_fit(self, path)
 
 
-def fit(
+def fit_family(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    family: str | ScalingLaw,
     *,
     family_options: Mapping[str, str] | None = None,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "normal",
+    likelihood: str | None = None,
     settings: SamplerSettings | None = None,
     scales: Scales | None = None,
     thresholds: Thresholds | None = None,
@@ -166,7 +190,7 @@ def fit(
     cache: CompileCache = COMPILE_CACHE,
     time_limit_s: float | None = None,
 ) -> Fit:
-    """Fit a hierarchical Bayesian scaling law with NUTS (nutpie).
+    """Fit one hierarchical Bayesian scaling law with NUTS (nutpie); ``models.fit`` dispatches.
 
     Parameters
     ----------
@@ -181,7 +205,7 @@ def fit(
     priors
         JSON-style overrides, per parameter (see :func:`models.config.resolve_config`).
     likelihood
-        ``normal`` or ``student_t`` on log loss.
+        ``student_t`` (default: robust to outlying and early points) or ``normal`` on log loss.
     settings
         Sampler settings (draws, tune, chains, target_accept, seed).
     scales
@@ -219,6 +243,8 @@ def fit(
     result = Fit(fam, config, scales, settings, trace, data, diagnostics)
     extra = check_identification(result, th)
     result.diagnostics = replace(diagnostics, warnings=(*diagnostics.warnings, *extra))
+    # Until leave-future-out sizes it (family auto), the discrepancy is the prior's.
+    result.discrepancy = Discrepancy.from_prior(log10_ranges(data.inputs, fam.inputs))
     return result
 
 
@@ -229,7 +255,7 @@ def validate_fit(
     family_options: Mapping[str, str] | None = None,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "normal",
+    likelihood: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> tuple[ModelConfig, list[FitWarning]]:
     """Everything :func:`fit` checks before sampling: raises a ``BayescaleError`` naming the field.
@@ -239,7 +265,11 @@ def validate_fit(
     fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(
-        fam, len(data.groups), pooling=pooling, priors=priors, likelihood=likelihood
+        fam,
+        len(data.groups),
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood or DEFAULT_LIKELIHOOD,
     )
     found = check_data(data, config, thresholds or Thresholds())
     return config, found + [FitWarning("pooling", n) for n in notes]

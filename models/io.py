@@ -16,23 +16,45 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
+from models.auto import AUTO, combine
 from models.config import resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
+from models.discrepancy import Discrepancy
 from models.errors import BayescaleError, IncompatibleFitError
 from models.families import get_family
 from models.fit import Fit
 from models.priors import canonical_json
 from models.sampling import SamplerSettings
+from models.stacking import Stacked
 
 FORMAT_VERSION = 1
 _PACKAGES = ("bayescale", "pymc", "pytensor", "nutpie", "arviz", "numpy", "xarray")
 
 
 def fit_to_tree(fit: Fit) -> xr.DataTree:
-    """The DataTree that :func:`save_fit` writes."""
+    """The DataTree that :func:`save_fit` writes (a stacked fit: one child tree per member)."""
+    if fit.members:
+        assert fit.weights is not None and fit.stacking is not None
+        root = xr.DataTree()
+        root.children = {f"member_{i}": fit_to_tree(m) for i, m in enumerate(fit.members)}
+        root.attrs = {
+            "bayescale_format": FORMAT_VERSION,
+            "family": AUTO,
+            "stacked": canonical_json(
+                {
+                    "weights": [float(w) for w in fit.weights],
+                    "compute_k": fit.family.compute_k if isinstance(fit.family, Stacked) else None,
+                    "settings": fit.settings.to_dict(),
+                }
+            ),
+            "stacking": json.dumps(fit.stacking),
+            "created_at": fit.created_at,
+        }
+        return root
     stats = fit.trace["sample_stats"].to_dataset()
     stats = stats[[n for n, v in stats.data_vars.items() if v.dtype != object]]
     frame = fit.data.to_frame()
@@ -52,6 +74,10 @@ def fit_to_tree(fit: Fit) -> xr.DataTree:
         "data_hash": fit.data.digest(),
         "created_at": fit.created_at,
     }
+    if fit.discrepancy is not None:
+        attrs["discrepancy"] = json.dumps(fit.discrepancy.to_dict())
+    if fit.stacking is not None:
+        attrs["stacking"] = json.dumps(fit.stacking)
     tree = xr.DataTree.from_dict(
         {"posterior": fit.posterior, "sample_stats": stats, "observed_data": observed}
     )
@@ -96,6 +122,8 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
         raise IncompatibleFitError(
             f"fit format {version} is not supported (this version reads {FORMAT_VERSION})"
         )
+    if "stacked" in attrs:
+        return _tree_to_stacked(tree)
     missing = {"posterior", "sample_stats", "observed_data"} - set(tree.children)
     if missing:
         raise IncompatibleFitError(f"fit file lacks group(s) {', '.join(sorted(missing))}")
@@ -125,7 +153,7 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
             "sample_stats": tree["sample_stats"].to_dataset(),
         }
     )
-    return Fit(
+    result = Fit(
         family=family,
         config=config,
         scales=Scales.from_dict(json.loads(attrs["scales"])),
@@ -135,6 +163,30 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
         diagnostics=Diagnostics.from_dict(json.loads(attrs["diagnostics"])),
         created_at=str(attrs.get("created_at", "")),
     )
+    if "discrepancy" in attrs:
+        result.discrepancy = Discrepancy.from_dict(json.loads(attrs["discrepancy"]))
+    if "stacking" in attrs:
+        result.stacking = json.loads(attrs["stacking"])
+    return result
+
+
+def _tree_to_stacked(tree: xr.DataTree) -> Fit:
+    """Rebuild a stacked fit from its members (the mixture's draws are re-made from the seed)."""
+    stacked = json.loads(tree.attrs["stacked"])
+    names = sorted((n for n in tree.children if n.startswith("member_")), key=lambda n: int(n[7:]))
+    if len(names) != len(stacked["weights"]) or not names:
+        raise IncompatibleFitError("stacked fit file: members do not match their weights")
+    members = [tree_to_fit(tree[n]) for n in names]
+    result = combine(
+        members,
+        np.asarray(stacked["weights"], dtype=float),
+        members[0].data,
+        stacked["compute_k"],
+        SamplerSettings(**stacked["settings"]),
+    )
+    result.stacking = json.loads(tree.attrs["stacking"])
+    result.created_at = str(tree.attrs.get("created_at", ""))
+    return result
 
 
 def _config_hash(config_json: dict[str, Any]) -> str:

@@ -37,6 +37,9 @@ class Prediction:
     new_run_interval: Mapping[float, tuple[np.ndarray, np.ndarray]]
     region: list[str]
     distance: np.ndarray
+    # Largest distance beyond the data over inputs in decades (what widens the intervals).
+    decades: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()
     interval_kind: str = INTERVAL_KIND
 
     def to_frame(self) -> pd.DataFrame:
@@ -48,7 +51,11 @@ class Prediction:
             frame[f"mean_lo_{tag}"], frame[f"mean_hi_{tag}"] = self.mean_interval[p]
             frame[f"new_lo_{tag}"], frame[f"new_hi_{tag}"] = self.new_run_interval[p]
         frame["region"], frame["distance"] = self.region, self.distance
+        frame["decades_beyond"] = self._decades()
         return frame
+
+    def _decades(self) -> np.ndarray:
+        return np.zeros(len(self.median)) if self.decades is None else self.decades
 
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-ready rows with nested intervals."""
@@ -69,6 +76,7 @@ class Prediction:
                     },
                     "region": self.region[i],
                     "distance": float(self.distance[i]),
+                    "decades_beyond": float(self._decades()[i]),
                 }
             )
         return rows

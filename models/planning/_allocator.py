@@ -108,12 +108,19 @@ class _Allocator:
                     + (" or as unique_data)" if name == "unique_data" else ")"),
                     field=name,
                 )
-        self.fit, self.limits = fit, limits
+        self.fit, self.limits, self.others = fit, limits, others
         self.fixed = scaled_inputs(
             {n: np.asarray(given[n], dtype=float) for n in others}, tuple(others), fit.scales
         )
         self.group, self.population, self.params = _draws(fit, group, seed)
         self.columns = {n: v[:, None] for n, v in self.params.items()}
+        n_draws = len(next(iter(self.params.values())))
+        # Per draw tau * eta of the extrapolation discrepancy (models.discrepancy), (S, 1).
+        self.delta = (
+            None
+            if fit.discrepancy is None
+            else np.asarray(fit.discrepancy.tau_draws(n_draws, seed))[:, None]
+        )
         self.log_k = float(np.log(limits.k))
         # D >= one token (one step on the steps axis): the segment's natural lower end.
         self.log_unit = float(np.log(limits.tokens_per_step or 1.0)) if self.axis == "steps" else 0
@@ -184,6 +191,14 @@ class _Allocator:
         x.update(_scaled(self.fit, self.axis, log_d))
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             out = self.fit.family.curve(np, x, params) * self.fit.scales.loss
+        if self.delta is not None and params is self.columns:
+            # Per-draw curves carry the discrepancy beyond the data; the point estimate
+            # (median_params) does not: the discrepancy has median zero.
+            natural = {"params": np.exp(log_n), self.axis: np.exp(log_d)}
+            scales = self.fit.scales.inputs
+            natural.update({n: self.fixed[n] * scales[n] for n in self.others})
+            root = np.sqrt(self.fit.discrepancy.distance(natural))
+            out = out * np.exp(root * self.delta)
         return np.asarray(out, dtype=float)
 
     def optimum(

@@ -34,11 +34,18 @@ def _draws(fit: Fit, group: str | None, seed: int) -> tuple[str | None, bool, di
     return group, group not in fit.groups, params
 
 
-def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
-    """Natural log loss of the mean curve, (P, S), at the points of ``frame``."""
+def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array], seed: int = 0) -> Array:
+    """Natural log loss of the mean curve, (P, S), at the points of ``frame``.
+
+    Includes the fit's extrapolation discrepancy (:mod:`models.discrepancy`): planning answers
+    beyond the data are as uncertain as predictions there.
+    """
     inputs = fit.family.inputs
-    x = scaled_inputs({n: frame[n].to_numpy()[:, None] for n in inputs}, inputs, fit.scales)
+    natural = {n: frame[n].to_numpy() for n in inputs}
+    x = scaled_inputs({n: v[:, None] for n, v in natural.items()}, inputs, fit.scales)
     p = {k: v[None, :] for k, v in params.items()}
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         out = np.log(fit.family.curve(np, x, p)) + np.log(fit.scales.loss)
+    if fit.discrepancy is not None:
+        out = out + fit.discrepancy.shift(natural, out.shape[1], seed)
     return np.asarray(out, dtype=float)

@@ -1,0 +1,408 @@
+"""``family: "auto"``: candidate laws from the inputs present, weighted by LFO stacking.
+
+1. :func:`candidates` lists the laws that can use the data's inputs (with a reason for each one
+   left out): one input -> power law, broken power law (1 and 2 breaks), the M4-style saturating
+   law, double descent when the loss is non-monotone; params + data -> chinchilla,
+   data_constrained (with unique_data) and one-input laws over compute C = 6ND; params + steps ->
+   scale_time.
+2. Leave-future-out (:mod:`models.lfo`): every candidate is refitted below each cut and scores the
+   rows above; the same records size each candidate's extrapolation discrepancy
+   (:mod:`models.discrepancy`).
+3. Stacking weights (:func:`models.stacking.stacking_weights`) from the rows' log predictive
+   densities; candidates under :data:`~models.stacking.MIN_WEIGHT` are dropped.
+4. The kept candidates are fitted on all rows with the user's settings and combined into one
+   stacked :class:`~models.fit.Fit` (a single survivor is returned as its own fit).
+
+Everything here was fixed before the benchmark's held-out points were looked at (BENCHMARKS.md,
+"Pre-registered settings of family auto").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from models.data import ScalingData
+from models.diagnostics import FitWarning, Thresholds
+from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
+from models.errors import DataError, FamilyError
+from models.families import REGISTRY, ScalingLaw, get_family
+from models.fit import Fit, fit_family, validate_fit
+from models.lfo import axis_of, cuts, record, refit_settings
+from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
+from models.stacking import (
+    MIN_WEIGHT,
+    Stacked,
+    StackedDiscrepancy,
+    compute_offset,
+    stacked_config,
+    stacked_diagnostics,
+    stacked_posterior,
+    stacking_weights,
+)
+
+AUTO = "auto"
+# The family used when a request names none.
+DEFAULT_FAMILY = AUTO
+FLOPS_PER_PARAM_TOKEN = 6.0
+SATURATING = "saturating"  # registry name of the M4-style law, when the registry has it
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A law ``auto`` considers, the data it is fitted on, and why it may be left out."""
+
+    family: ScalingLaw
+    skipped: str | None = None
+
+
+def _one_input(x: str, data: ScalingData) -> list[Candidate]:
+    out = [
+        Candidate(get_family("power_law", x=x)),
+        Candidate(get_family("broken_power_law", x=x, breaks="1")),
+        Candidate(get_family("broken_power_law", x=x, breaks="2")),
+    ]
+    if SATURATING in REGISTRY:
+        out.append(Candidate(get_family(SATURATING, x=x)))
+    return out
+
+
+def non_monotone(data: ScalingData, x: str) -> bool:
+    """Whether some group's loss rises along ``x`` by more than 5 % of its range, then falls."""
+    for g in data.groups:
+        rows = np.flatnonzero(data.group == g)
+        loss = data.loss[rows][np.argsort(data.inputs[x][rows], kind="stable")]
+        if len(loss) < 5:
+            continue
+        span = loss.max() - loss.min()
+        rise = loss - np.minimum.accumulate(loss)
+        peak = int(np.argmax(rise))
+        if span > 0 and rise[peak] > 0.05 * span and loss[peak:].min() < loss[peak] - 0.05 * span:
+            return True
+    return False
+
+
+def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float | None]:
+    """Laws for the inputs present; the data they are fitted on; k when compute was derived."""
+    names = set(data.inputs)
+    k: float | None = None
+    out: list[Candidate] = []
+    if {"params", "data"} <= names:
+        out.append(Candidate(get_family("chinchilla")))
+        if "unique_data" in names:
+            out.append(Candidate(get_family("data_constrained")))
+        if "compute" not in names:
+            k = FLOPS_PER_PARAM_TOKEN
+            inputs = dict(data.inputs)
+            inputs["compute"] = k * inputs["params"] * inputs["data"]
+            data = replace(data, inputs=inputs)
+        out += [Candidate(get_family("power_law", x="compute"))]
+        out += [Candidate(get_family("broken_power_law", x="compute", breaks="1"))]
+    elif {"params", "steps"} <= names:
+        out.append(Candidate(get_family("scale_time")))
+        out += _one_input("steps", data)[:2]
+    elif len(names) == 1 or names <= {"compute", "params", "data", "steps"}:
+        x = axis_of(data)
+        out += _one_input(x, data)
+        if x == "params" and non_monotone(data, x):
+            out.append(Candidate(get_family("double_descent")))
+    else:
+        raise FamilyError(
+            f"family auto has no candidate laws for inputs {', '.join(sorted(names))}; "
+            "name a family",
+            field="family",
+        )
+    return out, data, k
+
+
+@dataclass
+class _Scored:
+    candidate: Candidate
+    records: list[LFORecord]
+    refits: list[dict[str, Any]]
+    error: str | None = None
+
+
+def fit_auto(
+    data: ScalingData,
+    *,
+    pooling: str | Mapping[str, str] | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str | None = None,
+    settings: SamplerSettings | None = None,
+    thresholds: Thresholds | None = None,
+    progress: ProgressFn | None = None,
+    cache: CompileCache = COMPILE_CACHE,
+    time_limit_s: float | None = None,
+) -> Fit:
+    """Fit every candidate law, weight them by leave-future-out stacking, return the mixture.
+
+    ``pooling``, ``priors`` (noise priors only: ``sigma``, ``nu``), ``likelihood``, ``settings``
+    and ``thresholds`` apply to every candidate. The result's ``stacking`` report names every
+    candidate with its weight, leave-future-out score, discrepancy and diagnostics, and those
+    left out with a reason.
+    """
+    started = time.perf_counter()
+    settings = settings or SamplerSettings()
+    th = thresholds or Thresholds()
+    unknown = set(priors or {}) - {"sigma", "nu"}
+    if unknown:
+        raise FamilyError(
+            f"family auto takes noise priors only (sigma, nu), not '{sorted(unknown)[0]}': "
+            "priors on a law's parameters need that family named",
+            field="priors",
+        )
+    if isinstance(pooling, Mapping):
+        raise FamilyError(
+            "family auto takes one pooling word for all parameters, not a per-parameter map",
+            field="pooling",
+        )
+    found, work, k = candidates(data)
+    common: dict[str, Any] = {
+        "pooling": pooling,
+        "priors": priors,
+        "likelihood": likelihood,
+        "thresholds": th,
+    }
+    axis = axis_of(work)
+    splits = cuts(work, axis)
+    quick = refit_settings(settings)
+    deadline = None if time_limit_s is None else started + time_limit_s
+    scored: list[_Scored] = []
+    skipped: list[dict[str, str]] = []
+    steps = len(found) * (len(splits) + 1)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(min(done / steps, 0.99))
+
+    for cand in found:
+        try:
+            validate_fit(work, cand.family, **common)
+        except (DataError, FamilyError) as exc:
+            skipped.append({"family": cand.family.key(), "reason": str(exc)})
+            continue
+        s = _Scored(cand, [], [])
+        for cut in splits:
+            try:
+                refit = fit_family(
+                    cut.train,
+                    cand.family,
+                    settings=quick,
+                    cache=cache,
+                    time_limit_s=_left(deadline),
+                    **common,
+                )
+            except DataError as exc:
+                s.refits.append({"cut": cut.fraction, "error": str(exc)})
+                s.error = f"cannot be refitted below the {cut.fraction:g} cut: {exc}"
+                break
+            s.records.append(record(refit, cut.test))
+            s.refits.append({"cut": cut.fraction, "converged": refit.converged})
+            tick()
+        if s.error:
+            skipped.append({"family": cand.family.key(), "reason": s.error})
+        else:
+            scored.append(s)
+    if not scored:
+        reasons = "; ".join(f"{s['family']}: {s['reason']}" for s in skipped)
+        raise DataError(f"no candidate law can be fitted to these rows ({reasons})", field="loss")
+
+    ranges = log10_ranges(work.inputs, list(work.inputs))
+    discrepancies: list[Discrepancy] = []
+    lpd_rows: list[np.ndarray] = []
+    for s in scored:
+        disc, per_row = tau_posterior(s.records, ranges)
+        discrepancies.append(disc)
+        lpd_rows.append(per_row)
+    if lpd_rows and lpd_rows[0].size:
+        weights = stacking_weights(np.vstack(lpd_rows))
+    else:  # no cut had held-out rows: nothing to tell the laws apart by; weigh them equally
+        weights = np.full(len(scored), 1.0 / len(scored))
+    keep = [i for i, w in enumerate(weights) if w >= MIN_WEIGHT]
+
+    members: list[Fit] = []
+    for i in keep:
+        full = fit_family(
+            work,
+            scored[i].candidate.family,
+            settings=settings,
+            cache=cache,
+            time_limit_s=_left(deadline),
+            **common,
+        )
+        full.discrepancy = discrepancies[i]
+        members.append(full)
+        tick()
+    kept_w = weights[keep] / weights[keep].sum()
+    report = {
+        "axis": axis,
+        "cuts": [c.fraction for c in splits],
+        "scored_rows": int(lpd_rows[0].size) if lpd_rows else 0,
+        "compute_derived_k": k,
+        "candidates": [
+            {
+                "family": s.candidate.family.key(),
+                "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
+                "stacking_weight": float(weights[i]),
+                "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,
+                "lfo_rows": int(lpd_rows[i].size),
+                "refits": s.refits,
+                "discrepancy": discrepancies[i].summary(),
+                "fitted": i in keep,
+                "converged": members[keep.index(i)].converged if i in keep else None,
+            }
+            for i, s in enumerate(scored)
+        ],
+        "skipped": skipped,
+        "elapsed_s": None,
+    }
+    result = combine(members, kept_w, work, k, settings)
+    report["elapsed_s"] = round(time.perf_counter() - started, 3)
+    result.stacking = report
+    if progress is not None:
+        progress(1.0)
+    return result
+
+
+def combine(
+    members: list[Fit],
+    weights: np.ndarray,
+    data: ScalingData,
+    k: float | None,
+    settings: SamplerSettings,
+) -> Fit:
+    """The stacked fit of fitted members (a single member is returned as it is).
+
+    Deterministic given the members, weights and ``settings.seed``: a loaded stacked fit is
+    rebuilt from its stored members by this function.
+    """
+    if len(members) == 1:
+        return members[0]
+    scales = members[0].scales
+    for m in members[1:]:
+        scales = replace(scales, inputs={**m.scales.inputs, **scales.inputs})
+    family = Stacked(
+        [m.family for m in members],
+        compute_k=k,
+        compute_offset=compute_offset(scales, k) if k is not None else 0.0,
+    )
+    n_draws = settings.draws * settings.chains
+    posterior, member = stacked_posterior(
+        [m.posterior for m in members], weights, n_draws, settings.seed
+    )
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, n_draws), dtype=bool))})
+    trace = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
+    keys = [m.family.key() for m in members]
+    diagnostics = stacked_diagnostics([m.diagnostics for m in members], keys, weights)
+    result = Fit(
+        family,
+        stacked_config(family, [m.config for m in members]),
+        scales,
+        settings,
+        trace,
+        members[0].data if k is None else _without_compute(data),
+        diagnostics,
+    )
+    result.members = members
+    result.weights = weights
+    result.discrepancy = StackedDiscrepancy([m.discrepancy for m in members], member)
+    return result
+
+
+def _without_compute(data: ScalingData) -> ScalingData:
+    inputs = {n: v for n, v in data.inputs.items() if n != "compute"}
+    return replace(data, inputs=inputs)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(deadline - time.perf_counter(), 0.001)
+
+
+def describe_auto() -> dict[str, Any]:
+    """What ``GET /v1/families`` lists for ``auto``."""
+    return {
+        "name": AUTO,
+        "formula": Stacked.formula,
+        "use_when": Stacked.use_when,
+        "citation": Stacked.citation,
+    }
+
+
+def fit(
+    data: ScalingData,
+    family: str | ScalingLaw = DEFAULT_FAMILY,
+    *,
+    family_options: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> Fit:
+    """Fit ``family`` (a registry name, a family instance, or ``"auto"``: see :func:`fit_auto`).
+
+    Keyword arguments are those of :func:`models.fit.fit_family` (``pooling``, ``priors``,
+    ``likelihood``, ``settings``, ``thresholds``, ``progress``, ``cache``, ``time_limit_s``;
+    ``scales`` for a named family only).
+    """
+    if isinstance(family, str) and family == AUTO:
+        _refuse_options(family_options)
+        if kwargs.get("scales") is not None:
+            raise FamilyError("family auto chooses its own reference scales", field="scales")
+        kwargs.pop("scales", None)
+        return fit_auto(data, **kwargs)
+    return fit_family(data, family, family_options=family_options, **kwargs)
+
+
+def validate(
+    data: ScalingData,
+    family: str | ScalingLaw = DEFAULT_FAMILY,
+    *,
+    family_options: Mapping[str, str] | None = None,
+    pooling: str | Mapping[str, str] | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[FitWarning]:
+    """Everything a fit checks before sampling (raises a ``BayescaleError`` naming the field).
+
+    For ``auto``: the options are refused as in :func:`fit_auto`, and at least one candidate
+    must accept the rows (else ``DataError`` naming ``loss``).
+    """
+    common: dict[str, Any] = {"pooling": pooling, "priors": priors, "likelihood": likelihood}
+    if not (isinstance(family, str) and family == AUTO):
+        _, found = validate_fit(
+            data, family, family_options=family_options, thresholds=thresholds, **common
+        )
+        return found
+    _refuse_options(family_options)
+    unknown = set(priors or {}) - {"sigma", "nu"}
+    if unknown:
+        raise FamilyError(
+            f"family auto takes noise priors only (sigma, nu), not '{sorted(unknown)[0]}'",
+            field="priors",
+        )
+    if isinstance(pooling, Mapping):
+        raise FamilyError("family auto takes one pooling word for all parameters", field="pooling")
+    laws, work, _ = candidates(data)
+    reasons = []
+    for cand in laws:
+        try:
+            validate_fit(work, cand.family, thresholds=thresholds, **common)
+            return []
+        except DataError as exc:
+            reasons.append(f"{cand.family.key()}: {exc}")
+    raise DataError(f"too few rows for every candidate law ({'; '.join(reasons)})", field="loss")
+
+
+def _refuse_options(options: Mapping[str, str] | None) -> None:
+    if options:
+        raise FamilyError(
+            "family auto chooses among several laws: family_options belong to a named family",
+            field="family_options",
+        )

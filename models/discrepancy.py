@@ -1,0 +1,215 @@
+r"""Extrapolation discrepancy: model error that grows with the distance beyond the data.
+
+A fitted law is exact nowhere; inside the data its error is absorbed by the noise term, beyond
+the data it grows with how far one extrapolates (Kennedy & O'Hagan 2001 add a discrepancy
+process to the simulator for the same reason). On log loss
+
+.. math::
+
+    \log L_{obs}(x) = \log f(x; \theta) + \delta(x) + \varepsilon, \qquad
+    \delta(x) = \tau \, \eta \, \sqrt{Z(x)}, \quad \eta \sim N(0, 1), \quad
+    Z(x) = \sum_j z_j(x)^{\gamma}
+
+with ``z_j`` the distance of input ``j`` outside the training range in decades of ``log10 x_j``
+(0 inside, so interpolation keeps today's sharpness) and ``gamma = 2`` ("an uncertain slope":
+the standard deviation grows linearly with the decades extrapolated). One ``eta`` per posterior
+draw, shared by all points: the discrepancy is a smooth random function (if the law is off it is
+off in the same direction along the axis), which also keeps planning objectives deterministic.
+
+``tau`` (log-loss sd at one decade beyond the data) is learned by leave-future-out on the user's
+own data (:func:`tau_posterior`): the held-out rows above each cut, at their distance beyond the
+cut's training range, score every ``tau`` on a grid; its prior :data:`TAU_PRIOR` was fitted the
+same way across public studies (BENCHMARKS.md, "Extrapolation discrepancy prior"). With no
+leave-future-out records the prior alone is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from models.priors import PriorSpec
+
+GAMMA = 2.0
+# Empirical-Bayes prior on tau (log-loss sd one decade beyond the data); how it was obtained:
+# BENCHMARKS.md "Extrapolation discrepancy prior" and benchmarks/discrepancy_prior.py.
+TAU_PRIOR = PriorSpec("LogNormal", mu=float(np.log(0.03)), sigma=1.0)
+# Grid over tau: far below any measurable discrepancy to a decade-wide error per decade.
+TAU_GRID = np.geomspace(1e-4, 1.0, 64)
+# A prediction further than this (decades beyond the data, any input) carries a warning.
+FAR_DECADES = 3.0
+
+
+@dataclass(frozen=True)
+class LFORecord:
+    """One candidate's predictions of the rows above one leave-future-out cut.
+
+    ``log_mu`` (S, n): log of the fitted mean curve per draw and held-out row (natural units);
+    ``sigma``, ``nu`` (S,): observation noise per draw (``nu`` None for a Normal likelihood);
+    ``y`` (n,): observed log loss; ``z`` (n,): the rows' :func:`distance` beyond the cut.
+    """
+
+    log_mu: np.ndarray
+    sigma: np.ndarray
+    nu: np.ndarray | None
+    y: np.ndarray
+    z: np.ndarray
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """The fitted discrepancy: training ranges, and a grid posterior over ``tau``."""
+
+    log10_ranges: Mapping[str, tuple[float, float]]
+    tau: np.ndarray
+    weights: np.ndarray
+    gamma: float = GAMMA
+    source: str = "prior"  # "prior" or "lfo" (learned on the user's data)
+
+    @classmethod
+    def from_prior(cls, ranges: Mapping[str, tuple[float, float]]) -> Discrepancy:
+        """The prior alone (no leave-future-out evidence)."""
+        return cls(dict(ranges), TAU_GRID, _normalise(_log_prior(TAU_GRID)), GAMMA, "prior")
+
+    def distance(self, x: Mapping[str, Any]) -> np.ndarray:
+        """``Z(x)``: per point, summed over inputs, of (decades outside the range) ** gamma."""
+        return distance(x, self.log10_ranges, self.gamma)
+
+    def decades(self, x: Mapping[str, Any]) -> np.ndarray:
+        """Largest distance beyond the data over inputs, in decades (0 inside)."""
+        return distance(x, self.log10_ranges, 1.0, combine=np.maximum)
+
+    def tau_draws(self, n: int, seed: int) -> np.ndarray:
+        """``tau * eta`` per posterior draw (one eta per draw; see the module docstring)."""
+        rng = np.random.default_rng([seed, 4099])
+        tau = rng.choice(self.tau, size=n, p=self.weights)
+        return np.asarray(tau * rng.standard_normal(n))
+
+    def shift(self, x: Mapping[str, Any], n_draws: int, seed: int) -> np.ndarray:
+        """``delta(x)`` on log loss, shape (points, draws)."""
+        root = np.sqrt(self.distance(x))
+        return np.asarray(root[:, None] * self.tau_draws(n_draws, seed)[None, :])
+
+    def summary(self) -> dict[str, float]:
+        """Posterior median and 90 % interval of tau."""
+        cdf = np.cumsum(self.weights)
+        index = np.minimum(np.searchsorted(cdf, [0.05, 0.5, 0.95]), len(cdf) - 1)
+        at = [float(t) for t in self.tau[index]]
+        return {"tau_median": at[1], "tau_lo_90": at[0], "tau_hi_90": at[2]}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (stored with the fit)."""
+        return {
+            "log10_ranges": {
+                k: [float(lo), float(hi)] for k, (lo, hi) in self.log10_ranges.items()
+            },
+            "tau": [float(t) for t in self.tau],
+            "weights": [float(w) for w in self.weights],
+            "gamma": float(self.gamma),
+            "source": self.source,
+            **self.summary(),
+        }
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> Discrepancy:
+        """Inverse of :meth:`to_dict`."""
+        ranges = {str(k): (float(v[0]), float(v[1])) for k, v in obj["log10_ranges"].items()}
+        return cls(
+            ranges,
+            np.asarray(obj["tau"], dtype=float),
+            np.asarray(obj["weights"], dtype=float),
+            float(obj["gamma"]),
+            str(obj["source"]),
+        )
+
+
+def log10_ranges(
+    inputs: Mapping[str, np.ndarray], names: Sequence[str]
+) -> dict[str, tuple[float, float]]:
+    """Training range of each named input in log10 units."""
+    out = {}
+    for name in names:
+        values = np.log10(np.asarray(inputs[name], dtype=float))
+        out[name] = (float(values.min()), float(values.max()))
+    return out
+
+
+def distance(
+    x: Mapping[str, Any],
+    ranges: Mapping[str, tuple[float, float]],
+    gamma: float = GAMMA,
+    *,
+    combine: Any = np.add,
+) -> np.ndarray:
+    """Per point: the inputs' decades outside their ranges, each to ``gamma``, combined.
+
+    Inputs broadcast (any shapes); inputs of ``ranges`` absent from ``x`` are not measured.
+    """
+    total: np.ndarray | None = None
+    for name, (lo, hi) in ranges.items():
+        if name not in x:
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logx = np.log10(np.asarray(x[name], dtype=float))
+        outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) ** gamma
+        total = outside if total is None else combine(total, outside)
+    if total is None:
+        raise ValueError("no input of the discrepancy's ranges among the points")
+    return np.asarray(total)
+
+
+def point_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
+    """Log p(y_i | tau) for every grid value and held-out row, shape (len(tau), n).
+
+    The predictive is the posterior mixture over draws of the likelihood with its scale widened
+    to ``sqrt(sigma^2 + tau^2 Z)`` (a Student-t keeps its nu; exact for the Normal likelihood,
+    a close approximation for Student-t, whose convolution with a Normal has no closed form).
+    """
+    from scipy import special, stats
+
+    s = record.log_mu.shape[0]
+    out = np.empty((len(tau), record.y.shape[0]))
+    resid = record.y[None, :] - record.log_mu  # (S, n)
+    for g, t in enumerate(tau):
+        scale = np.sqrt(record.sigma[:, None] ** 2 + t**2 * record.z[None, :])
+        if record.nu is None:
+            lp = stats.norm.logpdf(resid, 0.0, scale)
+        else:
+            lp = stats.t.logpdf(resid, record.nu[:, None], 0.0, scale)
+        out[g] = special.logsumexp(lp, axis=0) - np.log(s)
+    return out
+
+
+def tau_posterior(
+    records: Sequence[LFORecord], ranges: Mapping[str, tuple[float, float]]
+) -> tuple[Discrepancy, np.ndarray]:
+    """Grid posterior of tau from leave-future-out records, and each row's log density.
+
+    Returns the :class:`Discrepancy` and the held-out rows' log predictive densities with tau
+    integrated over its posterior (what stacking weighs candidates by), concatenated in record
+    order. With no records, the prior and an empty array.
+    """
+    from scipy import special
+
+    if not records:
+        return Discrepancy.from_prior(ranges), np.empty(0)
+    lp = np.concatenate([point_log_density(r, TAU_GRID) for r in records], axis=1)
+    log_post = _log_prior(TAU_GRID) + lp.sum(axis=1)
+    weights = _normalise(log_post)
+    with np.errstate(divide="ignore"):
+        per_row = special.logsumexp(lp + np.log(weights)[:, None], axis=0)
+    return Discrepancy(dict(ranges), TAU_GRID, weights, GAMMA, "lfo"), per_row
+
+
+def _log_prior(tau: np.ndarray) -> np.ndarray:
+    """Log prior on the grid (log-spaced grid: the LogNormal density times the Jacobian tau)."""
+    mu, sd = TAU_PRIOR.kwargs["mu"], TAU_PRIOR.kwargs["sigma"]
+    return np.asarray(-0.5 * ((np.log(tau) - mu) / sd) ** 2)
+
+
+def _normalise(log_w: np.ndarray) -> np.ndarray:
+    w = np.exp(log_w - log_w.max())
+    return np.asarray(w / w.sum())

@@ -1,0 +1,100 @@
+"""Leave-future-out: refit below cuts of the scale axis, score the rows above.
+
+Bürkner, Gabry & Vehtari (2020) score time-series models by predicting the future; for scaling
+laws the "future" is larger scale. At each cut fraction ``f`` of :data:`CUTS`, every group's
+first ``f`` of rows along the axis (:func:`models.backtest.split` with ``fraction``) train a cheap
+refit and the rows above are scored. Exact refits, no importance sampling: scoring rows beyond
+the fitted range is exactly where PSIS weights fail (Pareto k above 0.7), so the approximate
+scheme would refit at every cut anyway.
+
+The cuts, the refit settings and the cap on scored rows were fixed before any benchmark result
+was seen (BENCHMARKS.md, "Pre-registered settings of family auto").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.backtest import split
+from models.build import scaled_inputs
+from models.data import ScalingData
+from models.discrepancy import LFORecord, distance, log10_ranges
+from models.fit import Fit
+from models.posterior import group_draws, noise_draws
+from models.sampling import SamplerSettings
+
+CUTS: tuple[float, ...] = (0.5, 0.65, 0.8)
+# Refits only rank laws and size the discrepancy: 2 chains x 300 draws are enough for a
+# predictive density (its Monte Carlo error is far below the differences between laws).
+REFIT_SETTINGS = {"draws": 300, "tune": 300, "chains": 2}
+# Held-out rows scored per cut at most (evenly spaced along the axis beyond the cut).
+MAX_SCORED = 200
+# Axis the future lies along: the first of these the data has.
+AXIS_ORDER: tuple[str, ...] = ("compute", "steps", "data", "params", "label_noise")
+
+
+def axis_of(data: ScalingData) -> str:
+    """The scale axis leave-future-out cuts along (compute when present)."""
+    for name in AXIS_ORDER:
+        if name in data.inputs:
+            return name
+    return next(iter(data.inputs))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One cut: its fraction, the training rows and the held-out rows it scores."""
+
+    fraction: float
+    train: ScalingData
+    test: ScalingData
+
+
+def cuts(data: ScalingData, axis: str, fractions: Sequence[float] = CUTS) -> list[Cut]:
+    """The cuts of ``data`` along ``axis`` (each with at least one held-out row)."""
+    out = []
+    for f in fractions:
+        train, test = split(data, fraction=f, by=axis)
+        if len(test) == 0 or len(train) == 0:
+            continue
+        if len(test) > MAX_SCORED:
+            order = np.argsort(test.inputs[axis], kind="stable")
+            keep = np.zeros(len(test), dtype=bool)
+            keep[order[np.linspace(0, len(test) - 1, MAX_SCORED).round().astype(int)]] = True
+            test = test.subset(keep)
+        out.append(Cut(f, train, test))
+    return out
+
+
+def refit_settings(settings: SamplerSettings) -> SamplerSettings:
+    """The user's settings (seed, init, target_accept) with the cheap refit sizes."""
+    return settings.with_(**REFIT_SETTINGS)
+
+
+def record(fit: Fit, test: ScalingData) -> LFORecord:
+    """Score ``test`` with ``fit``: per-draw log mean curve, noise, and distance beyond the fit."""
+    fam = fit.family
+    s = next(iter(fit.draws.values())).shape[0]
+    log_mu = np.empty((s, len(test)))
+    for g in np.unique(test.group):
+        rows = np.flatnonzero(test.group == g)
+        params = group_draws(fit.draws, fam, fit.config.pooling, fit.groups, str(g), seed=0)
+        x = scaled_inputs(
+            {n: test.inputs[n][rows][None, :] for n in fam.inputs}, fam.inputs, fit.scales
+        )
+        p = {k: v[:, None] for k, v in params.items()}
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            log_mu[:, rows] = np.log(fam.curve(np, x, p)) + np.log(fit.scales.loss)
+    noise = noise_draws(fit.draws)
+    # Distance beyond what this refit saw, on every input the test rows carry, as predictions
+    # of the full fit will measure it.
+    names = [n for n in test.inputs if n in fit.data.inputs]
+    z = distance(test.inputs, log10_ranges(fit.data.inputs, names))
+    bad = ~np.isfinite(log_mu)
+    if bad.any():
+        # A draw whose curve is not finite at a row predicts nothing there: score it as a miss.
+        log_mu[bad] = np.log(np.finfo(float).max) / 2
+    return LFORecord(log_mu, noise["sigma"], noise.get("nu"), np.log(test.loss), z)

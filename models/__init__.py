@@ -12,9 +12,10 @@ Pure modelling: it never imports the web or database stack. Typical use::
 
 from models import backtest as backtest_module
 from models import fit as fit_module
-from models.auto import AUTO, DEFAULT_FAMILY, fit, fit_auto
+from models.auto import AUTO, DEFAULT_FAMILY, describe_auto, fit, fit_auto
 from models.auto import validate as validate_fit
 from models.backtest import Backtest, Score, backtest
+from models.config import DEFAULT_LIKELIHOOD
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -53,6 +54,7 @@ __all__ = [
     "AUTO",
     "COMPILE_CACHE",
     "DEFAULT_FAMILY",
+    "DEFAULT_LIKELIHOOD",
     "INPUTS",
     "REGISTRY",
     "Backtest",
@@ -86,6 +88,7 @@ __all__ = [
     "compare_groups",
     "compute_for_target",
     "compute_optimal",
+    "describe_auto",
     "fit",
     "fit_auto",
     "fit_family",

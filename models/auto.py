@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from models.data import ScalingData
+from models.backtest import AUTO as BACKTEST_AUTO
+from models.data import ScalingData, scale_axis
 from models.diagnostics import FitWarning, Thresholds
 from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
 from models.errors import DataError, FamilyError
@@ -46,7 +47,7 @@ from models.stacking import (
     stacking_weights,
 )
 
-AUTO = "auto"
+AUTO = BACKTEST_AUTO
 # The family used when a request names none.
 DEFAULT_FAMILY = AUTO
 FLOPS_PER_PARAM_TOKEN = 6.0
@@ -107,7 +108,7 @@ def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float |
         out.append(Candidate(get_family("scale_time")))
         out += _one_input("steps", data)[:2]
     elif len(names) == 1 or names <= {"compute", "params", "data", "steps"}:
-        x = axis_of(data)
+        x = scale_axis(data.inputs)
         out += _one_input(x, data)
         if x == "params" and non_monotone(data, x):
             out.append(Candidate(get_family("double_descent")))

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models.data import INPUTS, ScalingData
+from models.data import INPUTS, ScalingData, scale_axis
 from models.errors import DataError, PredictionError
 from models.families import ScalingLaw, get_family
 from models.predict import Prediction, _check_probs, _tag
@@ -39,6 +39,7 @@ from models.predict import Prediction, _check_probs, _tag
 if TYPE_CHECKING:
     from models.fit import Fit
 
+AUTO = "auto"  # models.auto.AUTO (that module imports this one)
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 CALIBRATION_PROBS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
@@ -240,7 +241,7 @@ def score_fit(
 
 def holdout_split(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    family: str | ScalingLaw = AUTO,
     *,
     family_options: Mapping[str, str] | None = None,
     below: Mapping[str, float] | None = None,
@@ -253,9 +254,16 @@ def holdout_split(
     data has the family's inputs. A service calls it at submit time to refuse a holdout that
     leaves a side empty, before anything is queued.
     """
-    fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
-    data.require(fam.inputs, fam.name)
-    by = by or fam.inputs[0]
+    if family == AUTO:  # the candidates differ in inputs: split along the scale axis
+        by = by or scale_axis(data.inputs)
+    else:
+        fam = (
+            family
+            if isinstance(family, ScalingLaw)
+            else get_family(family, **(family_options or {}))
+        )
+        data.require(fam.inputs, fam.name)
+        by = by or fam.inputs[0]
     train, test = split(data, below=below, fraction=fraction, by=by)
     how: dict[str, Any] = (
         {"below": {k: float(v) for k, v in below.items()}}
@@ -297,7 +305,7 @@ def score_groups(
 
 def backtest(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    family: str | ScalingLaw = AUTO,
     *,
     below: Mapping[str, float] | None = None,
     fraction: float | None = None,
@@ -315,13 +323,17 @@ def backtest(
     """
     probs = _check_probs(probs)
     options = fit_kwargs.get("family_options") or {}
-    fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)
+    fam = (
+        family
+        if isinstance(family, ScalingLaw) or family == AUTO
+        else get_family(family, **options)
+    )
     train, test, how = holdout_split(data, fam, below=below, fraction=fraction, by=by)
-    # looked up at call time, so tests can replace models.fit_module.fit
-    fitted: Fit = importlib.import_module("models.fit").fit(train, fam, **fit_kwargs)
+    # looked up at call time (models.auto imports this module), so tests can replace it
+    fitted: Fit = importlib.import_module("models.auto").fit(train, fam, **fit_kwargs)
     overall, per_group = score_groups(fitted, test, probs=probs, seed=seed)
     return Backtest(
-        family=fam.key(),
+        family=fitted.family.key(),
         split=how,
         n_train=len(train),
         n_test=len(test),

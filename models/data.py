@@ -38,6 +38,17 @@ INPUTS: tuple[str, ...] = (
     "epochs",
     "unique_data",
 )
+# The axis along which "larger scale" lies, for leave-future-out and auto backtests: the first
+# of these the data has (compute when present).
+SCALE_AXES: tuple[str, ...] = ("compute", "steps", "data", "params", "label_noise")
+
+
+def scale_axis(inputs: Iterable[str]) -> str:
+    """The first of :data:`SCALE_AXES` among ``inputs`` (else the first input)."""
+    names = list(inputs)
+    return next((n for n in SCALE_AXES if n in names), names[0])
+
+
 _NON_NEGATIVE = frozenset({"label_noise"})
 DEFAULT_GROUP = "all"
 

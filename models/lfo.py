@@ -20,7 +20,7 @@ import numpy as np
 
 from models.backtest import split
 from models.build import scaled_inputs
-from models.data import ScalingData
+from models.data import ScalingData, scale_axis
 from models.discrepancy import LFORecord, distance, log10_ranges
 from models.fit import Fit
 from models.posterior import group_draws, noise_draws
@@ -32,16 +32,11 @@ CUTS: tuple[float, ...] = (0.5, 0.65, 0.8)
 REFIT_SETTINGS = {"draws": 300, "tune": 300, "chains": 2}
 # Held-out rows scored per cut at most (evenly spaced along the axis beyond the cut).
 MAX_SCORED = 200
-# Axis the future lies along: the first of these the data has.
-AXIS_ORDER: tuple[str, ...] = ("compute", "steps", "data", "params", "label_noise")
 
 
 def axis_of(data: ScalingData) -> str:
-    """The scale axis leave-future-out cuts along (compute when present)."""
-    for name in AXIS_ORDER:
-        if name in data.inputs:
-            return name
-    return next(iter(data.inputs))
+    """The scale axis leave-future-out cuts along (:func:`models.data.scale_axis`)."""
+    return scale_axis(data.inputs)
 
 
 @dataclass(frozen=True)

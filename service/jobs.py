@@ -156,7 +156,7 @@ def run(
             "family_options": spec.get("family_options") or {},
             "pooling": spec.get("pooling"),
             "priors": spec.get("priors"),
-            "likelihood": spec.get("likelihood", "normal"),
+            "likelihood": spec.get("likelihood"),
             "settings": settings,
             "progress": _progress_writer(sessions, fit_id),
             "time_limit_s": time_limit_s,
@@ -184,11 +184,19 @@ def run(
         fit_id,
         worker,
         summary=_json_safe(result.summary((0.5, 0.9)).to_dict("records")),
-        diagnostics=_json_safe(result.diagnostics.to_dict()),
+        diagnostics=_json_safe(_diagnostics(result)),
         posterior=models.fit_to_bytes(result),
         n_observations=len(data),
         backtest=scores,
     )
+
+
+def _diagnostics(result: models.Fit) -> dict[str, Any]:
+    """Stored diagnostics; family auto's stacking report travels with them (no extra column)."""
+    out = result.diagnostics.to_dict()
+    if result.stacking is not None:
+        out["stacking"] = result.stacking
+    return out
 
 
 def _finish(

@@ -218,11 +218,15 @@ class FitRequest(Strict):
     """A fit job: dataset, family, hierarchy, priors, sampler; answered 202 with a Location."""
 
     dataset: str
-    family: str = "chinchilla"
+    family: str = Field(
+        "auto",  # models.DEFAULT_FAMILY (the client imports this module, never models)
+        description='a registry family, or "auto": candidate laws weighted by leave-future-out '
+        "stacking (the result's stacking report names them, with weights and scores)",
+    )
     family_options: dict[str, str] = Field(default_factory=dict)
     pooling: str | dict[str, str] | None = None
     priors: dict[str, Any] | None = None
-    likelihood: Literal["normal", "student_t"] = "normal"
+    likelihood: Literal["normal", "student_t"] = "student_t"  # models.DEFAULT_LIKELIHOOD
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     filters: FilterSpec = Field(default_factory=FilterSpec)
     holdout: HoldoutSpec | None = Field(
@@ -256,6 +260,11 @@ class FitResponse(BaseModel):
     diagnostics: dict[str, Any] | None = None
     backtest: dict[str, Any] | None = Field(
         None, description="scores of the held-out runs (fits submitted with a holdout)"
+    )
+    stacking: dict[str, Any] | None = Field(
+        None,
+        description='family "auto": every candidate law with its weight, leave-future-out score, '
+        "discrepancy and diagnostics; the laws left out with a reason",
     )
     created_at: Timestamp
     started_at: Timestamp | None = None

@@ -323,7 +323,7 @@ class Client:
     def fit(
         self,
         dataset: str,
-        family: str = "chinchilla",
+        family: str = "auto",
         *,
         sampler: Mapping[str, Any] | None = None,
         **options: Any,
@@ -341,7 +341,7 @@ class Client:
     def backtest(
         self,
         dataset: str,
-        family: str = "chinchilla",
+        family: str = "auto",
         *,
         below: Mapping[str, float] | None = None,
         fraction: float | None = None,
@@ -378,7 +378,7 @@ class Client:
         answer = FitsResponse.model_validate(self._json("GET", self._path("fits"), params=params))
         return [FitHandle(self, info) for info in answer.data]
 
-    def latest_fit(self, dataset: str, family: str = "chinchilla") -> FitHandle:
+    def latest_fit(self, dataset: str, family: str = "auto") -> FitHandle:
         """The newest succeeded fit of ``family`` on the dataset (404 when there is none)."""
         path = self._path("datasets", dataset, "fits", "latest")
         answer = self._json("GET", path, params={"family": family})

@@ -154,8 +154,10 @@ def _new_fit_page(
         status=200 if error is None else _status(error),
         viewer=viewer,
         datasets=store.list_datasets(session, viewer.project),
-        families=models.list_families(),
-        values=defaults | {"family": "chinchilla", "likelihood": "normal"} | values,
+        families=[models.describe_auto(), *models.list_families()],
+        values=defaults
+        | {"family": models.DEFAULT_FAMILY, "likelihood": models.DEFAULT_LIKELIHOOD}
+        | values,
         error=error,
     )
 

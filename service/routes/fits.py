@@ -36,6 +36,7 @@ def _response(job: FitJob) -> FitResponse:
         warnings=list(diagnostics.get("warnings", [])),
         parameters=job.summary,
         diagnostics=diagnostics or None,
+        stacking=diagnostics.get("stacking"),
         backtest=job.backtest,
         created_at=job.created_at,
         started_at=job.started_at,

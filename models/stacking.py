@@ -104,10 +104,11 @@ class Stacked(ScalingLaw):
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """Union of the members' inputs (compute left out when it is derived)."""
+        """Union of the members' inputs (compute replaced by params and data when derived)."""
         names = {n for fam in self.members for n in fam.inputs}
         if self.compute_k is not None:
             names.discard("compute")
+            names |= {"params", "data"}
         return tuple(n for n in INPUTS if n in names)
 
     def key(self) -> str:

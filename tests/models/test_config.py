@@ -46,7 +46,7 @@ def test_defaults_with_several_groups_follow_the_family(name: str) -> None:
         else:
             assert config.priors[spec.name] == spec.prior
             assert spec.name not in config.hyper
-    assert config.likelihood == "normal"
+    assert config.likelihood == "student_t"  # the robust default
     assert dict(config.noise) == {"sigma": NOISE_PRIORS["sigma"]}
     assert config.n_groups == 3
 

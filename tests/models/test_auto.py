@@ -1,0 +1,113 @@
+"""family auto: candidates from inputs, refused options, the stacked result end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import models
+from models.auto import candidates, non_monotone
+from models.errors import DataError, FamilyError
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs
+
+SMALL = models.SamplerSettings(draws=60, tune=60, chains=2, seed=3)
+
+
+def _curve(n: int = 24, x: str = "data") -> models.ScalingData:
+    values = np.geomspace(1e8, 1e11, n)
+    loss = 1.8 + 30 * values**-0.15 * np.exp(np.random.default_rng(0).normal(0, 0.01, n))
+    return models.ScalingData({x: values}, loss, np.array(["run"] * n))
+
+
+def _keys(found):
+    return [c.family.key() for c in found]
+
+
+def test_candidates_follow_the_inputs():
+    found, _, k = candidates(_curve())
+    assert _keys(found)[:3] == [
+        "power_law(x=data)",
+        "broken_power_law(breaks=1,x=data)",
+        "broken_power_law(breaks=2,x=data)",
+    ]
+    assert k is None
+    data = models.simulate.simulate(
+        models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(30), seed=1
+    )
+    found, work, k = candidates(data)
+    assert _keys(found) == [
+        "chinchilla",
+        "power_law(x=compute)",
+        "broken_power_law(breaks=1,x=compute)",
+    ]
+    assert k == 6.0
+    np.testing.assert_allclose(
+        work.inputs["compute"], 6 * data.inputs["params"] * data.inputs["data"]
+    )
+    unique = dict(data.inputs, unique_data=data.inputs["data"] / 2)
+    found, _, _ = candidates(models.ScalingData(unique, data.loss, data.group))
+    assert "data_constrained" in _keys(found)
+
+
+def test_double_descent_is_a_candidate_only_for_non_monotone_curves():
+    x = np.geomspace(10, 1e4, 30)
+    bump = 1 + np.exp(-((np.log(x) - np.log(300)) ** 2))
+    data = models.ScalingData({"params": x}, 0.3 + x**-0.3 + bump, np.array(["a"] * 30))
+    assert non_monotone(data, "params")
+    assert "double_descent" in [c.family.name for c in candidates(data)[0]]
+    assert not non_monotone(_curve(x="params"), "params")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"family_options": {"x": "data"}}, "family_options"),
+        ({"priors": {"alpha": {"dist": "Normal", "kwargs": {"mu": 0, "sigma": 1}}}}, "priors"),
+        ({"pooling": {"E": "shared"}}, "pooling"),
+    ],
+)
+def test_options_meant_for_one_family_are_refused(kwargs, field):
+    with pytest.raises(FamilyError) as info:
+        models.validate_fit(_curve(), "auto", **kwargs)
+    assert info.value.field == field
+
+
+def test_too_few_rows_for_every_candidate_names_loss():
+    with pytest.raises(DataError) as info:
+        models.validate_fit(_curve(n=3), "auto")
+    assert info.value.field == "loss"
+
+
+def test_auto_end_to_end_with_prior_draws(mock_sampler):
+    data = _curve()
+    fit = models.fit(data, settings=SMALL)
+    report = fit.stacking
+    assert report is not None and report["axis"] == "data"
+    assert report["cuts"] == [0.5, 0.65, 0.8]
+    weights = [c["weight"] for c in report["candidates"]]
+    assert np.isclose(sum(weights), 1.0)
+    for c in report["candidates"]:
+        assert c["lfo_rows"] == report["scored_rows"] > 0
+        assert len(c["refits"]) == 3
+        assert c["discrepancy"]["tau_median"] > 0
+    prediction = fit.predict({"data": [1e9, 1e13]}, probs=(0.9,))
+    assert prediction.decades[1] == pytest.approx(2.0)
+    # stored and loaded: the same predictions, the same report
+    again = models.load_fit(models.fit_to_bytes(fit))
+    assert again.stacking == report
+    redo = again.predict({"data": [1e9, 1e13]}, probs=(0.9,))
+    np.testing.assert_allclose(redo.median, prediction.median)
+    np.testing.assert_allclose(redo.new_run_interval[0.9][1], prediction.new_run_interval[0.9][1])
+    assert len(fit.summary()) > 0
+
+
+def test_auto_with_two_inputs_plans_on_the_mixture(mock_sampler):
+    data = models.simulate.simulate(
+        models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(30), seed=1
+    )
+    fit = models.fit(data, settings=SMALL)
+    assert fit.family.inputs == ("params", "data")  # compute is derived, never asked for
+    p = fit.predict({"params": [1e9], "data": [2e10]})
+    assert np.isfinite(p.median).all()
+    target = models.probability_below(fit, {"params": [1e9], "data": [2e10]}, 3.0)
+    assert 0 <= target.probability[0] <= 1

@@ -1,0 +1,118 @@
+"""Extrapolation discrepancy: zero inside the data, growing beyond it, tau learned from LFO."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import models
+from models.discrepancy import (
+    FAR_DECADES,
+    TAU_GRID,
+    Discrepancy,
+    LFORecord,
+    distance,
+    log10_ranges,
+    tau_posterior,
+)
+from tests.utils import fake_fit
+
+RANGES = {"params": (7.0, 9.0), "data": (9.0, 11.0)}
+
+
+def test_distance_is_zero_inside_and_sums_squared_decades_per_input():
+    x = {"params": np.array([1e8, 1e10, 1e10, 1e6]), "data": np.array([1e10, 1e10, 1e13, 1e10])}
+    z = distance(x, RANGES, 2.0)
+    np.testing.assert_allclose(z, [0.0, 1.0, 1.0 + 4.0, 1.0])
+    # broadcasting shapes are kept (planning evaluates grids)
+    grid = {"params": np.geomspace(1e6, 1e11, 6)[:, None], "data": np.full((1, 3), 1e10)}
+    assert distance(grid, RANGES).shape == (6, 3)
+
+
+def test_shift_vanishes_inside_the_data_and_grows_linearly_with_decades():
+    disc = Discrepancy.from_prior(RANGES)
+    x = {"params": np.array([1e8, 1e10, 1e11, 1e13]), "data": np.full(4, 1e10)}
+    delta = disc.shift(x, 4000, seed=3)
+    assert np.all(delta[0] == 0.0)
+    sd = delta.std(axis=1)
+    # one eta per draw: the shift is the same random function at every point, scaled by sqrt(Z)
+    np.testing.assert_allclose(sd[2] / sd[1], 2.0, rtol=1e-9)
+    np.testing.assert_allclose(sd[3] / sd[1], 4.0, rtol=1e-9)
+    np.testing.assert_array_equal(disc.shift(x, 4000, seed=3), delta)  # seeded
+
+
+def _records(tau: float, n_rows: int, seed: int) -> list[LFORecord]:
+    """Held-out rows whose error beyond the cut has sd tau * decades (what the model assumes)."""
+    rng = np.random.default_rng(seed)
+    z = rng.uniform(0.05, 1.0, n_rows) ** 2
+    truth = rng.normal(0.0, 1.0, n_rows) * tau * np.sqrt(z)
+    mu = np.zeros((400, n_rows))
+    sigma = np.full(400, 0.005)
+    return [LFORecord(mu, sigma, None, truth + rng.normal(0, 0.005, n_rows), z)]
+
+
+@pytest.mark.parametrize("tau", [0.01, 0.1])
+def test_tau_is_learned_from_leave_future_out_errors(tau):
+    disc, per_row = tau_posterior(_records(tau, 300, seed=1), RANGES)
+    s = disc.summary()
+    # within one grid step (6 %) of the posterior's 90 % interval
+    assert s["tau_lo_90"] / 1.08 < tau < s["tau_hi_90"] * 1.08
+    assert disc.source == "lfo" and per_row.shape == (300,)
+    assert np.isclose(disc.weights.sum(), 1.0)
+
+
+def test_without_records_the_prior_is_used():
+    disc, per_row = tau_posterior([], RANGES)
+    assert disc.source == "prior" and per_row.size == 0
+    assert TAU_GRID[0] < disc.summary()["tau_median"] < TAU_GRID[-1]
+
+
+def test_round_trip():
+    disc, _ = tau_posterior(_records(0.05, 50, seed=2), RANGES)
+    again = Discrepancy.from_dict(disc.to_dict())
+    np.testing.assert_array_equal(again.weights, disc.weights)
+    assert again.log10_ranges == disc.log10_ranges
+
+
+def test_predictions_widen_beyond_the_data_only():
+    fit = fake_fit(seed=1)
+    inside = {
+        "params": [fit.data.inputs["params"].mean()],
+        "data": [fit.data.inputs["data"].mean()],
+    }
+    bare = fit.predict(inside, probs=(0.9,))
+    fit.discrepancy = Discrepancy(
+        log10_ranges(fit.data.inputs, ["params", "data"]), np.array([0.1]), np.array([1.0])
+    )
+    widened = fit.predict(inside, probs=(0.9,))
+    for a, b in zip(bare.new_run_interval[0.9], widened.new_run_interval[0.9], strict=True):
+        np.testing.assert_array_equal(a, b)  # interpolation: as sharp as without the term
+    far = {k: [v[0] * 1e4] for k, v in inside.items()}
+    fit.discrepancy = None
+    narrow = fit.predict(far, probs=(0.9,))
+    fit.discrepancy = Discrepancy(
+        log10_ranges(fit.data.inputs, ["params", "data"]), np.array([0.1]), np.array([1.0])
+    )
+    wide = fit.predict(far, probs=(0.9,))
+    width = lambda p: np.log(p.new_run_interval[0.9][1] / p.new_run_interval[0.9][0])  # noqa: E731
+    assert width(wide)[0] > width(narrow)[0] + 0.2
+    assert wide.decades[0] > FAR_DECADES and wide.warnings
+    assert "decades beyond the data" in wide.warnings[0]
+    assert wide.to_records()[0]["decades_beyond"] == pytest.approx(wide.decades[0])
+
+
+def test_named_family_fits_carry_the_prior_discrepancy(mock_sampler):
+    data = models.ScalingData(
+        {"data": np.geomspace(1e8, 1e10, 20)},
+        2.0 + 5 * np.geomspace(1e8, 1e10, 20) ** -0.2,
+        np.array(["a"] * 20),
+    )
+    fit = models.fit(
+        data,
+        "power_law",
+        family_options={"x": "data"},
+        settings=models.SamplerSettings(draws=50, tune=50, chains=2),
+    )
+    assert fit.discrepancy is not None and fit.discrepancy.source == "prior"
+    again = models.load_fit(models.fit_to_bytes(fit))
+    assert again.discrepancy.to_dict() == fit.discrepancy.to_dict()

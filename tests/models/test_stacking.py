@@ -1,0 +1,101 @@
+"""Stacking weights, the stacked posterior and the stacked law (no MCMC)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import optimize, special
+
+import models
+from models.stacking import Stacked, prefix, stacked_posterior, stacking_weights
+from tests.utils import fake_fit
+
+
+def _objective(w: np.ndarray, lpd: np.ndarray) -> float:
+    return float(special.logsumexp(lpd + np.log(w)[:, None], axis=0).sum())
+
+
+def test_weights_reach_the_optimum_of_the_stacking_objective():
+    rng = np.random.default_rng(0)
+    lpd = rng.normal(0, 1, (3, 40)) + np.array([[0.5], [0.0], [-1.0]])
+    w = stacking_weights(lpd)
+    assert np.isclose(w.sum(), 1.0) and np.all(w >= 0)
+    # brute force over the simplex (softmax parametrisation) agrees
+    best = optimize.minimize(
+        lambda v: -_objective(special.softmax(np.r_[0.0, v]), lpd),
+        np.zeros(2),
+        method="Nelder-Mead",
+    )
+    assert _objective(w, lpd) >= -best.fun - 1e-6
+
+
+def test_a_law_that_predicts_every_row_better_takes_all_the_weight():
+    lpd = np.vstack([np.full(30, -1.0), np.full(30, -5.0)])
+    np.testing.assert_allclose(stacking_weights(lpd), [1.0, 0.0], atol=1e-6)
+
+
+def test_complementary_laws_share_the_weight():
+    # each law predicts half the rows well: a selection would lose half, stacking keeps both
+    good, bad = np.full(20, 0.0), np.full(20, -8.0)
+    lpd = np.vstack([np.r_[good, bad], np.r_[bad, good]])
+    np.testing.assert_allclose(stacking_weights(lpd), [0.5, 0.5], atol=1e-3)
+
+
+def test_stacked_posterior_follows_the_weights_and_keeps_each_members_noise():
+    a = fake_fit(seed=1, noise=0.01).posterior
+    b = fake_fit(seed=2, noise=0.05).posterior
+    post, member = stacked_posterior([a, b], np.array([0.25, 0.75]), 400, seed=0)
+    assert post.sizes["draw"] == 400
+    assert abs((member == 0).sum() - 100) <= 1
+    sigma = post["sigma"].values[0]
+    own_a = post[prefix(0) + "sigma"].values[0]
+    own_b = post[prefix(1) + "sigma"].values[0]
+    np.testing.assert_array_equal(sigma[member == 0], own_a[member == 0])
+    np.testing.assert_array_equal(sigma[member == 1], own_b[member == 1])
+    _again, member2 = stacked_posterior([a, b], np.array([0.25, 0.75]), 400, seed=0)
+    np.testing.assert_array_equal(member, member2)  # seeded
+
+
+def test_stacked_law_evaluates_each_draws_member():
+    pl = models.get_family("power_law", x="params")
+    law = Stacked([models.get_family("chinchilla"), pl])
+    assert law.inputs == ("params", "data")
+    x = {
+        "params": np.array([[2.0]]),
+        "log_params": np.log([[2.0]]),
+        "data": np.array([[3.0]]),
+        "log_data": np.log([[3.0]]),
+    }
+    p = {
+        "member": np.array([[0.0, 1.0]]),
+        prefix(0) + "E": np.array([[1.0, 1.0]]),
+        prefix(0) + "A": np.array([[1.0, 1.0]]),
+        prefix(0) + "B": np.array([[1.0, 1.0]]),
+        prefix(0) + "alpha": np.array([[1.0, 1.0]]),
+        prefix(0) + "beta": np.array([[1.0, 1.0]]),
+        prefix(1) + "E": np.array([[2.0, 2.0]]),
+        prefix(1) + "A": np.array([[4.0, 4.0]]),
+        prefix(1) + "alpha": np.array([[2.0, 2.0]]),
+    }
+    out = law.curve(np, x, p)
+    np.testing.assert_allclose(out, [[1 + 1 / 2 + 1 / 3, 2 + 4 / 4]])
+
+
+def test_derived_compute_for_laws_over_compute():
+    law = Stacked(
+        [models.get_family("power_law", x="compute")], compute_k=6.0, compute_offset=np.log(6.0)
+    )
+    assert law.inputs == ("params", "data")
+    x = {
+        "params": np.array([2.0]),
+        "log_params": np.log([2.0]),
+        "data": np.array([5.0]),
+        "log_data": np.log([5.0]),
+    }
+    p = {
+        "member": np.zeros(1),
+        prefix(0) + "E": np.ones(1),
+        prefix(0) + "A": np.ones(1),
+        prefix(0) + "alpha": np.ones(1),
+    }
+    assert law.curve(np, x, p)[0] == pytest.approx(1 + 1 / 60)

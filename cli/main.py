@@ -179,6 +179,7 @@ def _print_fit(
             "config": result.config.to_json(),
             "parameters": _records(table),
             "diagnostics": diag.to_dict(),
+            "stacking": result.stacking,
             "fit_file": str(saved) if saved else None,
         }
         print(json.dumps(payload, indent=2, default=json_default))
@@ -201,8 +202,28 @@ def _print_fit(
         )
     for w in diag.warnings:
         print(f"  warning [{w.code}]: {w.message}")
+    if result.stacking is not None:
+        _print_stacking(result.stacking)
     if saved:
         print(f"\nsaved: {saved}")
+
+
+def _print_stacking(report: dict[str, Any]) -> None:
+    """Family auto: the candidate laws, their weights and leave-future-out scores."""
+    cuts = ", ".join(f"{c:g}" for c in report["cuts"])
+    print(
+        f"\ncandidate laws (stacking of leave-future-out predictions along {report['axis']}; "
+        f"refits below {cuts} of each group's rows; {report['scored_rows']} rows scored; "
+        f"{report['elapsed_s']} s):"
+    )
+    for c in sorted(report["candidates"], key=lambda c: -c["weight"]):
+        elpd = "-" if c["lfo_elpd"] is None else f"{c['lfo_elpd']:.1f}"
+        print(
+            f"  {c['weight']:6.3f}  {c['family']:<42} LFO elpd {elpd:>8}  "
+            f"tau {c['discrepancy']['tau_median']:.3f}/decade"
+        )
+    for s in report["skipped"]:
+        print(f"  left out {s['family']}: {s['reason']}")
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -227,6 +248,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             "group": prediction.group,
             "population": prediction.population,
             "interval_kind": prediction.interval_kind,
+            "warnings": list(prediction.warnings),
             "predictions": prediction.to_records(),
         }
         print(json.dumps(payload, indent=2, default=json_default))
@@ -240,11 +262,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for rec in prediction.to_records():
         where = ", ".join(f"{k}={v:.4g}" for k, v in rec["inputs"].items())
         print(
-            f"{where}: median {rec['median']:.4f} ({rec['region']}, distance {rec['distance']:.2f})"
+            f"{where}: median {rec['median']:.4f} ({rec['region']}, distance {rec['distance']:.2f}"
+            f", {rec['decades_beyond']:.2f} decades beyond the data)"
         )
         for tag, (lo, hi) in rec["mean_interval"].items():
             nlo, nhi = rec["new_run_interval"][tag]
             print(f"  {tag}%  mean curve [{lo:.4f}, {hi:.4f}]   new run [{nlo:.4f}, {nhi:.4f}]")
+    for warning in prediction.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -20,7 +20,7 @@ Everything here was fixed before the benchmark's held-out points were looked at 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,7 +34,7 @@ from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posteri
 from models.errors import DataError, FamilyError
 from models.families import REGISTRY, ScalingLaw, get_family
 from models.fit import Fit, fit_family, validate_fit
-from models.lfo import axis_of, cuts, record, refit_settings
+from models.lfo import Cut, axis_of, cuts, record, refit_settings
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
 from models.stacking import (
     MIN_WEIGHT,
@@ -122,7 +122,9 @@ def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float |
 
 
 @dataclass
-class _Scored:
+class Scored:
+    """A candidate's leave-future-out records and refits (or why it could not be refitted)."""
+
     candidate: Candidate
     records: list[LFORecord]
     refits: list[dict[str, Any]]
@@ -170,12 +172,9 @@ def fit_auto(
         "likelihood": likelihood,
         "thresholds": th,
     }
+    deadline = None if time_limit_s is None else started + time_limit_s
     axis = axis_of(work)
     splits = cuts(work, axis)
-    quick = refit_settings(settings)
-    deadline = None if time_limit_s is None else started + time_limit_s
-    scored: list[_Scored] = []
-    skipped: list[dict[str, str]] = []
     steps = len(found) * (len(splits) + 1)
     done = 0
 
@@ -185,34 +184,9 @@ def fit_auto(
         if progress is not None:
             progress(min(done / steps, 0.99))
 
-    for cand in found:
-        try:
-            validate_fit(work, cand.family, **common)
-        except (DataError, FamilyError) as exc:
-            skipped.append({"family": cand.family.key(), "reason": str(exc)})
-            continue
-        s = _Scored(cand, [], [])
-        for cut in splits:
-            try:
-                refit = fit_family(
-                    cut.train,
-                    cand.family,
-                    settings=quick,
-                    cache=cache,
-                    time_limit_s=_left(deadline),
-                    **common,
-                )
-            except DataError as exc:
-                s.refits.append({"cut": cut.fraction, "error": str(exc)})
-                s.error = f"cannot be refitted below the {cut.fraction:g} cut: {exc}"
-                break
-            s.records.append(record(refit, cut.test))
-            s.refits.append({"cut": cut.fraction, "converged": refit.converged})
-            tick()
-        if s.error:
-            skipped.append({"family": cand.family.key(), "reason": s.error})
-        else:
-            scored.append(s)
+    scored, skipped = score_candidates(
+        found, work, splits, settings, common, cache=cache, deadline=deadline, tick=tick
+    )
     if not scored:
         reasons = "; ".join(f"{s['family']}: {s['reason']}" for s in skipped)
         raise DataError(f"no candidate law can be fitted to these rows ({reasons})", field="loss")
@@ -272,6 +246,52 @@ def fit_auto(
     if progress is not None:
         progress(1.0)
     return result
+
+
+def score_candidates(
+    found: list[Candidate],
+    work: ScalingData,
+    splits: list[Cut],
+    settings: SamplerSettings,
+    common: Mapping[str, Any],
+    *,
+    cache: CompileCache = COMPILE_CACHE,
+    deadline: float | None = None,
+    tick: Callable[[], None] = lambda: None,
+) -> tuple[list[Scored], list[dict[str, str]]]:
+    """Leave-future-out refits of every candidate at every cut; the laws that cannot, with why."""
+    quick = refit_settings(settings)
+    scored: list[Scored] = []
+    skipped: list[dict[str, str]] = []
+    for cand in found:
+        try:
+            validate_fit(work, cand.family, **common)
+        except (DataError, FamilyError) as exc:
+            skipped.append({"family": cand.family.key(), "reason": str(exc)})
+            continue
+        s = Scored(cand, [], [])
+        for cut in splits:
+            try:
+                refit = fit_family(
+                    cut.train,
+                    cand.family,
+                    settings=quick,
+                    cache=cache,
+                    time_limit_s=_left(deadline),
+                    **common,
+                )
+            except DataError as exc:
+                s.refits.append({"cut": cut.fraction, "error": str(exc)})
+                s.error = f"cannot be refitted below the {cut.fraction:g} cut: {exc}"
+                break
+            s.records.append(record(refit, cut.test))
+            s.refits.append({"cut": cut.fraction, "converged": refit.converged})
+            tick()
+        if s.error:
+            skipped.append({"family": cand.family.key(), "reason": s.error})
+        else:
+            scored.append(s)
+    return scored, skipped
 
 
 def combine(

@@ -298,6 +298,11 @@ class PredictResponse(BaseModel):
     group: str | None
     population: bool
     interval_kind: str
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="e.g. points more than 3 decades beyond the data (each point also carries "
+        "decades_beyond; intervals widen with it)",
+    )
     predictions: list[dict[str, Any]]
 
 

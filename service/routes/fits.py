@@ -136,6 +136,7 @@ def predict_fit(
         group=prediction.group,
         population=prediction.population,
         interval_kind=prediction.interval_kind,
+        warnings=list(prediction.warnings),
         predictions=prediction.to_records(),
     )
 

@@ -51,7 +51,7 @@ AUTO = BACKTEST_AUTO
 # The family used when a request names none.
 DEFAULT_FAMILY = AUTO
 FLOPS_PER_PARAM_TOKEN = 6.0
-SATURATING = "saturating"  # registry name of the M4-style law, when the registry has it
+SATURATING = "saturating_power_law"  # the M4-style law, when the registry has it
 
 
 @dataclass(frozen=True)

@@ -297,7 +297,7 @@ def fit_phases() -> Iterator[dict[str, float]]:
     """
     import models
 
-    fit_module = sys.modules["models.fit"]
+    fit_module = sys.modules["models.fitting"]
     totals: dict[str, float] = {}
 
     def wrap(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:

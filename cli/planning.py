@@ -14,7 +14,7 @@ from typing import Any
 import models
 from cli.common import fit_args, json_default, load_runs, numbers, run_fit
 from models import BayescaleError
-from models.backtest import SCORE_PROBS
+from models.backtesting import SCORE_PROBS
 
 
 def add_planning_parsers(sub: Any) -> None:

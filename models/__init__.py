@@ -10,9 +10,9 @@ Pure modelling: it never imports the web or database stack. Typical use::
     fit.save("fit.nc"); same = models.load_fit("fit.nc")
 """
 
-from models import backtest as backtest_module
-from models import fit as fit_module
-from models.backtest import Backtest, Score, backtest
+from models import backtesting as backtest_module
+from models import fitting as fit_module
+from models.backtesting import Backtest, Score, backtest
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -26,7 +26,7 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
-from models.fit import Fit, fit, validate_fit
+from models.fitting import Fit, fit, validate_fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.planning import (
     ComputePlan,

@@ -103,7 +103,7 @@ def simulation_based_calibration(
         Seeds priors, data and sampler.
     """
     from models.config import NOISE_PRIORS
-    from models.fit import fit
+    from models.fitting import fit
 
     design = design or default_design(family)
     settings = settings or SamplerSettings(draws=400, tune=400, chains=2)

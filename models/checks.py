@@ -12,7 +12,7 @@ from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 
 def count_parameters(config: ModelConfig) -> int:

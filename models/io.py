@@ -23,7 +23,7 @@ from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
 from models.errors import BayescaleError, IncompatibleFitError
 from models.families import get_family
-from models.fit import Fit
+from models.fitting import Fit
 from models.priors import canonical_json
 from models.sampling import SamplerSettings
 

@@ -12,7 +12,7 @@ from models.posterior import flat, group_draws, noise_draws
 from models.predict import _check_probs, _tag
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 
 def natural_draws(fit: Fit, group: str | None, *, seed: int = 0) -> dict[str, np.ndarray]:

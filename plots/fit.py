@@ -34,7 +34,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 GRID = 60
 

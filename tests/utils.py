@@ -15,7 +15,7 @@ from models.build import prepare
 from models.config import resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import diagnose
-from models.fit import Fit, pointwise_log_likelihood
+from models.fitting import Fit, pointwise_log_likelihood
 from models.simulate import simulate
 
 CHINCHILLA_TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}

@@ -73,7 +73,7 @@ from models.families.base import Param, Pooling, ScalingLaw, Unit, amplitude, fl
 from models.priors import PriorSpec
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 KAPPA_PRIOR = PriorSpec("TruncatedNormal", mu=1.0 / 3.0, sigma=0.15, lower=0.0, upper=1.5)
 NOISE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -389,7 +389,7 @@ def peak_size(
     Parameters
     ----------
     fit_or_params
-        A ``scale_time`` :class:`~models.fit.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.fitting.Fit`, or natural-unit draws (name -> (S,) array).
     t
         Training time(s), natural units (``steps``).
     family
@@ -453,7 +453,7 @@ def iso_loss(
     Parameters
     ----------
     params
-        A ``scale_time`` :class:`~models.fit.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.fitting.Fit`, or natural-unit draws (name -> (S,) array).
     target_loss
         Loss to reach, natural units.
     sizes

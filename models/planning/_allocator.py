@@ -19,7 +19,7 @@ from models.planning._draws import _draws, _scaled
 from models.planning._numerics import _minimise, _positive
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 Array = np.ndarray
 

@@ -15,7 +15,7 @@ from models.build import scaled_inputs
 from models.posterior import group_draws
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 Array = np.ndarray
 

@@ -29,7 +29,7 @@ from models.planning.targets import compute_for_target
 from models.predict import _check_probs
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 Array = np.ndarray
 

@@ -27,7 +27,7 @@ from models.posterior import noise_draws
 from models.predict import _check_probs, points_frame
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 # compute_for_target searches C from 1e-3 x the smallest observed run's compute up to 1e6 x the
 # largest (six orders of magnitude of extrapolation, far beyond any credible use of a fit).

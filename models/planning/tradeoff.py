@@ -27,7 +27,7 @@ from models.planning.results import SizePoint, TimeTradeoff
 from models.predict import _check_probs
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 # The log-t grid of the iso-loss root finder and the bisection steps inside its first bracket.
 TIME_GRID = 1024

@@ -21,7 +21,7 @@ from models.posterior import noise_draws
 from models.predict import _check_probs, points_frame
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 Array = np.ndarray
 

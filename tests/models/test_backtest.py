@@ -11,7 +11,7 @@ import pytest
 
 import models
 from models import DataError, PredictionError, ScalingData
-from models.backtest import (
+from models.backtesting import (
     CALIBRATION_PROBS,
     backtest,
     holdout_split,

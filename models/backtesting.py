@@ -37,7 +37,7 @@ from models.families import ScalingLaw, get_family
 from models.predict import Prediction, _check_probs, _tag
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models.fitting import Fit
 
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 CALIBRATION_PROBS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
@@ -318,7 +318,7 @@ def backtest(
     fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)
     train, test, how = holdout_split(data, fam, below=below, fraction=fraction, by=by)
     # looked up at call time, so tests can replace models.fit_module.fit
-    fitted: Fit = importlib.import_module("models.fit").fit(train, fam, **fit_kwargs)
+    fitted: Fit = importlib.import_module("models.fitting").fit(train, fam, **fit_kwargs)
     overall, per_group = score_groups(fitted, test, probs=probs, seed=seed)
     return Backtest(
         family=fam.key(),

@@ -206,7 +206,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         data, args, models.backtest, below=below, fraction=args.fraction, by=args.by, **kwargs
     )
     if args.output:
-        answer.fit.save(args.output)
+        models.save_fit(answer.fit, args.output)
     out = answer.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, default=json_default))

@@ -7,12 +7,10 @@ Pure modelling: it never imports the web or database stack. Typical use::
     fit = models.fit(data, "chinchilla", settings=models.SamplerSettings(seed=1))
     print(fit.summary(), fit.diagnostics.converged)
     fit.predict({"params": [7e10], "data": [1.4e12]}).to_frame()
-    fit.save("fit.nc"); same = models.load_fit("fit.nc")
+    models.save_fit(fit, "fit.nc"); same = models.load_fit("fit.nc")
 """
 
-from models import backtesting as backtest_module
-from models import fitting as fit_module
-from models.backtesting import Backtest, Score, backtest
+from models.backtesting import Backtest, Score, backtest, holdout_split
 from models.data import INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -26,7 +24,7 @@ from models.errors import (
     SettingsError,
 )
 from models.families import REGISTRY, get_family, list_families
-from models.fitting import Fit, fit, validate_fit
+from models.fitting import fit, validate_fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.planning import (
     ComputePlan,
@@ -45,6 +43,7 @@ from models.planning import (
 )
 from models.predict import Prediction
 from models.priors import HyperPrior, PriorSpec
+from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
 
 __all__ = [
@@ -78,14 +77,13 @@ __all__ = [
     "Thresholds",
     "TimeTradeoff",
     "backtest",
-    "backtest_module",
     "compare_groups",
     "compute_for_target",
     "compute_optimal",
     "fit",
-    "fit_module",
     "fit_to_bytes",
     "get_family",
+    "holdout_split",
     "list_families",
     "load_fit",
     "plan",

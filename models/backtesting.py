@@ -24,20 +24,18 @@ Only :func:`backtest` samples (it calls :func:`models.fit`); everything else is 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from models import fitting
 from models.data import INPUTS, ScalingData
 from models.errors import DataError, PredictionError
 from models.families import ScalingLaw, get_family
-from models.predict import Prediction, _check_probs, _tag
-
-if TYPE_CHECKING:
-    from models.fitting import Fit
+from models.predict import Prediction, check_probs, interval_tag
+from models.result import Fit
 
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 CALIBRATION_PROBS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
@@ -63,9 +61,9 @@ class Score:
             "rmse_log": float(self.rmse_log),
             "mean_log_error": float(self.mean_log_error),
             "mare": float(self.mare),
-            "coverage": {_tag(p): float(v) for p, v in self.coverage.items()},
-            "width_log": {_tag(p): float(v) for p, v in self.width_log.items()},
-            "interval_score": {_tag(p): float(v) for p, v in self.interval_score.items()},
+            "coverage": {interval_tag(p): float(v) for p, v in self.coverage.items()},
+            "width_log": {interval_tag(p): float(v) for p, v in self.width_log.items()},
+            "interval_score": {interval_tag(p): float(v) for p, v in self.interval_score.items()},
             "calibration": [
                 {"nominal": float(p), "empirical": float(c)} for p, c in self.calibration
             ],
@@ -169,7 +167,7 @@ def score(
     prediction carries (predict with :data:`CALIBRATION_PROBS` for a full curve, as
     :func:`score_fit` does).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     missing = [p for p in probs if p not in prediction.new_run_interval]
     if missing:
         raise PredictionError(
@@ -232,7 +230,7 @@ def score_fit(
     seed: int = 0,
 ) -> Score:
     """Predict ``test`` (every row, as ``group``) at the calibration levels and score it."""
-    levels = tuple(sorted({*CALIBRATION_PROBS, *_check_probs(probs)}))
+    levels = tuple(sorted({*CALIBRATION_PROBS, *check_probs(probs)}))
     points = {n: test.inputs[n] for n in fit.family.inputs}
     prediction = fit.predict(points, group=group, probs=levels, seed=seed)
     return score(prediction, test.loss, probs)
@@ -273,7 +271,7 @@ def score_groups(
     Each test group is predicted as itself when the fit has it, else as a new group from the
     population (an ``independent`` parameter then makes that group unpredictable: an error).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     levels = tuple(sorted({*CALIBRATION_PROBS, *probs}))
     per_group: dict[str, Score] = {}
     medians: list[np.ndarray] = []
@@ -313,12 +311,11 @@ def backtest(
     ``by`` defaults to the family's first input. ``fit_kwargs`` go to :func:`models.fit`
     (``family_options``, ``pooling``, ``settings``, ``progress``, ``time_limit_s``, ...).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     options = fit_kwargs.get("family_options") or {}
     fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)
     train, test, how = holdout_split(data, fam, below=below, fraction=fraction, by=by)
-    # looked up at call time, so tests can replace models.fit_module.fit
-    fitted: Fit = importlib.import_module("models.fitting").fit(train, fam, **fit_kwargs)
+    fitted = fitting.fit(train, fam, **fit_kwargs)
     overall, per_group = score_groups(fitted, test, probs=probs, seed=seed)
     return Backtest(
         family=fam.key(),

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.config import NOISE_PRIORS
 from models.data import Scales
 from models.families import ScalingLaw
+from models.fitting import fit
 from models.sampling import SamplerSettings
 from models.simulate import draw_prior, simulate
 
@@ -102,9 +104,6 @@ def simulation_based_calibration(
     seed
         Seeds priors, data and sampler.
     """
-    from models.config import NOISE_PRIORS
-    from models.fitting import fit
-
     design = design or default_design(family)
     settings = settings or SamplerSettings(draws=400, tune=400, chains=2)
     rng = np.random.default_rng(seed)

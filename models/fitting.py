@@ -1,154 +1,27 @@
-"""``fit``: data in, a :class:`Fit` out, with posterior, diagnostics, summaries and predictions."""
+"""``fit``: data in, a :class:`~models.result.Fit` out (sampling, diagnostics, identification).
+
+The sampler is called through its module (``sampling.sample_posterior``), so a test replaces it
+at its one definition.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from models.build import ModelData, prepare, scaled_inputs
+from models import sampling
+from models.build import ModelData, prepare
 from models.checks import check_data, check_identification
 from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
-from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
+from models.diagnostics import FitWarning, Thresholds, diagnose
 from models.families import ScalingLaw, get_family
-from models.posterior import flat, group_draws, noise_draws, observation_draws
-from models.predict import Prediction, extrapolation, points_frame, predict_draws, summarize_draws
-from models.sampling import (
-    COMPILE_CACHE,
-    CompileCache,
-    ProgressFn,
-    SamplerSettings,
-    sample_posterior,
-)
-
-
-@dataclass
-class Fit:
-    """A fitted scaling law: posterior draws (model units) plus everything needed to use them."""
-
-    family: ScalingLaw
-    config: ModelConfig
-    scales: Scales
-    settings: SamplerSettings
-    trace: Any  # xarray DataTree: posterior, sample_stats
-    data: ScalingData
-    diagnostics: Diagnostics
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-
-    _draws: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False)
-    _ranges: dict[str | None, dict[str, tuple[float, float]]] = field(
-        default_factory=dict, init=False, repr=False
-    )
-
-    @property
-    def posterior(self) -> Any:
-        """The posterior group as an ``xarray.Dataset``."""
-        return self.trace["posterior"].to_dataset()
-
-    @property
-    def draws(self) -> dict[str, np.ndarray]:
-        """Every posterior variable as a numpy array, chain and draw stacked (cached)."""
-        if not self._draws:
-            posterior = self.posterior
-            self._draws.update({str(n): flat(posterior, str(n)) for n in posterior.data_vars})
-        return self._draws
-
-    @property
-    def groups(self) -> list[str]:
-        """Groups the fit saw, sorted."""
-        return self.data.groups
-
-    @property
-    def converged(self) -> bool:
-        """Shortcut for ``diagnostics.converged``."""
-        return self.diagnostics.converged
-
-    def summary(self, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
-        """Parameter summaries in natural units (see :func:`models.summary.summarize`)."""
-        from models.summary import summarize
-
-        return summarize(self, probs)
-
-    def summary_draws(self, name: str) -> np.ndarray:
-        """Natural-unit draws of one parameter: (S,) or (S, group)."""
-        natural = self.family.to_natural(
-            {n: self.draws[n] for n in self.family.param_names},
-            self.scales.inputs,
-            self.scales.loss,
-        )
-        return natural[name]
-
-    def predict(
-        self,
-        points: Any,
-        *,
-        group: str | None = None,
-        probs: Sequence[float] = (0.5, 0.9),
-        seed: int = 0,
-    ) -> Prediction:
-        """Posterior predictive loss at new points.
-
-        Parameters
-        ----------
-        points
-            Mapping input -> values, a DataFrame, or a list of dicts; needs the family's inputs.
-        group
-            A fitted group; None (several groups) or an unseen name predicts a *new* group from
-            the population, with correspondingly wider intervals (``population=True``).
-        probs
-            Central interval probabilities, e.g. (0.5, 0.9).
-        seed
-            Seeds the population and observation-noise draws.
-        """
-        frame = points_frame(points, self.family.inputs)
-        if group is None and len(self.groups) == 1:
-            group = self.groups[0]
-        seen = group in self.groups
-        params = group_draws(
-            self.draws, self.family, self.config.pooling, self.groups, group, seed=seed
-        )
-        x = scaled_inputs(
-            {n: frame[n].to_numpy() for n in self.family.inputs}, self.family.inputs, self.scales
-        )
-        log_mean, log_new = predict_draws(
-            self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
-        )
-        median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
-        ranges = self._observed_ranges(group if seen else None)
-        region, distance = extrapolation(
-            {n: frame[n].to_numpy() for n in self.family.inputs}, ranges
-        )
-        return Prediction(
-            points=frame,
-            group=group,
-            population=not seen,
-            probs=tuple(float(p) for p in probs),
-            median=median,
-            mean=mean,
-            mean_interval=mean_iv,
-            new_run_interval=new_iv,
-            region=region,
-            distance=distance,
-        )
-
-    def _observed_ranges(self, group: str | None) -> dict[str, tuple[float, float]]:
-        """Observed log ranges of the group's inputs (all data for None), computed once."""
-        if group not in self._ranges:
-            mask = None if group is None else np.asarray(self.data.group == group)
-            self._ranges[group] = self.data.log_ranges(self.family.inputs, mask=mask)
-        return self._ranges[group]
-
-    def save(self, path: str | Path) -> Path:
-        """Write the fit as a netCDF DataTree (see :mod:`models.io`)."""
-        from models.io import save_fit
-
-        return save_fit(self, path)
+from models.posterior import noise_draws, observation_draws
+from models.result import Fit
+from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
 
 
 def fit(
@@ -210,7 +83,7 @@ def fit(
     settings = settings or SamplerSettings()
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
-    trace = sample_posterior(
+    trace = sampling.sample_posterior(
         config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
     posterior = trace["posterior"].to_dataset()
@@ -247,7 +120,7 @@ def validate_fit(
 
 def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any) -> np.ndarray:
     """Log p(y_i | theta_s) with shape (chain, draw, obs), computed in numpy."""
-    from scipy import stats
+    from scipy import stats  # lazy: importing scipy.stats costs about a second
 
     params = observation_draws(posterior, config.family, md.group_idx)
     with np.errstate(invalid="ignore", divide="ignore"):

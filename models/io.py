@@ -23,8 +23,8 @@ from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
 from models.errors import BayescaleError, IncompatibleFitError
 from models.families import get_family
-from models.fitting import Fit
 from models.priors import canonical_json
+from models.result import Fit
 from models.sampling import SamplerSettings
 
 FORMAT_VERSION = 1

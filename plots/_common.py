@@ -22,7 +22,7 @@ from PIL import Image
 from models.data import ScalingData
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 FORMATS = ("png", "svg")
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}

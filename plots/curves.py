@@ -34,7 +34,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 GRID = 120
 # iso-loss root finding costs ~0.2 s per size over 400 draws; bands need far fewer draws

@@ -21,7 +21,7 @@ from plots._common import group_colors, new_figure, note
 from plots.errors import PlotError
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 CHAIN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 RANK_BINS = 20

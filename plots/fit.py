@@ -34,7 +34,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 GRID = 60
 

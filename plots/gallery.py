@@ -65,7 +65,7 @@ def _fitted(cache: Path | None, name: str, make: Callable[[], models.Fit]) -> mo
     result = make()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        result.save(path)
+        models.save_fit(result, path)
     return result
 
 
@@ -75,7 +75,7 @@ def build(out: Path, kinds: Sequence[str], cache: Path | None = None) -> dict[st
     started = time.monotonic()
     data = example_dataset(0, points_per_group=16)
     below = {"params": 1e9}
-    train, held_out = models.backtest_module.split(data, below=below)
+    train, held_out, _ = models.holdout_split(data, "chinchilla", below=below)
     fits = {
         "chinchilla": _fitted(
             cache, "chinchilla", lambda: models.fit(train, "chinchilla", settings=SETTINGS)

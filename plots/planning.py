@@ -30,7 +30,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 N_BUDGETS = 16
 

@@ -22,7 +22,7 @@ from plots._common import FORMATS, to_bytes
 from plots.errors import PlotError
 
 if TYPE_CHECKING:
-    from models.fitting import Fit
+    from models.result import Fit
 
 OptionType = Literal["str", "float", "floats", "strs"]
 # a list option (budgets, targets, variables) beyond this is no longer a readable plot

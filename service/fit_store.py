@@ -50,7 +50,7 @@ def submit(
     if spec.get("holdout"):
         # the worker fits the training part: it must be fittable and leave something to score
         try:
-            train, _, _ = models.backtest_module.holdout_split(
+            train, _, _ = models.holdout_split(
                 data, spec["family"], family_options=spec["family_options"], **spec["holdout"]
             )
             models.validate_fit(train, spec["family"], **checks)

@@ -50,5 +50,5 @@ def _held_out(
     if not holdout:
         return None
     data = jobs.load_data(session, job)
-    _, test, _ = models.backtest_module.holdout_split(data, result.family, **holdout)
+    _, test, _ = models.holdout_split(data, result.family, **holdout)
     return test

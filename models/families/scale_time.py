@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -72,8 +72,19 @@ from models.errors import FamilyError
 from models.families.base import Param, Pooling, ScalingLaw, Unit, amplitude, floor, group_spread
 from models.priors import PriorSpec
 
-if TYPE_CHECKING:
-    from models.fitting import Fit
+
+class Fitted(Protocol):
+    """What the posterior functionals need of a fit (a :class:`models.Fit` is one)."""
+
+    @property
+    def family(self) -> ScalingLaw:
+        """The fitted family."""
+        ...
+
+    def natural_draws(self, group: str | None, *, seed: int = 0) -> dict[str, np.ndarray]:
+        """Natural-unit draws (S,) of every parameter for one group."""
+        ...
+
 
 KAPPA_PRIOR = PriorSpec("TruncatedNormal", mu=1.0 / 3.0, sigma=0.15, lower=0.0, upper=1.5)
 NOISE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -319,7 +330,7 @@ def _first_crossing(
 
 
 def _natural(
-    source: Fit | Mapping[str, Any], family: ScaleTime | None, group: str | None
+    source: Fitted | Mapping[str, Any], family: ScaleTime | None, group: str | None
 ) -> tuple[dict[str, np.ndarray], ScaleTime]:
     """Natural-unit draws (S,) and the family, from a Fit or a mapping of draws."""
     if isinstance(source, Mapping):
@@ -328,12 +339,10 @@ def _natural(
             modes = sum(1 for k in params if k.startswith("S") and k[1:].isdigit())
             family = ScaleTime(modes=str(modes), capacity="power" if "A_P" in params else "none")
         return params, family
-    from models.summary import natural_draws
-
     fam = source.family
     if not isinstance(fam, ScaleTime):
         raise FamilyError(f"needs a scale_time fit, not '{fam.name}'", field="family")
-    return natural_draws(source, group), fam
+    return source.natural_draws(group), fam
 
 
 def _noise_scale(family: ScaleTime, data: float | None, label_noise: float | None) -> float:
@@ -372,7 +381,7 @@ def tau_peak(params: Mapping[str, Any], family: ScaleTime | None = None, g: floa
 
 
 def peak_size(
-    fit_or_params: Fit | Mapping[str, Any],
+    fit_or_params: Fitted | Mapping[str, Any],
     t: float | np.ndarray,
     *,
     family: ScaleTime | None = None,
@@ -389,7 +398,7 @@ def peak_size(
     Parameters
     ----------
     fit_or_params
-        A ``scale_time`` :class:`~models.fitting.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.Fit`, or natural-unit draws (name -> (S,) array).
     t
         Training time(s), natural units (``steps``).
     family
@@ -433,7 +442,7 @@ def peak_size(
 
 
 def iso_loss(
-    params: Fit | Mapping[str, Any],
+    params: Fitted | Mapping[str, Any],
     target_loss: float,
     sizes: float | np.ndarray,
     *,
@@ -453,7 +462,7 @@ def iso_loss(
     Parameters
     ----------
     params
-        A ``scale_time`` :class:`~models.fitting.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.Fit`, or natural-unit draws (name -> (S,) array).
     target_loss
         Loss to reach, natural units.
     sizes

@@ -9,7 +9,7 @@ draw and as one Bayes decision; :func:`plan` adds "and how much compute for this
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -26,10 +26,8 @@ from models.planning.results import (
     TargetCompute,
 )
 from models.planning.targets import compute_for_target
-from models.predict import _check_probs
-
-if TYPE_CHECKING:
-    from models.fitting import Fit
+from models.predict import check_probs
+from models.result import Fit
 
 Array = np.ndarray
 
@@ -88,7 +86,7 @@ def compute_optimal(
         the other follows from C; at most one), ``unique_data`` (see above),
         ``tokens_per_step`` (tokens per optimizer step, for families whose input is ``steps``).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     costs = _positive_array(budgets, "budgets")
     limits = _limits(k, inputs, constraints)
     alloc = _Allocator(fit, limits, group, seed)
@@ -192,7 +190,7 @@ def compare_groups(
     architectures). ``constraints`` and ``inputs`` are as for :func:`compute_optimal` and apply
     to both groups.
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     budget = _positive(budget, "budget")
     limits = _limits(k, inputs, constraints)
     alloc_a = _Allocator(fit, limits, a, seed)

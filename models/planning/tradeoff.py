@@ -8,7 +8,6 @@ curve) into the iso-loss curve t(N) and its cheapest point under a cost model.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,10 +23,8 @@ from models.planning._numerics import (
     _quantiles,
 )
 from models.planning.results import SizePoint, TimeTradeoff
-from models.predict import _check_probs
-
-if TYPE_CHECKING:
-    from models.fitting import Fit
+from models.predict import check_probs
+from models.result import Fit
 
 # The log-t grid of the iso-loss root finder and the bisection steps inside its first bracket.
 TIME_GRID = 1024
@@ -93,7 +90,7 @@ def scale_time_tradeoff(
             f"scale_time_tradeoff needs a scale_time fit, not '{fam.key()}'", field="family"
         )
     target = _positive(target, "target")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     k, tps = _positive(k, "k"), _positive(tokens_per_step, "tokens_per_step")
     sizes = (
         np.geomspace(fit.data.inputs["params"].min(), 100 * fit.data.inputs["params"].max(), 25)

@@ -22,7 +22,7 @@ from models.backtesting import (
 )
 from models.predict import Prediction
 from models.simulate import simulate
-from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit, replace_fit
 
 
 def hand_data() -> ScalingData:
@@ -160,7 +160,7 @@ class TestBacktest:
             calls.append((train, kwargs))
             return fake_fit(truth=truth, groups=groups, spread=0.005)
 
-        monkeypatch.setattr(models.fit_module, "fit", fake)
+        replace_fit(monkeypatch, fake)
         settings = models.SamplerSettings(draws=10)
         res = backtest(data, "chinchilla", below={"params": 3e8}, settings=settings, seed=5)
         ((train, kwargs),) = calls
@@ -175,7 +175,7 @@ class TestBacktest:
 
     def test_fraction_split_defaults_to_the_familys_first_input(self, monkeypatch):
         data = simulate(models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(20))
-        monkeypatch.setattr(models.fit_module, "fit", lambda train, family, **kw: fake_fit())
+        replace_fit(monkeypatch, lambda train, family, **kw: fake_fit())
         res = backtest(data, "chinchilla", fraction=0.75)
         assert res.split == {"fraction": 0.75, "by": "params"} and res.n_test == 5
 
@@ -184,7 +184,7 @@ class TestBacktest:
         data = simulate(
             models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(20), groups=["a"]
         )
-        monkeypatch.setattr(models.fit_module, "fit", lambda train, family, **kw: fake_fit())
+        replace_fit(monkeypatch, lambda train, family, **kw: fake_fit())
         res = backtest(data, "chinchilla", fraction=0.75, seed=3)
         train, test, how = holdout_split(data, "chinchilla", fraction=0.75)
         assert how == res.split and (len(train), len(test)) == (res.n_train, res.n_test)

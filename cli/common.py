@@ -18,7 +18,9 @@ from models import BayescaleError
 def fit_args(p: argparse.ArgumentParser) -> None:
     """The data, model and sampler options of a fit (``fit`` and ``backtest`` share them)."""
     p.add_argument("data", type=Path, help="CSV file, one run per row")
-    p.add_argument("--family", default="chinchilla", help="family name (see 'bayescale families')")
+    p.add_argument(
+        "--family", default=models.DEFAULT_FAMILY, help="family name (see 'bayescale families')"
+    )
     p.add_argument(
         "--family-option",
         action="append",
@@ -124,7 +126,7 @@ def run_fit[T](
     progress = Progress("sampling", not args.quiet and sys.stderr.isatty())
     if progress.enabled:
         print(
-            f"fitting {kwargs.get('family', 'chinchilla')} to {len(data)} runs in "
+            f"fitting {kwargs.get('family', models.DEFAULT_FAMILY)} to {len(data)} runs in "
             f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
             file=sys.stderr,
         )

@@ -11,7 +11,7 @@ Pure modelling: it never imports the web or database stack. Typical use::
 """
 
 from models.backtesting import Backtest, Score, backtest, holdout_split
-from models.data import INPUTS, Scales, ScalingData
+from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
     BayescaleError,
@@ -45,9 +45,12 @@ from models.predict import Prediction
 from models.priors import HyperPrior, PriorSpec
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
+from models.spec import DEFAULT_FAMILY, FitSpec
 
 __all__ = [
     "COMPILE_CACHE",
+    "DEFAULT_FAMILY",
+    "DEFAULT_GROUP",
     "INPUTS",
     "REGISTRY",
     "Backtest",
@@ -57,6 +60,7 @@ __all__ = [
     "Diagnostics",
     "FamilyError",
     "Fit",
+    "FitSpec",
     "FitTimeoutError",
     "FitWarning",
     "GroupComparison",

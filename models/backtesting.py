@@ -25,7 +25,7 @@ Only :func:`backtest` samples (it calls :func:`models.fit`); everything else is 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from models.errors import DataError, PredictionError
 from models.families import ScalingLaw, get_family
 from models.predict import Prediction, check_probs, interval_tag
 from models.result import Fit
+from models.spec import DEFAULT_FAMILY, FitSpec, as_spec
 
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 CALIBRATION_PROBS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
@@ -238,7 +239,7 @@ def score_fit(
 
 def holdout_split(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    family: str | ScalingLaw = DEFAULT_FAMILY,
     *,
     family_options: Mapping[str, str] | None = None,
     below: Mapping[str, float] | None = None,
@@ -295,7 +296,7 @@ def score_groups(
 
 def backtest(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    family: FitSpec | str | ScalingLaw | None = None,
     *,
     below: Mapping[str, float] | None = None,
     fraction: float | None = None,
@@ -312,10 +313,11 @@ def backtest(
     (``family_options``, ``pooling``, ``settings``, ``progress``, ``time_limit_s``, ...).
     """
     probs = check_probs(probs)
-    options = fit_kwargs.get("family_options") or {}
-    fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)
+    model_keys = ("family_options", "pooling", "priors", "likelihood", "settings")
+    spec = as_spec(family, **{k: fit_kwargs.pop(k) for k in model_keys if k in fit_kwargs})
+    fam = spec.law()
     train, test, how = holdout_split(data, fam, below=below, fraction=fraction, by=by)
-    fitted = fitting.fit(train, fam, **fit_kwargs)
+    fitted = fitting.fit(train, replace(spec, family=fam), **fit_kwargs)
     overall, per_group = score_groups(fitted, test, probs=probs, seed=seed)
     return Backtest(
         family=fam.key(),

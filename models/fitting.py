@@ -18,20 +18,22 @@ from models.checks import check_data, check_identification
 from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import FitWarning, Thresholds, diagnose
-from models.families import ScalingLaw, get_family
+from models.families import ScalingLaw
 from models.posterior import noise_draws, observation_draws
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
+from models.spec import FitSpec, as_spec
 
 
 def fit(
     data: ScalingData,
-    family: str | ScalingLaw = "chinchilla",
+    spec: FitSpec | str | ScalingLaw | None = None,
     *,
+    family: str | ScalingLaw | None = None,
     family_options: Mapping[str, str] | None = None,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "normal",
+    likelihood: str | None = None,
     settings: SamplerSettings | None = None,
     scales: Scales | None = None,
     thresholds: Thresholds | None = None,
@@ -45,8 +47,12 @@ def fit(
     ----------
     data
         Observations; ``data.group`` defines the hierarchy.
+    spec
+        What to fit: a :class:`~models.spec.FitSpec`, or a family (registry name, see
+        :func:`models.list_families`, or a family instance; default
+        :data:`models.DEFAULT_FAMILY`) with the keyword arguments below.
     family
-        Registry name (see :func:`models.list_families`) or a family instance.
+        The family by keyword, instead of ``spec``.
     family_options
         Options of the family, e.g. ``{"x": "data"}`` for ``power_law``.
     pooling
@@ -54,7 +60,7 @@ def fit(
     priors
         JSON-style overrides, per parameter (see :func:`models.config.resolve_config`).
     likelihood
-        ``normal`` or ``student_t`` on log loss.
+        ``normal`` (default) or ``student_t`` on log loss.
     settings
         Sampler settings (draws, tune, chains, target_accept, seed).
     scales
@@ -69,27 +75,27 @@ def fit(
         Wall-clock limit including compilation; over it sampling stops and
         :class:`~models.errors.FitTimeoutError` is raised.
     """
-    th = thresholds or Thresholds()
-    config, found = validate_fit(
-        data,
-        family,
+    spec = as_spec(
+        spec,
+        family=family,
         family_options=family_options,
         pooling=pooling,
         priors=priors,
         likelihood=likelihood,
-        thresholds=th,
+        settings=settings,
     )
+    th = thresholds or Thresholds()
+    config, found = validate_fit(data, spec, thresholds=th)
     fam = config.family
-    settings = settings or SamplerSettings()
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
     trace = sampling.sample_posterior(
-        config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
+        config, md, spec.settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
     posterior = trace["posterior"].to_dataset()
     loglik = pointwise_log_likelihood(config, md, posterior)
     diagnostics = diagnose(trace, loglik, thresholds=th, warnings=found)
-    result = Fit(fam, config, scales, settings, trace, data, diagnostics)
+    result = Fit(fam, config, scales, spec.settings, trace, data, diagnostics)
     extra = check_identification(result, th)
     result.diagnostics = replace(diagnostics, warnings=(*diagnostics.warnings, *extra))
     return result
@@ -97,22 +103,31 @@ def fit(
 
 def validate_fit(
     data: ScalingData,
-    family: str | ScalingLaw,
+    spec: FitSpec | str | ScalingLaw | None = None,
     *,
+    family: str | ScalingLaw | None = None,
     family_options: Mapping[str, str] | None = None,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = "normal",
+    likelihood: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> tuple[ModelConfig, list[FitWarning]]:
     """Everything :func:`fit` checks before sampling: raises a ``BayescaleError`` naming the field.
 
     A service calls this on the request path to refuse a fit that cannot run (no MCMC here).
     """
-    fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
+    spec = as_spec(
+        spec,
+        family=family,
+        family_options=family_options,
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood,
+    )
+    fam = spec.law()
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(
-        fam, len(data.groups), pooling=pooling, priors=priors, likelihood=likelihood
+        fam, len(data.groups), pooling=spec.pooling, priors=spec.priors, likelihood=spec.likelihood
     )
     found = check_data(data, config, thresholds or Thresholds())
     return config, found + [FitWarning("pooling", n) for n in notes]

@@ -27,6 +27,12 @@ ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
 # optimum found from prior draws starts at that optimum (models.multistart);
 # "jitter": nutpie's own start, the prior's support point plus U(-1, 1) (unconstrained).
 INITS = ("multistart", "jitter")
+# Bounds of SamplerSettings; service.schemas.SamplerSpec states the same (tests/service/
+# test_schema_facts.py holds them equal: the light client cannot import models).
+MIN_DRAWS = 10
+MIN_TUNE = 1  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
+MIN_CHAINS, MAX_CHAINS = 1, 64
+MIN_TARGET_ACCEPT = 0.5
 _CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
 
 
@@ -57,14 +63,18 @@ class SamplerSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise SettingsError(f"{name} must be an integer", field=name)
-        if self.draws < 10:
-            raise SettingsError("draws must be at least 10", field="draws")
-        if self.tune < 1:  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
-            raise SettingsError("tune must be at least 1", field="tune")
-        if not 1 <= self.chains <= 64:
-            raise SettingsError("chains must be between 1 and 64", field="chains")
-        if not 0.5 <= self.target_accept < 1:
-            raise SettingsError("target_accept must be in [0.5, 1)", field="target_accept")
+        if self.draws < MIN_DRAWS:
+            raise SettingsError(f"draws must be at least {MIN_DRAWS}", field="draws")
+        if self.tune < MIN_TUNE:
+            raise SettingsError(f"tune must be at least {MIN_TUNE}", field="tune")
+        if not MIN_CHAINS <= self.chains <= MAX_CHAINS:
+            raise SettingsError(
+                f"chains must be between {MIN_CHAINS} and {MAX_CHAINS}", field="chains"
+            )
+        if not MIN_TARGET_ACCEPT <= self.target_accept < 1:
+            raise SettingsError(
+                f"target_accept must be in [{MIN_TARGET_ACCEPT:g}, 1)", field="target_accept"
+            )
         if self.seed < 0:
             raise SettingsError("seed must be >= 0", field="seed")
         if self.adaptation not in ADAPTATIONS:

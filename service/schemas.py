@@ -218,7 +218,7 @@ class FitRequest(Strict):
     """A fit job: dataset, family, hierarchy, priors, sampler; answered 202 with a Location."""
 
     dataset: str
-    family: str = "chinchilla"
+    family: str | None = Field(None, description="a family name; default: the server's")
     family_options: dict[str, str] = Field(default_factory=dict)
     pooling: str | dict[str, str] | None = None
     priors: dict[str, Any] | None = None

@@ -155,7 +155,7 @@ def _new_fit_page(
         viewer=viewer,
         datasets=store.list_datasets(session, viewer.project),
         families=models.list_families(),
-        values=defaults | {"family": "chinchilla", "likelihood": "normal"} | values,
+        values=defaults | {"family": models.DEFAULT_FAMILY, "likelihood": "normal"} | values,
         error=error,
     )
 

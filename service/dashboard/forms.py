@@ -90,7 +90,7 @@ def fit_request(form: Form) -> FitRequest:
     groups = names(form.get("groups"))
     data: dict[str, Any] = {
         "dataset": form.get("dataset", ""),
-        "family": form.get("family") or "chinchilla",
+        "family": form.get("family") or None,
         "family_options": pairs(form.get("family_options"), "family_options"),
         "pooling": pairs(pooling, "pooling") if pooling and "=" in pooling else pooling,
         "priors": priors,

@@ -156,15 +156,15 @@ class TestBacktest:
         )
         calls = []
 
-        def fake(train, family, **kwargs):
-            calls.append((train, kwargs))
+        def fake(train, spec, **kwargs):
+            calls.append((train, spec, kwargs))
             return fake_fit(truth=truth, groups=groups, spread=0.005)
 
         replace_fit(monkeypatch, fake)
         settings = models.SamplerSettings(draws=10)
         res = backtest(data, "chinchilla", below={"params": 3e8}, settings=settings, seed=5)
-        ((train, kwargs),) = calls
-        assert np.all(train.inputs["params"] <= 3e8) and kwargs == {"settings": settings}
+        ((train, spec, kwargs),) = calls
+        assert np.all(train.inputs["params"] <= 3e8) and spec.settings == settings and not kwargs
         assert res.n_train == len(train) and res.n_train + res.n_test == len(data)
         assert set(res.groups) == {"a", "b"}
         n_test = sum(s.n for s in res.groups.values())

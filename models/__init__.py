@@ -11,6 +11,7 @@ Pure modelling: it never imports the web or database stack. Typical use::
 """
 
 from models.backtesting import Backtest, Score, backtest, holdout_split
+from models.build import prepare
 from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
@@ -23,8 +24,9 @@ from models.errors import (
     PriorError,
     SettingsError,
 )
-from models.families import REGISTRY, get_family, list_families
-from models.fitting import fit, validate_fit
+from models.families import REGISTRY, ScalingLaw, get_family, list_families
+from models.families.scale_time import iso_loss, peak_size
+from models.fitting import fit, pointwise_log_likelihood, validate_fit
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.planning import (
     ComputePlan,
@@ -41,10 +43,12 @@ from models.planning import (
     scale_time_tradeoff,
     suggest,
 )
-from models.predict import Prediction
+from models.posterior import group_draws
+from models.predict import Prediction, check_probs, interval_tag
 from models.priors import HyperPrior, PriorSpec
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
+from models.simulate import example_dataset, simulate
 from models.spec import DEFAULT_FAMILY, FitSpec
 
 __all__ = [
@@ -73,6 +77,7 @@ __all__ = [
     "SamplerSettings",
     "Scales",
     "ScalingData",
+    "ScalingLaw",
     "Score",
     "SettingsError",
     "Suggestion",
@@ -81,19 +86,28 @@ __all__ = [
     "Thresholds",
     "TimeTradeoff",
     "backtest",
+    "check_probs",
     "compare_groups",
     "compute_for_target",
     "compute_optimal",
+    "example_dataset",
     "fit",
     "fit_to_bytes",
     "get_family",
+    "group_draws",
     "holdout_split",
+    "interval_tag",
+    "iso_loss",
     "list_families",
     "load_fit",
+    "peak_size",
     "plan",
+    "pointwise_log_likelihood",
+    "prepare",
     "probability_below",
     "save_fit",
     "scale_time_tradeoff",
+    "simulate",
     "suggest",
     "validate_fit",
 ]

@@ -24,7 +24,7 @@ import numpy as np
 
 import models
 import plots
-from models.simulate import example_dataset, simulate
+from models import example_dataset, simulate
 
 SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=2, seed=1)
 DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3.0, "w": 0.3}

@@ -180,3 +180,55 @@ def test_cycle_finder_sees_function_level_and_relative_imports(tmp_path: Path) -
     assert find_cycle(import_graph(pkg)) == ["pkg.a", "pkg.sub.b", "pkg.a"]
     (pkg / "sub" / "b.py").write_text("from typing import TYPE_CHECKING\nimport pkg\n")
     assert find_cycle(import_graph(pkg)) == []
+
+
+# -- service/ and plots/ use the models package's public names only ------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSUMERS = sorted([*(ROOT / "service").rglob("*.py"), *(ROOT / "plots").rglob("*.py")])
+
+
+def models_names_used(source: str, filename: str) -> tuple[set[str], set[str]]:
+    """(names taken from ``models``, submodules of ``models`` imported) by one module.
+
+    Names: ``from models import X`` and ``models.X`` attribute reads. Submodules: any
+    ``import models.sub`` or ``from models.sub import ...``, wherever it stands.
+    """
+    names: set[str] = set()
+    submodules: set[str] = set()
+    for node in ast.walk(ast.parse(source, filename=filename)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "models":
+                names.update(alias.name for alias in node.names)
+            elif node.module.startswith("models."):
+                submodules.add(node.module)
+        elif isinstance(node, ast.Import):
+            submodules.update(a.name for a in node.names if a.name.startswith("models."))
+        elif (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "models"
+        ):
+            names.add(node.attr)
+    return names, submodules
+
+
+@pytest.mark.parametrize("path", CONSUMERS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_service_and_plots_use_only_public_models_names(path: Path) -> None:
+    """models' submodules may be reorganised freely: these layers see only ``models.__all__``."""
+    import models
+
+    names, submodules = models_names_used(path.read_text(encoding="utf-8"), str(path))
+    assert not submodules, f"{path.name} imports models submodules {sorted(submodules)}"
+    private = names - set(models.__all__)
+    assert not private, f"{path.name} uses names models does not export: {sorted(private)}"
+
+
+def test_public_names_scanner_sees_every_form() -> None:
+    source = (
+        "import models\nimport models.build\nfrom models import Fit\n"
+        "from models.fitting import fit\nmodels.data.INPUTS\nmodels.fit(x)\n"
+    )
+    names, submodules = models_names_used(source, "<test>")
+    assert names == {"Fit", "data", "fit"}
+    assert submodules == {"models.build", "models.fitting"}

@@ -14,7 +14,6 @@ from typing import Any, Unpack
 import numpy as np
 
 from models.errors import PredictionError
-from models.families.chinchilla import Chinchilla
 from models.planning._allocator import Constraints, _Allocator, _limits
 from models.planning._numerics import _distribution, _positive, _positive_array
 from models.planning.results import (
@@ -112,8 +111,9 @@ def compute_optimal(
         d_star = budget / (limits.k * n_star)
         draws = {"params": n_star, "data": d_star, "loss": loss}
         closed = None
-        if isinstance(fam, Chinchilla):
-            c_n, c_d, c_l = _chinchilla_closed_form(natural, budget, limits.k, lo[0], hi[0])
+        exact = fam.closed_form_allocation(natural, float(budget), limits.k, lo[0], hi[0])
+        if exact is not None:
+            c_n, c_d, c_l = exact
             draws |= {"closed_params": c_n, "closed_data": c_d, "closed_loss": c_l}
             closed = {
                 n: _distribution(v, probs)
@@ -153,20 +153,6 @@ def compute_optimal(
         exponents=exponents,
         budgets=tuple(plans),
     )
-
-
-def _chinchilla_closed_form(
-    natural: Mapping[str, Array], budget: float, k: float, lo: float, hi: float
-) -> tuple[Array, Array, Array]:
-    """N*, D*, L* per draw from natural-unit Chinchilla draws, N* clipped to [e^lo, e^hi]."""
-    e, a, b = natural["E"], natural["A"], natural["B"]
-    alpha, beta = natural["alpha"], natural["beta"]
-    total = alpha + beta
-    log_m = np.log(budget / k)
-    log_g = (np.log(alpha * a) - np.log(beta * b)) / total
-    log_n = np.clip(log_g + beta / total * log_m, lo, hi)
-    n, d = np.exp(log_n), np.exp(log_m - log_n)
-    return n, d, e + a * n**-alpha + b * d**-beta
 
 
 def compare_groups(

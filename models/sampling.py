@@ -33,7 +33,7 @@ MIN_DRAWS = 10
 MIN_TUNE = 1  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
 MIN_CHAINS, MAX_CHAINS = 1, 64
 MIN_TARGET_ACCEPT = 0.5
-_CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
+CACHE_SIZE_ENV, DEFAULT_CACHE_SIZE = "BAYESCALE_COMPILE_CACHE_SIZE", 16
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,26 @@ class _Compiled:
 class CompileCache:
     """LRU of compiled nutpie models keyed by model structure; safe across threads."""
 
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self.size = size
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size
         self._models: OrderedDict[str, _Compiled] = OrderedDict()
         self._lock = threading.Lock()
         self.compiles = 0
+
+    @property
+    def size(self) -> int:
+        """Structures kept: the size given, else ``BAYESCALE_COMPILE_CACHE_SIZE`` read now.
+
+        Read when used, not at import: the process-wide cache is built when ``models`` is
+        imported, before a worker or a test has set its environment.
+        """
+        if self._size is not None:
+            return self._size
+        return int(os.environ.get(CACHE_SIZE_ENV, str(DEFAULT_CACHE_SIZE)))
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._size = value
 
     def get(self, config: ModelConfig, md: ModelData) -> Any:
         """Compiled model for ``config`` holding the arrays of ``md``."""

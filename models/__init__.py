@@ -48,7 +48,7 @@ from models.predict import Prediction, check_probs, interval_tag
 from models.priors import HyperPrior, PriorSpec
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
-from models.simulate import example_dataset, simulate
+from models.simulate import SCALE_TIME_EXAMPLE, example_dataset, simulate
 from models.spec import DEFAULT_FAMILY, FitSpec
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_GROUP",
     "INPUTS",
     "REGISTRY",
+    "SCALE_TIME_EXAMPLE",
     "Backtest",
     "BayescaleError",
     "ComputePlan",

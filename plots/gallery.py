@@ -14,7 +14,6 @@ The README shows the images this writes; rerun it after changing a plot.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,17 +27,6 @@ from models import example_dataset, simulate
 
 SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=2, seed=1)
 DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3.0, "w": 0.3}
-# natural units: tau = t N^kappa; a fast mode that fits noise and a slow one still learning
-SCALE_TIME_TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
 
 
 def _double_descent_data() -> models.ScalingData:
@@ -50,7 +38,7 @@ def _double_descent_data() -> models.ScalingData:
 def _scale_time_data() -> models.ScalingData:
     sizes, steps = np.meshgrid(np.geomspace(1e4, 1e7, 5), np.geomspace(10, 1e5, 8))
     inputs = {"params": sizes.ravel(), "steps": steps.ravel()}
-    return simulate(models.get_family("scale_time"), SCALE_TIME_TRUTH, inputs, seed=1)
+    return simulate(models.get_family("scale_time"), models.SCALE_TIME_EXAMPLE, inputs, seed=1)
 
 
 def _say(text: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,18 +23,7 @@ from models.result import Fit
 from models.simulate import simulate
 
 CHINCHILLA_TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
-# Natural units (N0 = 1): tau = t N^kappa. Well separated groups, a fast one that fits noise and
-# a slow one that still holds signal: F falls, rises, falls (double descent).
-SCALE_TIME_TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
+SCALE_TIME_TRUTH = models.SCALE_TIME_EXAMPLE
 
 
 def chinchilla_inputs(n: int = 30, seed: int = 0) -> dict[str, np.ndarray]:

@@ -48,7 +48,10 @@ from models.predict import Prediction, check_probs, interval_tag
 from models.priors import HyperPrior, PriorSpec
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
-from models.simulate import SCALE_TIME_EXAMPLE, example_dataset, simulate
+
+# exported as simulate_data: the name simulate would hide the module models.simulate
+from models.simulate import SCALE_TIME_EXAMPLE, example_dataset
+from models.simulate import simulate as simulate_data
 from models.spec import DEFAULT_FAMILY, FitSpec
 
 __all__ = [
@@ -108,7 +111,7 @@ __all__ = [
     "probability_below",
     "save_fit",
     "scale_time_tradeoff",
-    "simulate",
+    "simulate_data",
     "suggest",
     "validate_fit",
 ]

@@ -23,7 +23,7 @@ import numpy as np
 
 import models
 import plots
-from models import example_dataset, simulate
+from models import example_dataset, simulate_data
 
 SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=2, seed=1)
 DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3.0, "w": 0.3}
@@ -32,13 +32,13 @@ DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3
 def _double_descent_data() -> models.ScalingData:
     n = np.geomspace(10, 1000, 30)
     family = models.get_family("double_descent")
-    return simulate(family, DOUBLE_DESCENT_TRUTH, {"params": n, "data": np.full(30, 100.0)})
+    return simulate_data(family, DOUBLE_DESCENT_TRUTH, {"params": n, "data": np.full(30, 100.0)})
 
 
 def _scale_time_data() -> models.ScalingData:
     sizes, steps = np.meshgrid(np.geomspace(1e4, 1e7, 5), np.geomspace(10, 1e5, 8))
     inputs = {"params": sizes.ravel(), "steps": steps.ravel()}
-    return simulate(models.get_family("scale_time"), models.SCALE_TIME_EXAMPLE, inputs, seed=1)
+    return simulate_data(models.get_family("scale_time"), models.SCALE_TIME_EXAMPLE, inputs, seed=1)
 
 
 def _say(text: str) -> None:

@@ -232,3 +232,13 @@ def test_public_names_scanner_sees_every_form() -> None:
     names, submodules = models_names_used(source, "<test>")
     assert names == {"Fit", "data", "fit"}
     assert submodules == {"models.build", "models.fitting"}
+
+
+def test_no_public_name_hides_a_models_submodule() -> None:
+    """``models.fit`` the function once hid ``models.fit`` the module (hence *_module aliases)."""
+    import models
+
+    submodules = {p.stem for p in MODELS.glob("*.py")} | {
+        p.name for p in MODELS.iterdir() if p.is_dir()
+    }
+    assert not set(models.__all__) & submodules

@@ -297,7 +297,7 @@ def fit_phases() -> Iterator[dict[str, float]]:
     """
     import models
 
-    fit_module = sys.modules["models.fit"]
+    fitting, sampling = sys.modules["models.fitting"], sys.modules["models.sampling"]
     totals: dict[str, float] = {}
 
     def wrap(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:
@@ -314,10 +314,10 @@ def fit_phases() -> Iterator[dict[str, float]]:
     # nutpie.sample returns at once since fits got a time limit (blocking=False, then wait):
     # "sample" is sample_posterior minus the compiled-model lookup, set when the context exits.
     targets = [
-        (fit_module, "pointwise_log_likelihood", "log_likelihood"),
-        (fit_module, "diagnose", "diagnostics"),
-        (fit_module, "check_identification", "identification"),
-        (fit_module, "sample_posterior", "sample_posterior"),
+        (fitting, "pointwise_log_likelihood", "log_likelihood"),
+        (fitting, "diagnose", "diagnostics"),
+        (fitting, "check_identification", "identification"),
+        (sampling, "sample_posterior", "sample_posterior"),
     ]
     originals = [(obj, attr, getattr(obj, attr)) for obj, attr, _ in targets]
     cache = models.COMPILE_CACHE

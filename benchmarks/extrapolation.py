@@ -4,8 +4,8 @@ For every task of :mod:`benchmarks.tasks` (fit small, predict large) bayescale f
 family with NUTS and the three baselines of :mod:`benchmarks.baselines` are fitted per group on
 the same training rows and inputs. Each method hands over new-run log-loss samples at the
 held-out points, scored identically by :func:`benchmarks.metrics.score_samples` (the product's
-``models.backtest.score_arrays`` plus CRPS). bayescale's samples are the ones ``Fit.predict``
-draws (same seeds), and the run checks that its scores equal ``models.backtest.score_groups``.
+``models.backtesting.score_arrays`` plus CRPS). bayescale's samples are the ones ``Fit.predict``
+draws (same seeds), and the run checks that its scores equal ``models.backtesting.score_groups``.
 
 Run ``python -m benchmarks extrapolation [--quick] [--check]`` (``--check``: exit status 1 when
 a bound in :data:`BOUNDS` is violated, see :func:`checks`), or
@@ -82,7 +82,7 @@ def bayescale_samples(fit: Any, test: Any, seed: int = 0) -> tuple[np.ndarray, n
     """Mean-curve and new-run log-loss draws (P, S) at the test rows, as ``Fit.predict`` draws.
 
     Each test group is predicted as itself when fitted, else as a new group (``Fit.predict``'s
-    rule); the same seeds as ``models.backtest.score_groups`` make the two agree.
+    rule); the same seeds as ``models.backtesting.score_groups`` make the two agree.
     """
     from models.build import scaled_inputs
     from models.posterior import group_draws, noise_draws
@@ -116,7 +116,7 @@ def run_bayescale(
     ``reference`` the task's own family, the Normal likelihood and no discrepancy.
     """
     import models
-    from models.backtest import score_groups
+    from models.backtesting import score_groups
 
     s = SETTINGS[mode]
     settings = models.SamplerSettings(

@@ -99,6 +99,7 @@ def worker_fits(
     from service import fit_store, jobs, migrate, store
     from service.db import make_engine, session_factory, transaction
     from service.schemas import FitRequest
+    from service.submissions import fit_spec
     from service.tables import FitJob
 
     engine = make_engine(f"sqlite:///{db_dir / 'memory.db'}")
@@ -123,11 +124,9 @@ def worker_fits(
                 request_digest=f"memory-{i}",
             )
             body = FitRequest.model_validate({"dataset": dataset.name, "sampler": settings})
-            spec = body.model_dump(
-                include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
-            )
-            spec["settings"] = body.sampler.model_dump()
-            fit_id = fit_store.submit(session, project, dataset, spec, "", []).id
+            spec = fit_spec(body)
+            filters = body.filters.model_dump()
+            fit_id = fit_store.submit(session, project, dataset, spec, filters=filters).id
         start = time.perf_counter()
         claimed = jobs.claim(sessions, worker, lease_s=600, fit_id=fit_id)
         assert claimed == fit_id, f"fit {fit_id} was not claimable"

@@ -5,7 +5,7 @@ new-run *log-loss samples* of shape (points, samples) and samples of its mean cu
 run-to-run noise). :func:`score_samples` turns them into the point prediction (the median of the
 curve samples) and equal-tailed new-run intervals exactly as
 :func:`models.predict.summarize_draws` does (quantiles of log loss), and scores them with
-:func:`models.backtest.score_arrays`, the product's backtest scoring: RMSE of log loss of the
+:func:`models.backtesting.score_arrays`, the product's backtest scoring: RMSE of log loss of the
 median, mean absolute relative error, coverage, mean log width and Gneiting-Raftery interval
 score at 50/80/90/95 %, and a 19-level calibration curve. :func:`crps` adds the continuous
 ranked probability score of the samples on log loss.
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from models.backtest import CALIBRATION_PROBS, SCORE_PROBS, score_arrays
+from models.backtesting import CALIBRATION_PROBS, SCORE_PROBS, score_arrays
 
 
 def crps(log_samples: np.ndarray, log_observed: np.ndarray) -> float:
@@ -67,7 +67,7 @@ def score_samples(
     Returns
     -------
     dict
-        :meth:`models.backtest.Score.to_dict` plus ``crps_log``.
+        :meth:`models.backtesting.Score.to_dict` plus ``crps_log``.
     """
     samples = np.asarray(log_samples, dtype=float)
     y = np.asarray(observed, dtype=float).reshape(-1)

@@ -61,7 +61,6 @@ The new real tasks are not in quick mode (the CI smoke run stays as it was).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,25 +249,13 @@ def sim_double_descent(data_dir: Path, seed: int = 11) -> Task:
     )
 
 
-SCALE_TIME_TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
-
-
 def sim_scale_time(data_dir: Path, seed: int = 12) -> Task:
     """Scale-time law: fit sizes <= 1e7 over all times, predict 1e8 and 1e9."""
     sizes, steps = np.geomspace(1e5, 1e9, 5), np.geomspace(0.1, 1000.0, 20)
     grid_n, grid_t = (g.ravel() for g in np.meshgrid(sizes, steps, indexing="ij"))
     fam = models.get_family("scale_time")
     sim = simulate(
-        fam, SCALE_TIME_TRUTH, {"params": grid_n, "steps": grid_t}, noise=0.02, seed=seed
+        fam, models.SCALE_TIME_EXAMPLE, {"params": grid_n, "steps": grid_t}, noise=0.02, seed=seed
     )
     inputs = {**sim.inputs, "compute": grid_n * grid_t}  # N x t: M2's and BNSL's one resource
     data = ScalingData(inputs, sim.loss)
@@ -283,7 +270,7 @@ def sim_scale_time(data_dir: Path, seed: int = 12) -> Task:
         single_input="compute",
         plot_x="steps",
         simulated=True,
-        source=f"models.simulate, truth {SCALE_TIME_TRUTH}, noise 0.02, seed {seed}",
+        source=f"models.simulate, truth {dict(models.SCALE_TIME_EXAMPLE)}, noise 0.02, seed {seed}",
     )
 
 

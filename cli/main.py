@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_fit(args: argparse.Namespace) -> int:
     data, kwargs = load_runs(args)
     result = run_fit(data, args, models.fit, **kwargs)
-    result.save(args.output)
+    models.save_fit(result, args.output)
     _print_fit(result, tuple(args.prob or (0.9,)), args.json, saved=args.output)
     return 0
 
@@ -316,7 +316,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     say(f"1. simulated {len(frame)} runs of 4 architectures -> {csv}")
     data = models.ScalingData.from_csv(csv, group_col="architecture")
     result = run_fit(data, args, models.fit, family="chinchilla")
-    fit_path = result.save(args.dir / "fit.nc")
+    fit_path = models.save_fit(result, args.dir / "fit.nc")
     say(f"2. fitted a hierarchical chinchilla law -> {fit_path}\n")
     if not args.json:
         _print_fit(result, (0.9,), False)

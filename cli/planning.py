@@ -14,7 +14,7 @@ from typing import Any
 import models
 from cli.common import fit_args, json_default, load_runs, numbers, run_fit
 from models import BayescaleError
-from models.backtest import SCORE_PROBS
+from models.backtesting import SCORE_PROBS
 
 
 def add_planning_parsers(sub: Any) -> None:
@@ -111,7 +111,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2, default=json_default))
         return 0
     out = plan.to_dict()
-    tag = _tag(args.prob)
+    tag = models.interval_tag(args.prob)
     print(
         f"compute-optimal allocation for {_who(plan.population, plan.group, result)}; "
         f"C = {plan.k:g} N D; medians with {tag}% intervals"
@@ -174,7 +174,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, indent=2, default=json_default))
         return 0
-    tag = _tag(args.prob)
+    tag = models.interval_tag(args.prob)
     where = ", ".join(f"{k}={v:.3g}" for k, v in out["target"].items())
     print(
         f"prediction at {where} for {_who(answer.population, answer.group, result)}: variance of "
@@ -206,7 +206,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         data, args, models.backtest, below=below, fraction=args.fraction, by=args.by, **kwargs
     )
     if args.output:
-        answer.fit.save(args.output)
+        models.save_fit(answer.fit, args.output)
     out = answer.to_dict()
     if args.json:
         print(json.dumps(out, indent=2, default=json_default))
@@ -217,7 +217,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         f"{out['n_test']} held-out runs ({split}); the fit "
         + ("converged" if out["converged"] else "did NOT converge: do not trust these scores")
     )
-    tags = [_tag(p) for p in SCORE_PROBS]
+    tags = [models.interval_tag(p) for p in SCORE_PROBS]
     head = ["", "n", "rmse_log", "bias_log", "mare", *(f"cov{t}" for t in tags), "IS90"]
     rows = [
         _score_row(name, s, tags)
@@ -249,10 +249,6 @@ def _who(population: bool, group: str | None, result: models.Fit) -> str:
     if population:
         return f"a new architecture (the population of {len(result.groups)} groups)"
     return f"group {group}"
-
-
-def _tag(p: float) -> str:
-    return f"{round(p * 100, 4):g}"
 
 
 def _num(value: float | None, fmt: str = ".3g") -> str:

@@ -50,7 +50,7 @@ def add_remote_parsers(sub: Any) -> None:
 
     p = commands.add_parser("fit", parents=[common], help="queue a fit (or a backtest)")
     p.add_argument("dataset")
-    p.add_argument("--family", default="auto", help="family name, or auto (the default)")
+    p.add_argument("--family", default=None, help="family name (default: the server's)")
     p.add_argument("--family-option", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--pooling", metavar="HOW|PARAM=HOW,...")
     p.add_argument("--likelihood", choices=("normal", "student_t"))

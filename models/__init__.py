@@ -4,19 +4,18 @@ Pure modelling: it never imports the web or database stack. Typical use::
 
     import models
     data = models.ScalingData.from_csv("runs.csv", {"loss": "final_loss"}, group_col="arch")
-    fit = models.fit(data, "chinchilla", settings=models.SamplerSettings(seed=1))
+    fit = models.fit(data, settings=models.SamplerSettings(seed=1))  # family "auto"
     print(fit.summary(), fit.diagnostics.converged)
     fit.predict({"params": [7e10], "data": [1.4e12]}).to_frame()
-    fit.save("fit.nc"); same = models.load_fit("fit.nc")
+    models.save_fit(fit, "fit.nc"); same = models.load_fit("fit.nc")
 """
 
-from models import backtest as backtest_module
-from models import fit as fit_module
-from models.auto import AUTO, DEFAULT_FAMILY, describe_auto, fit, fit_auto
+from models.auto import describe_auto, fit, fit_auto
 from models.auto import validate as validate_fit
-from models.backtest import Backtest, Score, backtest
+from models.backtesting import Backtest, Score, backtest, holdout_split
+from models.build import prepare
 from models.config import DEFAULT_LIKELIHOOD
-from models.data import INPUTS, Scales, ScalingData
+from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds
 from models.errors import (
     BayescaleError,
@@ -28,8 +27,10 @@ from models.errors import (
     PriorError,
     SettingsError,
 )
-from models.families import REGISTRY, get_family, list_families
-from models.fit import Fit, fit_family
+from models.families import REGISTRY, ScalingLaw, get_family, list_families
+from models.families.scale_time import iso_loss, peak_size
+from models.fitting import fit as fit_family
+from models.fitting import pointwise_log_likelihood
 from models.io import fit_to_bytes, load_fit, save_fit
 from models.planning import (
     ComputePlan,
@@ -46,17 +47,26 @@ from models.planning import (
     scale_time_tradeoff,
     suggest,
 )
-from models.predict import Prediction
+from models.posterior import group_draws
+from models.predict import Prediction, check_probs, interval_tag
 from models.priors import HyperPrior, PriorSpec
+from models.result import Fit
 from models.sampling import COMPILE_CACHE, SamplerSettings
+
+# exported as simulate_data: the name simulate would hide the module models.simulate
+from models.simulate import SCALE_TIME_EXAMPLE, example_dataset
+from models.simulate import simulate as simulate_data
+from models.spec import AUTO, DEFAULT_FAMILY, FitSpec
 
 __all__ = [
     "AUTO",
     "COMPILE_CACHE",
     "DEFAULT_FAMILY",
+    "DEFAULT_GROUP",
     "DEFAULT_LIKELIHOOD",
     "INPUTS",
     "REGISTRY",
+    "SCALE_TIME_EXAMPLE",
     "Backtest",
     "BayescaleError",
     "ComputePlan",
@@ -64,6 +74,7 @@ __all__ = [
     "Diagnostics",
     "FamilyError",
     "Fit",
+    "FitSpec",
     "FitTimeoutError",
     "FitWarning",
     "GroupComparison",
@@ -76,6 +87,7 @@ __all__ = [
     "SamplerSettings",
     "Scales",
     "ScalingData",
+    "ScalingLaw",
     "Score",
     "SettingsError",
     "Suggestion",
@@ -84,23 +96,31 @@ __all__ = [
     "Thresholds",
     "TimeTradeoff",
     "backtest",
-    "backtest_module",
+    "check_probs",
     "compare_groups",
     "compute_for_target",
     "compute_optimal",
     "describe_auto",
+    "example_dataset",
     "fit",
     "fit_auto",
     "fit_family",
-    "fit_module",
     "fit_to_bytes",
     "get_family",
+    "group_draws",
+    "holdout_split",
+    "interval_tag",
+    "iso_loss",
     "list_families",
     "load_fit",
+    "peak_size",
     "plan",
+    "pointwise_log_likelihood",
+    "prepare",
     "probability_below",
     "save_fit",
     "scale_time_tradeoff",
+    "simulate_data",
     "suggest",
     "validate_fit",
 ]

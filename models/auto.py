@@ -27,15 +27,16 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from models.backtest import AUTO as BACKTEST_AUTO
-from models.data import ScalingData, scale_axis
+from models import fitting
+from models.data import Scales, ScalingData, scale_axis
 from models.diagnostics import FitWarning, Thresholds
 from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
 from models.errors import DataError, FamilyError
 from models.families import REGISTRY, ScalingLaw, get_family
-from models.fit import Fit, fit_family, validate_fit
 from models.lfo import Cut, axis_of, cuts, record, refit_settings
+from models.result import Fit
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
+from models.spec import AUTO, FitSpec, as_spec
 from models.stacking import (
     MIN_WEIGHT,
     Stacked,
@@ -47,9 +48,6 @@ from models.stacking import (
     stacking_weights,
 )
 
-AUTO = BACKTEST_AUTO
-# The family used when a request names none.
-DEFAULT_FAMILY = AUTO
 FLOPS_PER_PARAM_TOKEN = 6.0
 SATURATING = "saturating_power_law"  # the M4-style law, when the registry has it
 
@@ -133,11 +131,8 @@ class Scored:
 
 def fit_auto(
     data: ScalingData,
+    spec: FitSpec | None = None,
     *,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
-    settings: SamplerSettings | None = None,
     thresholds: Thresholds | None = None,
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
@@ -145,33 +140,18 @@ def fit_auto(
 ) -> Fit:
     """Fit every candidate law, weight them by leave-future-out stacking, return the mixture.
 
-    ``pooling``, ``priors`` (noise priors only: ``sigma``, ``nu``), ``likelihood``, ``settings``
-    and ``thresholds`` apply to every candidate. The result's ``stacking`` report names every
-    candidate with its weight, leave-future-out score, discrepancy and diagnostics, and those
-    left out with a reason.
+    ``spec`` (family ``auto``) gives the pooling word, noise priors (``sigma``, ``nu``),
+    likelihood and sampler settings that apply to every candidate; ``family_options`` and priors
+    on a law's parameters are refused. The result's ``stacking`` report names every candidate
+    with its weight, leave-future-out score, discrepancy and diagnostics, and those left out
+    with a reason.
     """
     started = time.perf_counter()
-    settings = settings or SamplerSettings()
+    spec = spec or FitSpec(family=AUTO)
+    _refuse(spec)
+    settings = spec.settings
     th = thresholds or Thresholds()
-    unknown = set(priors or {}) - {"sigma", "nu"}
-    if unknown:
-        raise FamilyError(
-            f"family auto takes noise priors only (sigma, nu), not '{sorted(unknown)[0]}': "
-            "priors on a law's parameters need that family named",
-            field="priors",
-        )
-    if isinstance(pooling, Mapping):
-        raise FamilyError(
-            "family auto takes one pooling word for all parameters, not a per-parameter map",
-            field="pooling",
-        )
     found, work, k = candidates(data)
-    common: dict[str, Any] = {
-        "pooling": pooling,
-        "priors": priors,
-        "likelihood": likelihood,
-        "thresholds": th,
-    }
     deadline = None if time_limit_s is None else started + time_limit_s
     axis = axis_of(work)
     splits = cuts(work, axis)
@@ -185,7 +165,7 @@ def fit_auto(
             progress(min(done / steps, 0.99))
 
     scored, skipped = score_candidates(
-        found, work, splits, settings, common, cache=cache, deadline=deadline, tick=tick
+        found, work, splits, spec, th, cache=cache, deadline=deadline, tick=tick
     )
     if not scored:
         reasons = "; ".join(f"{s['family']}: {s['reason']}" for s in skipped)
@@ -206,13 +186,12 @@ def fit_auto(
 
     members: list[Fit] = []
     for i in keep:
-        full = fit_family(
+        full = fitting.fit(
             work,
-            scored[i].candidate.family,
-            settings=settings,
+            replace(spec, family=scored[i].candidate.family),
+            thresholds=th,
             cache=cache,
             time_limit_s=_left(deadline),
-            **common,
         )
         full.discrepancy = discrepancies[i]
         members.append(full)
@@ -252,33 +231,32 @@ def score_candidates(
     found: list[Candidate],
     work: ScalingData,
     splits: list[Cut],
-    settings: SamplerSettings,
-    common: Mapping[str, Any],
+    spec: FitSpec,
+    thresholds: Thresholds | None = None,
     *,
     cache: CompileCache = COMPILE_CACHE,
     deadline: float | None = None,
     tick: Callable[[], None] = lambda: None,
 ) -> tuple[list[Scored], list[dict[str, str]]]:
     """Leave-future-out refits of every candidate at every cut; the laws that cannot, with why."""
-    quick = refit_settings(settings)
+    quick = replace(spec, settings=refit_settings(spec.settings))
     scored: list[Scored] = []
     skipped: list[dict[str, str]] = []
     for cand in found:
         try:
-            validate_fit(work, cand.family, **common)
+            fitting.validate_fit(work, replace(spec, family=cand.family), thresholds=thresholds)
         except (DataError, FamilyError) as exc:
             skipped.append({"family": cand.family.key(), "reason": str(exc)})
             continue
         s = Scored(cand, [], [])
         for cut in splits:
             try:
-                refit = fit_family(
+                refit = fitting.fit(
                     cut.train,
-                    cand.family,
-                    settings=quick,
+                    replace(quick, family=cand.family),
+                    thresholds=thresholds,
                     cache=cache,
                     time_limit_s=_left(deadline),
-                    **common,
                 )
             except DataError as exc:
                 s.refits.append({"cut": cut.fraction, "error": str(exc)})
@@ -360,30 +338,61 @@ def describe_auto() -> dict[str, Any]:
 
 def fit(
     data: ScalingData,
-    family: str | ScalingLaw = DEFAULT_FAMILY,
+    spec: FitSpec | str | ScalingLaw | None = None,
     *,
+    family: str | ScalingLaw | None = None,
     family_options: Mapping[str, str] | None = None,
-    **kwargs: Any,
+    pooling: str | Mapping[str, str] | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str | None = None,
+    settings: SamplerSettings | None = None,
+    scales: Scales | None = None,
+    thresholds: Thresholds | None = None,
+    progress: ProgressFn | None = None,
+    cache: CompileCache = COMPILE_CACHE,
+    time_limit_s: float | None = None,
 ) -> Fit:
-    """Fit ``family`` (a registry name, a family instance, or ``"auto"``: see :func:`fit_auto`).
+    """Fit ``spec``: a named law (:func:`models.fitting.fit`) or ``"auto"`` (:func:`fit_auto`).
 
-    Keyword arguments are those of :func:`models.fit.fit_family` (``pooling``, ``priors``,
-    ``likelihood``, ``settings``, ``thresholds``, ``progress``, ``cache``, ``time_limit_s``;
-    ``scales`` for a named family only).
+    ``spec`` is a :class:`~models.spec.FitSpec` or a family (registry name, instance, or
+    ``"auto"``; default :data:`models.DEFAULT_FAMILY`) with the keyword arguments of
+    :func:`models.fitting.fit`; ``scales`` is for a named family only (auto chooses its own).
     """
-    if isinstance(family, str) and family == AUTO:
-        _refuse_options(family_options)
-        if kwargs.get("scales") is not None:
+    spec = as_spec(
+        spec,
+        family=family,
+        family_options=family_options,
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood,
+        settings=settings,
+    )
+    # only what the caller gave travels on (the callee's defaults stay the callee's)
+    run: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("thresholds", thresholds),
+            ("progress", progress),
+            ("time_limit_s", time_limit_s),
+        )
+        if v is not None
+    }
+    if cache is not COMPILE_CACHE:
+        run["cache"] = cache
+    if spec.is_auto:
+        if scales is not None:
             raise FamilyError("family auto chooses its own reference scales", field="scales")
-        kwargs.pop("scales", None)
-        return fit_auto(data, **kwargs)
-    return fit_family(data, family, family_options=family_options, **kwargs)
+        return fit_auto(data, spec, **run)
+    if scales is not None:
+        run["scales"] = scales
+    return fitting.fit(data, spec, **run)
 
 
 def validate(
     data: ScalingData,
-    family: str | ScalingLaw = DEFAULT_FAMILY,
+    spec: FitSpec | str | ScalingLaw | None = None,
     *,
+    family: str | ScalingLaw | None = None,
     family_options: Mapping[str, str] | None = None,
     pooling: str | Mapping[str, str] | None = None,
     priors: Mapping[str, Any] | None = None,
@@ -393,37 +402,49 @@ def validate(
     """Everything a fit checks before sampling (raises a ``BayescaleError`` naming the field).
 
     For ``auto``: the options are refused as in :func:`fit_auto`, and at least one candidate
-    must accept the rows (else ``DataError`` naming ``loss``).
+    must accept the rows (else ``DataError`` naming ``loss``). Returns the warnings found.
     """
-    common: dict[str, Any] = {"pooling": pooling, "priors": priors, "likelihood": likelihood}
-    if not (isinstance(family, str) and family == AUTO):
-        _, found = validate_fit(
-            data, family, family_options=family_options, thresholds=thresholds, **common
-        )
+    spec = as_spec(
+        spec,
+        family=family,
+        family_options=family_options,
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood,
+    )
+    if not spec.is_auto:
+        _, found = fitting.validate_fit(data, spec, thresholds=thresholds)
         return found
-    _refuse_options(family_options)
-    unknown = set(priors or {}) - {"sigma", "nu"}
-    if unknown:
-        raise FamilyError(
-            f"family auto takes noise priors only (sigma, nu), not '{sorted(unknown)[0]}'",
-            field="priors",
-        )
-    if isinstance(pooling, Mapping):
-        raise FamilyError("family auto takes one pooling word for all parameters", field="pooling")
+    _refuse(spec)
     laws, work, _ = candidates(data)
     reasons = []
     for cand in laws:
         try:
-            validate_fit(work, cand.family, thresholds=thresholds, **common)
-            return []
+            _, found = fitting.validate_fit(
+                work, replace(spec, family=cand.family), thresholds=thresholds
+            )
+            return found
         except DataError as exc:
             reasons.append(f"{cand.family.key()}: {exc}")
     raise DataError(f"too few rows for every candidate law ({'; '.join(reasons)})", field="loss")
 
 
-def _refuse_options(options: Mapping[str, str] | None) -> None:
-    if options:
+def _refuse(spec: FitSpec) -> None:
+    """Options that belong to one named law."""
+    if spec.family_options:
         raise FamilyError(
             "family auto chooses among several laws: family_options belong to a named family",
             field="family_options",
+        )
+    unknown = set(spec.priors or {}) - {"sigma", "nu"}
+    if unknown:
+        raise FamilyError(
+            f"family auto takes noise priors only (sigma, nu), not '{sorted(unknown)[0]}': "
+            "priors on a law's parameters need that family named",
+            field="priors",
+        )
+    if isinstance(spec.pooling, Mapping):
+        raise FamilyError(
+            "family auto takes one pooling word for all parameters, not a per-parameter map",
+            field="pooling",
         )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from models.config import ModelConfig
 from models.data import ScalingData
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.result import Fit, link_sd
 
 
 def count_parameters(config: ModelConfig) -> int:
@@ -55,8 +51,6 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
 
 def check_identification(fit: Fit, thresholds: Thresholds) -> list[FitWarning]:
     """Exponents with a wide posterior; parameters whose posterior is barely narrower than prior."""
-    from models.summary import link_sd
-
     found = []
     rng = np.random.default_rng(0)
     sds = link_sd(fit, fit.family.param_names)

@@ -19,16 +19,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from models.auto import AUTO, combine
+from models.auto import combine
 from models.config import resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
 from models.discrepancy import Discrepancy
 from models.errors import BayescaleError, IncompatibleFitError
 from models.families import get_family
-from models.fit import Fit
 from models.priors import canonical_json
+from models.result import Fit
 from models.sampling import SamplerSettings
+from models.spec import AUTO
 from models.stacking import Stacked
 
 FORMAT_VERSION = 1

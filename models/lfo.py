@@ -2,7 +2,7 @@
 
 Bürkner, Gabry & Vehtari (2020) score time-series models by predicting the future; for scaling
 laws the "future" is larger scale. At each cut fraction ``f`` of :data:`CUTS`, every group's
-first ``f`` of rows along the axis (:func:`models.backtest.split` with ``fraction``) train a cheap
+first ``f`` of rows along the axis (:func:`models.splits.split` with ``fraction``) train a cheap
 refit and the rows above are scored. Exact refits, no importance sampling: scoring rows beyond
 the fitted range is exactly where PSIS weights fail (Pareto k above 0.7), so the approximate
 scheme would refit at every cut anyway.
@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.backtest import split
 from models.build import scaled_inputs
 from models.data import ScalingData, scale_axis
 from models.discrepancy import LFORecord, distance, log10_ranges
-from models.fit import Fit
 from models.posterior import group_draws, noise_draws
+from models.result import Fit
 from models.sampling import SamplerSettings
+from models.splits import split
 
 CUTS: tuple[float, ...] = (0.5, 0.65, 0.8)
 # Refits only rank laws and size the discrepancy: 2 chains x 300 draws are enough for a

@@ -19,7 +19,7 @@ def flat(posterior: Any, name: str) -> np.ndarray:
     """Draws of ``name`` with chain and draw stacked first: shape (S,) or (S, group).
 
     ``posterior`` is an ``xarray.Dataset`` with (chain, draw, ...) variables or a mapping of
-    already-flat arrays (:attr:`models.fit.Fit.draws`), which is returned as is.
+    already-flat arrays (:attr:`models.fitting.Fit.draws`), which is returned as is.
     """
     if isinstance(posterior, dict):
         return np.asarray(posterior[name])

@@ -47,7 +47,7 @@ class Prediction:
         frame = self.points.copy()
         frame["median"], frame["mean"] = self.median, self.mean
         for p in self.probs:
-            tag = _tag(p)
+            tag = interval_tag(p)
             frame[f"mean_lo_{tag}"], frame[f"mean_hi_{tag}"] = self.mean_interval[p]
             frame[f"new_lo_{tag}"], frame[f"new_hi_{tag}"] = self.new_run_interval[p]
         frame["region"], frame["distance"] = self.region, self.distance
@@ -67,11 +67,11 @@ class Prediction:
                     "median": float(self.median[i]),
                     "mean": float(self.mean[i]),
                     "mean_interval": {
-                        _tag(p): [float(lo[i]), float(hi[i])]
+                        interval_tag(p): [float(lo[i]), float(hi[i])]
                         for p, (lo, hi) in self.mean_interval.items()
                     },
                     "new_run_interval": {
-                        _tag(p): [float(lo[i]), float(hi[i])]
+                        interval_tag(p): [float(lo[i]), float(hi[i])]
                         for p, (lo, hi) in self.new_run_interval.items()
                     },
                     "region": self.region[i],
@@ -118,7 +118,7 @@ def summarize_draws(
     Quantiles are taken on log loss and exponentiated (quantiles commute with monotone maps), so
     one pass over the draws serves both intervals.
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     qs = sorted({0.5, *((1 - p) / 2 for p in probs), *((1 + p) / 2 for p in probs)})
     q_mean = np.exp(np.quantile(log_mean, qs, axis=1))
     q_new = np.exp(np.quantile(log_new, qs, axis=1))
@@ -183,12 +183,14 @@ def _floats(values: np.ndarray) -> np.ndarray:
         return np.asarray(pd.to_numeric(pd.Series(values.ravel()), errors="coerce"), dtype=float)
 
 
-def _check_probs(probs: Sequence[float]) -> tuple[float, ...]:
+def check_probs(probs: Sequence[float]) -> tuple[float, ...]:
+    """Interval probabilities as floats, each in (0, 1); a :class:`PredictionError` otherwise."""
     out = tuple(float(p) for p in probs)
     if not out or any(not 0 < p < 1 for p in out):
         raise PredictionError("interval probabilities must be in (0, 1)", field="prob")
     return out
 
 
-def _tag(p: float) -> str:
+def interval_tag(p: float) -> str:
+    """The key of a central interval in JSON and column names: 0.9 -> ``"90"``."""
     return f"{round(p * 100, 4):g}"

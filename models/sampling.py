@@ -27,7 +27,13 @@ ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
 # optimum found from prior draws starts at that optimum (models.multistart);
 # "jitter": nutpie's own start, the prior's support point plus U(-1, 1) (unconstrained).
 INITS = ("multistart", "jitter")
-_CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
+# Bounds of SamplerSettings; service.schemas.SamplerSpec states the same (tests/service/
+# test_schema_facts.py holds them equal: the light client cannot import models).
+MIN_DRAWS = 10
+MIN_TUNE = 1  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
+MIN_CHAINS, MAX_CHAINS = 1, 64
+MIN_TARGET_ACCEPT = 0.5
+CACHE_SIZE_ENV, DEFAULT_CACHE_SIZE = "BAYESCALE_COMPILE_CACHE_SIZE", 16
 
 
 @dataclass(frozen=True)
@@ -57,14 +63,18 @@ class SamplerSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise SettingsError(f"{name} must be an integer", field=name)
-        if self.draws < 10:
-            raise SettingsError("draws must be at least 10", field="draws")
-        if self.tune < 1:  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
-            raise SettingsError("tune must be at least 1", field="tune")
-        if not 1 <= self.chains <= 64:
-            raise SettingsError("chains must be between 1 and 64", field="chains")
-        if not 0.5 <= self.target_accept < 1:
-            raise SettingsError("target_accept must be in [0.5, 1)", field="target_accept")
+        if self.draws < MIN_DRAWS:
+            raise SettingsError(f"draws must be at least {MIN_DRAWS}", field="draws")
+        if self.tune < MIN_TUNE:
+            raise SettingsError(f"tune must be at least {MIN_TUNE}", field="tune")
+        if not MIN_CHAINS <= self.chains <= MAX_CHAINS:
+            raise SettingsError(
+                f"chains must be between {MIN_CHAINS} and {MAX_CHAINS}", field="chains"
+            )
+        if not MIN_TARGET_ACCEPT <= self.target_accept < 1:
+            raise SettingsError(
+                f"target_accept must be in [{MIN_TARGET_ACCEPT:g}, 1)", field="target_accept"
+            )
         if self.seed < 0:
             raise SettingsError("seed must be >= 0", field="seed")
         if self.adaptation not in ADAPTATIONS:
@@ -95,11 +105,26 @@ class _Compiled:
 class CompileCache:
     """LRU of compiled nutpie models keyed by model structure; safe across threads."""
 
-    def __init__(self, size: int = _CACHE_SIZE) -> None:
-        self.size = size
+    def __init__(self, size: int | None = None) -> None:
+        self._size = size
         self._models: OrderedDict[str, _Compiled] = OrderedDict()
         self._lock = threading.Lock()
         self.compiles = 0
+
+    @property
+    def size(self) -> int:
+        """Structures kept: the size given, else ``BAYESCALE_COMPILE_CACHE_SIZE`` read now.
+
+        Read when used, not at import: the process-wide cache is built when ``models`` is
+        imported, before a worker or a test has set its environment.
+        """
+        if self._size is not None:
+            return self._size
+        return int(os.environ.get(CACHE_SIZE_ENV, str(DEFAULT_CACHE_SIZE)))
+
+    @size.setter
+    def size(self, value: int) -> None:
+        self._size = value
 
     def get(self, config: ModelConfig, md: ModelData) -> Any:
         """Compiled model for ``config`` holding the arrays of ``md``."""

@@ -8,7 +8,9 @@ checks and simulation-based calibration.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 import numpy as np
 
@@ -68,6 +70,22 @@ def draw_prior(family: ScalingLaw, n: int, *, seed: int = 0) -> dict[str, np.nda
     rng = np.random.default_rng(seed)
     return {p.name: p.prior.draw(rng, n) for p in family.params}
 
+
+# scale_time in natural units (N0 = 1, tau = t N^kappa): a fast mode group that fits label noise
+# and a slow one that still holds signal, so F falls, rises, falls (epoch-wise double descent).
+# The gallery, the benchmark task and the tests simulate from it.
+SCALE_TIME_EXAMPLE: Mapping[str, float] = MappingProxyType(
+    {
+        "E": 0.5,
+        "kappa": 0.4,
+        "l1": 1e-4,
+        "dlog_l2": math.log(300.0),
+        "S1": 1.0,
+        "S2": 1.5,
+        "V1": 0.8,
+        "V2": 0.2,
+    }
+)
 
 EXAMPLE_ARCHITECTURES = {
     # name: (E, A, B, alpha, beta), LM-like values around Chinchilla's published fit

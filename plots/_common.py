@@ -19,10 +19,10 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from PIL import Image
 
-from models.data import ScalingData
+from models import ScalingData
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 FORMATS = ("png", "svg")
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}

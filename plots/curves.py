@@ -17,8 +17,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from models.families.scale_time import iso_loss
-from models.posterior import group_draws
+from models import group_draws, iso_loss
 from plots._common import (
     BANDS,
     LOSS_LABEL,
@@ -34,7 +33,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 GRID = 120
 # iso-loss root finding costs ~0.2 s per size over 400 draws; bands need far fewer draws

@@ -15,13 +15,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from models.build import prepare
-from models.fit import pointwise_log_likelihood
+from models import pointwise_log_likelihood, prepare
 from plots._common import group_colors, new_figure, note
 from plots.errors import PlotError
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 CHAIN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 RANK_BINS = 20

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.errors import BayescaleError
+from models import BayescaleError
 
 
 class PlotError(BayescaleError):

@@ -15,8 +15,7 @@ import numpy as np
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from models.data import ScalingData
-from models.posterior import group_draws
+from models import ScalingData, group_draws
 from plots._common import (
     BANDS,
     LINEAR_INPUTS,
@@ -34,7 +33,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 GRID = 60
 

@@ -14,7 +14,6 @@ The README shows the images this writes; rerun it after changing a plot.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,33 +23,22 @@ import numpy as np
 
 import models
 import plots
-from models.simulate import example_dataset, simulate
+from models import example_dataset, simulate_data
 
 SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=2, seed=1)
 DOUBLE_DESCENT_TRUTH = {"E": 0.05, "A": 3.0, "alpha": 0.8, "kappa": 1.0, "h0": 3.0, "w": 0.3}
-# natural units: tau = t N^kappa; a fast mode that fits noise and a slow one still learning
-SCALE_TIME_TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
 
 
 def _double_descent_data() -> models.ScalingData:
     n = np.geomspace(10, 1000, 30)
     family = models.get_family("double_descent")
-    return simulate(family, DOUBLE_DESCENT_TRUTH, {"params": n, "data": np.full(30, 100.0)})
+    return simulate_data(family, DOUBLE_DESCENT_TRUTH, {"params": n, "data": np.full(30, 100.0)})
 
 
 def _scale_time_data() -> models.ScalingData:
     sizes, steps = np.meshgrid(np.geomspace(1e4, 1e7, 5), np.geomspace(10, 1e5, 8))
     inputs = {"params": sizes.ravel(), "steps": steps.ravel()}
-    return simulate(models.get_family("scale_time"), SCALE_TIME_TRUTH, inputs, seed=1)
+    return simulate_data(models.get_family("scale_time"), models.SCALE_TIME_EXAMPLE, inputs, seed=1)
 
 
 def _say(text: str) -> None:
@@ -65,7 +53,7 @@ def _fitted(cache: Path | None, name: str, make: Callable[[], models.Fit]) -> mo
     result = make()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        result.save(path)
+        models.save_fit(result, path)
     return result
 
 
@@ -75,7 +63,7 @@ def build(out: Path, kinds: Sequence[str], cache: Path | None = None) -> dict[st
     started = time.monotonic()
     data = example_dataset(0, points_per_group=16)
     below = {"params": 1e9}
-    train, held_out = models.backtest_module.split(data, below=below)
+    train, held_out, _ = models.holdout_split(data, "chinchilla", below=below)
     fits = {
         "chinchilla": _fitted(
             cache, "chinchilla", lambda: models.fit(train, "chinchilla", settings=SETTINGS)

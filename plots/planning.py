@@ -30,7 +30,7 @@ from plots._common import (
 )
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 N_BUDGETS = 16
 

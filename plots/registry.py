@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from matplotlib.figure import Figure
 
-from models.data import INPUTS, ScalingData
+from models import INPUTS, ScalingData
 from plots import curves, diagnostics, planning
 from plots import fit as fit_plots
 from plots._common import FORMATS, to_bytes
 from plots.errors import PlotError
 
 if TYPE_CHECKING:
-    from models.fit import Fit
+    from models import Fit
 
 OptionType = Literal["str", "float", "floats", "strs"]
 # a list option (budgets, targets, variables) beyond this is no longer a readable plot

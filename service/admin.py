@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models.errors import SettingsError
+from models import SettingsError
 from service import store
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory, transaction

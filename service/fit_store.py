@@ -22,12 +22,16 @@ def submit(
     session: Session,
     project: Project,
     dataset: Dataset,
-    spec: dict[str, Any],
-    name: str,
-    tags: list[str],
+    spec: models.FitSpec,
+    *,
+    filters: dict[str, Any] | None = None,
+    holdout: dict[str, Any] | None = None,
+    name: str = "",
+    tags: Sequence[str] = (),
 ) -> FitJob:
     """Validate a fit request against the data it would use, then queue it.
 
+    The job stores ``spec.to_json()`` with the request's ``filters`` and ``holdout`` beside it.
     The snapshot is the dataset's newest observation id: later appends never change this fit.
     """
     watermark = session.scalar(
@@ -35,25 +39,25 @@ def submit(
     )
     if watermark is None:
         raise Invalid(f"dataset '{dataset.name}' has no observations", field="dataset")
+    stored = spec.to_json() | {"filters": filters or {}} | ({"holdout": holdout} if holdout else {})
     job = FitJob(
         project_id=project.id,
         dataset_id=dataset.id,
         name=name,
-        tags=tags,
-        family=spec["family"],
-        spec=spec,
+        tags=list(tags),
+        family=spec.family_name,
+        spec=stored,
         watermark=watermark,
     )
     data = jobs.load_data(session, job)
-    checks = {k: spec[k] for k in ("family_options", "pooling", "priors", "likelihood")}
-    models.validate_fit(data, spec["family"], **checks)
-    if spec.get("holdout"):
+    models.validate_fit(data, spec)
+    if holdout:
         # the worker fits the training part: it must be fittable and leave something to score
         try:
-            train, _, _ = models.backtest_module.holdout_split(
-                data, spec["family"], family_options=spec["family_options"], **spec["holdout"]
+            train, _, _ = models.holdout_split(
+                data, spec.family, family_options=spec.family_options, **holdout
             )
-            models.validate_fit(train, spec["family"], **checks)
+            models.validate_fit(train, spec)
         except models.BayescaleError as exc:
             raise Invalid(f"holdout: {exc.message}", field="holdout") from None
     job.n_observations = len(data)

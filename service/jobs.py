@@ -26,7 +26,6 @@ import models
 from service.tables import FitJob, Observation, now
 
 log = logging.getLogger("bayescale.jobs")
-INPUTS = ("params", "data", "steps", "compute", "label_noise", "epochs", "unique_data")
 
 
 def worker_name() -> str:
@@ -103,7 +102,7 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
     filters = job.spec.get("filters") or {}
     groups = set(filters.get("groups") or [])
     if groups:
-        rows = [r for r in rows if (r.group or models.data.DEFAULT_GROUP) in groups]
+        rows = [r for r in rows if (r.group or models.DEFAULT_GROUP) in groups]
     for name, limit in (filters.get("max") or {}).items():
         rows = [r for r in rows if getattr(r, name) is not None and getattr(r, name) <= limit]
     if not rows:
@@ -111,11 +110,11 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
             "no observations match the fit's dataset and filters", field="filters"
         )
     inputs = {}
-    for name in INPUTS:
+    for name in models.INPUTS:
         values = [getattr(r, name) for r in rows]
         if all(v is not None for v in values):
             inputs[name] = np.asarray(values, dtype=float)
-    group = [r.group or models.data.DEFAULT_GROUP for r in rows]
+    group = [r.group or models.DEFAULT_GROUP for r in rows]
     loss = np.asarray([r.loss for r in rows], dtype=float)
     return models.ScalingData(inputs, loss, group)
 
@@ -138,7 +137,7 @@ def run(
         job = session.get(FitJob, fit_id)
         if job is None or job.status != "running":
             return
-        spec = dict(job.spec)
+        stored = dict(job.spec)
         try:
             data = load_data(session, job)
         except models.BayescaleError as exc:
@@ -151,23 +150,18 @@ def run(
     beat.start()
     scores = None
     try:
-        settings = models.SamplerSettings(**spec["settings"])
-        fit_kwargs: dict[str, Any] = {
-            "family_options": spec.get("family_options") or {},
-            "pooling": spec.get("pooling"),
-            "priors": spec.get("priors"),
-            "likelihood": spec.get("likelihood"),
-            "settings": settings,
+        spec = models.FitSpec.from_json(stored)
+        run_kwargs: dict[str, Any] = {
             "progress": _progress_writer(sessions, fit_id),
             "time_limit_s": time_limit_s,
         }
-        if spec.get("holdout"):  # a backtest: fit the training part, score the held-out runs
+        if stored.get("holdout"):  # a backtest: fit the training part, score the held-out runs
             backtest = models.backtest(
-                data, spec["family"], seed=settings.seed, **spec["holdout"], **fit_kwargs
+                data, spec, seed=spec.settings.seed, **stored["holdout"], **run_kwargs
             )
             result, scores = backtest.fit, _json_safe(backtest.to_dict())
         else:
-            result = models.fit(data, spec["family"], **fit_kwargs)
+            result = models.fit(data, spec, **run_kwargs)
     except models.BayescaleError as exc:
         _finish(sessions, fit_id, worker, error={"reason": exc.message, "field": exc.field})
         return

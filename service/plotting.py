@@ -50,5 +50,8 @@ def _held_out(
     if not holdout:
         return None
     data = jobs.load_data(session, job)
-    _, test, _ = models.backtest_module.holdout_split(data, result.family, **holdout)
+    spec = models.FitSpec.from_json(job.spec)
+    _, test, _ = models.holdout_split(
+        data, spec.family, family_options=spec.family_options, **holdout
+    )
     return test

@@ -218,15 +218,18 @@ class FitRequest(Strict):
     """A fit job: dataset, family, hierarchy, priors, sampler; answered 202 with a Location."""
 
     dataset: str
-    family: str = Field(
-        "auto",  # models.DEFAULT_FAMILY (the client imports this module, never models)
+    family: str | None = Field(
+        None,
         description='a registry family, or "auto": candidate laws weighted by leave-future-out '
-        "stacking (the result's stacking report names them, with weights and scores)",
+        "stacking (the result's stacking report names them, with weights and scores); "
+        "default: the server's (auto)",
     )
     family_options: dict[str, str] = Field(default_factory=dict)
     pooling: str | dict[str, str] | None = None
     priors: dict[str, Any] | None = None
-    likelihood: Literal["normal", "student_t"] = "student_t"  # models.DEFAULT_LIKELIHOOD
+    likelihood: Literal["normal", "student_t"] | None = Field(
+        None, description="noise on log loss; default: the server's (student_t)"
+    )
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
     filters: FilterSpec = Field(default_factory=FilterSpec)
     holdout: HoldoutSpec | None = Field(

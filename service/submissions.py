@@ -7,10 +7,10 @@ checks are one code path whatever the caller.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from sqlalchemy.orm import Session
 
+import models
 from service import fit_store, store
 from service.config import Settings
 from service.errors import Invalid, TooLarge
@@ -68,10 +68,26 @@ def queue_fit(session: Session, settings: Settings, project: Project, body: FitR
                 f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
             )
     dataset = store.get_dataset(session, project, body.dataset)
-    spec: dict[str, Any] = body.model_dump(
-        include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
+    holdout = None if body.holdout is None else body.holdout.model_dump(exclude_none=True)
+    return fit_store.submit(
+        session,
+        project,
+        dataset,
+        fit_spec(body),
+        filters=body.filters.model_dump(),
+        holdout=holdout,
+        name=body.name,
+        tags=body.tags,
     )
-    spec["settings"] = body.sampler.model_dump()
-    if body.holdout is not None:
-        spec["holdout"] = body.holdout.model_dump(exclude_none=True)
-    return fit_store.submit(session, project, dataset, spec, body.name, body.tags)
+
+
+def fit_spec(body: FitRequest) -> models.FitSpec:
+    """The :class:`models.FitSpec` of a fit request (the family defaults to the models' own)."""
+    return models.FitSpec(
+        family=body.family or models.DEFAULT_FAMILY,
+        family_options=body.family_options,
+        pooling=body.pooling,
+        priors=body.priors,
+        likelihood=body.likelihood or models.DEFAULT_LIKELIHOOD,
+        settings=models.SamplerSettings(**body.sampler.model_dump()),
+    )

@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import models
 from models import SamplerSettings
-from tests.utils import fake_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 # The one place sampler sizes for tests live.
 TINY = SamplerSettings(draws=50, tune=50, chains=2, seed=0)
@@ -45,4 +44,4 @@ def rng() -> np.random.Generator:
 @pytest.fixture
 def mock_sampler(monkeypatch: pytest.MonkeyPatch) -> None:
     """NUTS replaced by prior draws (fast tier): fit -> store -> load -> predict end to end."""
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake_sampler)
+    replace_sampler(monkeypatch, fake_sampler)

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import pytest
 import xarray as xr
 
 import models
 import models.build
 import models.config
+import models.fitting
+import models.sampling
 from models.build import prepare
 from models.config import resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import diagnose
-from models.fit import Fit, pointwise_log_likelihood
+from models.fitting import pointwise_log_likelihood
+from models.result import Fit
 from models.simulate import simulate
 
 CHINCHILLA_TRUTH = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.34, "beta": 0.36}
-# Natural units (N0 = 1): tau = t N^kappa. Well separated groups, a fast one that fits noise and
-# a slow one that still holds signal: F falls, rises, falls (double descent).
-SCALE_TIME_TRUTH = {
-    "E": 0.5,
-    "kappa": 0.4,
-    "l1": 1e-4,
-    "dlog_l2": math.log(300.0),
-    "S1": 1.0,
-    "S2": 1.5,
-    "V1": 0.8,
-    "V2": 0.2,
-}
+SCALE_TIME_TRUTH = models.SCALE_TIME_EXAMPLE
 
 
 def chinchilla_inputs(n: int = 30, seed: int = 0) -> dict[str, np.ndarray]:
@@ -188,7 +181,17 @@ def prior_trace(
 
 
 def fake_sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
-    """Stand-in for ``models.fit_module.sample_posterior``: prior draws, progress reported."""
+    """Stand-in for ``models.sampling.sample_posterior``: prior draws, progress reported."""
     if progress:
         progress(0.5)
     return prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed)
+
+
+def replace_sampler(mp: pytest.MonkeyPatch, fake: Callable[..., Any] = fake_sampler) -> None:
+    """Replace NUTS at its one definition (``models.sampling.sample_posterior``) while mp lives."""
+    mp.setattr(models.sampling, "sample_posterior", fake)
+
+
+def replace_fit(mp: pytest.MonkeyPatch, fake: Callable[..., Fit]) -> None:
+    """Replace :func:`models.fit` where ``models.backtest`` calls it, while ``mp`` lives."""
+    mp.setattr(models.fitting, "fit", fake)

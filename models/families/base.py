@@ -169,6 +169,33 @@ class ScalingLaw:
         """Derived quantities from natural-unit draws (e.g. allocation exponents)."""
         return {}
 
+    # -- optional hooks: planning asks the family instead of testing its class ------------------
+
+    def implements(self, hook: str) -> bool:
+        """Whether this family overrides the optional hook ``hook`` (e.g. ``log_time_range``)."""
+        return getattr(type(self), hook) is not getattr(ScalingLaw, hook)
+
+    def closed_form_allocation(
+        self, natural: Mapping[str, np.ndarray], budget: float, k: float, lo: float, hi: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Compute-optimal ``(N*, D*, L*)`` per draw at ``C = k N D``, if the law has one.
+
+        ``natural`` are natural-unit draws; ``N*`` is clipped to ``[e^lo, e^hi]``. None (the
+        default): no closed form, the planner's numerical optimum stands alone.
+        """
+        return None
+
+    def log_time_range(
+        self, p: Mapping[str, np.ndarray], x: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per draw, the log-``steps`` range (model units) the loss changes over at inputs ``x``.
+
+        ``p`` are model-unit draws (S, 1) and ``x`` scaled inputs other than steps. A search for
+        the training time that reaches a loss (:func:`models.scale_time_tradeoff`) scans it.
+        None (the default): the law has no training-time axis.
+        """
+        return None
+
     def to_natural(
         self, p: Mapping[str, np.ndarray], input_scales: Mapping[str, float], loss_scale: float
     ) -> dict[str, np.ndarray]:

@@ -61,3 +61,20 @@ class Chinchilla(ScalingLaw):
         """Allocation exponents: N* ∝ C^a, D* ∝ C^b."""
         total = natural["alpha"] + natural["beta"]
         return {"a": natural["beta"] / total, "b": natural["alpha"] / total}
+
+    def closed_form_allocation(
+        self, natural: Mapping[str, np.ndarray], budget: float, k: float, lo: float, hi: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``N* = G (C/k)^(beta/(alpha+beta))``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``.
+
+        Hoffmann et al. (2022), eq. 4; the loss is :meth:`curve` at ``(N*, D*)``, which reads
+        natural-unit parameters at natural inputs the same way.
+        """
+        alpha, beta = natural["alpha"], natural["beta"]
+        total = alpha + beta
+        log_m = np.log(budget / k)
+        log_g = (np.log(alpha * natural["A"]) - np.log(beta * natural["B"])) / total
+        log_n = np.clip(log_g + beta / total * log_m, lo, hi)
+        log_d = log_m - log_n
+        loss = self.curve(np, {"log_params": log_n, "log_data": log_d}, natural)
+        return np.exp(log_n), np.exp(log_d), loss

@@ -58,7 +58,7 @@ base law by a factor that depends on ``|log(N/T)|`` alone; a Lorentzian beat a G
 0.119) because the peak's flanks fall algebraically, like that factor, not like exp(-u^2); a
 square-root Lorentzian (the ridge-regularised MRS factor) came close (0.058, 0.057) but was no
 better. The multiplicative Lorentzian placed κ within 2 % of 1 in all four settings tried (ridge
-1e-6/1e-5, label noise 0-0.02), and the NUTS fit to ``models.experiments.random_features`` in
+1e-6/1e-5, label noise 0-0.02), and the NUTS fit to ``tests.experiments.random_features`` in
 the tests gives κ = 1.002 (90 % interval 0.989-1.015). When the base law falls steeply, the
 maximum of L(N) lies slightly below κ·D (``u* ≈ -s w²(1+h)/(2h)``, ``s`` the base law's
 log-slope: about 2 % in N for s = 1, w = 0.2); :func:`peak_location` reports κ·D itself.

@@ -64,7 +64,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -72,8 +72,19 @@ from models.errors import FamilyError
 from models.families.base import Param, Pooling, ScalingLaw, Unit, amplitude, floor, group_spread
 from models.priors import PriorSpec
 
-if TYPE_CHECKING:
-    from models.fit import Fit
+
+class Fitted(Protocol):
+    """What the posterior functionals need of a fit (a :class:`models.Fit` is one)."""
+
+    @property
+    def family(self) -> ScalingLaw:
+        """The fitted family."""
+        ...
+
+    def natural_draws(self, group: str | None, *, seed: int = 0) -> dict[str, np.ndarray]:
+        """Natural-unit draws (S,) of every parameter for one group."""
+        ...
+
 
 KAPPA_PRIOR = PriorSpec("TruncatedNormal", mu=1.0 / 3.0, sigma=0.15, lower=0.0, upper=1.5)
 NOISE_INPUTS: dict[str, tuple[str, ...]] = {
@@ -192,13 +203,8 @@ class ScaleTime(ScalingLaw):
         tau = xp.exp(x["log_steps"] + p["kappa"] * x["log_params"])
         g = self._noise_factor(xp, x)
         loss = p["E"]
-        rate = p["l1"]
-        for k in range(1, self.modes + 1):
-            if k > 1:
-                rate = rate * xp.exp(-p[f"dlog_l{k}"])
-            decay = xp.exp(-rate * tau)
-            learned = -xp.expm1(-rate * tau)  # 1 - e^{-l tau}, accurate for small l tau
-            loss = loss + p[f"S{k}"] * decay**2 + p[f"V{k}"] * g * learned**2
+        for k, rate in enumerate(mode_rates(xp, p, self.modes), start=1):
+            loss = loss + _mode_loss(xp, tau, rate, p[f"S{k}"], p[f"V{k}"] * g)
         if self.options["capacity"] == "power":
             loss = loss + p["A_P"] * xp.exp(-p["a_P"] * x["log_params"])
         return loss
@@ -235,13 +241,39 @@ class ScaleTime(ScalingLaw):
     def derived(self, natural: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Rates ``l2..lK``, ``size_per_time = 1/kappa`` and (constant noise) ``tau_peak``."""
         out = {"size_per_time": 1.0 / np.asarray(natural["kappa"])}
-        rate = np.asarray(natural["l1"])
-        for k in range(2, self.modes + 1):
-            rate = rate * np.exp(-np.asarray(natural[f"dlog_l{k}"]))
+        arrays = {k: np.asarray(v) for k, v in natural.items()}
+        for k, rate in enumerate(mode_rates(np, arrays, self.modes)[1:], start=2):
             out[f"l{k}"] = rate
         if self.options["noise"] == "constant":
             out["tau_peak"] = tau_peak(natural, self)
         return out
+
+    def log_time_range(
+        self, p: Mapping[str, np.ndarray], x: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """From well before the fastest mode (``l_1 tau = 1e-4``) to well after the slowest.
+
+        ``tau = t N^kappa``, so in log steps the range shifts by ``-kappa log N``.
+        """
+        rates = mode_rates(np, p, self.modes)
+        shift = p["kappa"] * x["log_params"]
+        lo, hi = _tau_bounds(np.stack([rates[0], rates[-1]]))
+        return lo - shift, hi - shift
+
+
+def mode_rates(xp: Any, p: Mapping[str, Any], modes: int) -> list[Any]:
+    """Rates ``l_1 > ... > l_K`` from ``l1`` and the gaps: ``l_k = l_{k-1} exp(-dlog_lk)``."""
+    rates = [p["l1"]]
+    for k in range(2, modes + 1):
+        rates.append(rates[-1] * xp.exp(-p[f"dlog_l{k}"]))
+    return rates
+
+
+def _mode_loss(xp: Any, tau: Any, rate: Any, signal: Any, noise: Any) -> Any:
+    """One mode group's part of ``F(tau)``: signal left ``S e^{-2 l tau}`` plus noise fitted."""
+    decay = xp.exp(-rate * tau)
+    learned = -xp.expm1(-rate * tau)  # 1 - e^{-l tau}, accurate for small l tau
+    return signal * decay**2 + noise * learned**2
 
 
 # -- posterior functionals (numpy, vectorised over draws) ---------------------------------------
@@ -251,14 +283,10 @@ def _modes(
     params: Mapping[str, Any], family: ScaleTime, g: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rates, signals and effective noise amplitudes, each (K, S) for S draws."""
-    rate = np.atleast_1d(np.asarray(params["l1"], dtype=float))
-    rates, signals, noises = [], [], []
-    for k in range(1, family.modes + 1):
-        if k > 1:
-            rate = rate * np.exp(-np.asarray(params[f"dlog_l{k}"], dtype=float))
-        rates.append(rate)
-        signals.append(np.asarray(params[f"S{k}"], dtype=float))
-        noises.append(np.asarray(params[f"V{k}"], dtype=float) * g)
+    arrays = {k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in params.items()}
+    rates = mode_rates(np, arrays, family.modes)
+    signals = [arrays[f"S{k}"] for k in range(1, family.modes + 1)]
+    noises = [arrays[f"V{k}"] * g for k in range(1, family.modes + 1)]
     shape = np.broadcast_shapes(*(np.shape(a) for a in (*rates, *signals, *noises)))
 
     def stack(arrays: list[np.ndarray]) -> np.ndarray:
@@ -271,9 +299,9 @@ def _curve_f(
     tau: np.ndarray, e: np.ndarray, rates: np.ndarray, s: np.ndarray, v: np.ndarray
 ) -> Any:
     """``F(tau)`` for ``tau`` (S, G) and mode arrays (K, S)."""
-    decay = np.exp(-rates[..., None] * tau)
-    learned = -np.expm1(-rates[..., None] * tau)
-    return e[:, None] + np.sum(s[..., None] * decay**2 + v[..., None] * learned**2, axis=0)
+    return e[:, None] + np.sum(
+        _mode_loss(np, tau, rates[..., None], s[..., None], v[..., None]), axis=0
+    )
 
 
 def _slope_f(tau: np.ndarray, rates: np.ndarray, s: np.ndarray, v: np.ndarray) -> Any:
@@ -319,7 +347,7 @@ def _first_crossing(
 
 
 def _natural(
-    source: Fit | Mapping[str, Any], family: ScaleTime | None, group: str | None
+    source: Fitted | Mapping[str, Any], family: ScaleTime | None, group: str | None
 ) -> tuple[dict[str, np.ndarray], ScaleTime]:
     """Natural-unit draws (S,) and the family, from a Fit or a mapping of draws."""
     if isinstance(source, Mapping):
@@ -328,12 +356,10 @@ def _natural(
             modes = sum(1 for k in params if k.startswith("S") and k[1:].isdigit())
             family = ScaleTime(modes=str(modes), capacity="power" if "A_P" in params else "none")
         return params, family
-    from models.summary import natural_draws
-
     fam = source.family
     if not isinstance(fam, ScaleTime):
         raise FamilyError(f"needs a scale_time fit, not '{fam.name}'", field="family")
-    return natural_draws(source, group), fam
+    return source.natural_draws(group), fam
 
 
 def _noise_scale(family: ScaleTime, data: float | None, label_noise: float | None) -> float:
@@ -372,7 +398,7 @@ def tau_peak(params: Mapping[str, Any], family: ScaleTime | None = None, g: floa
 
 
 def peak_size(
-    fit_or_params: Fit | Mapping[str, Any],
+    fit_or_params: Fitted | Mapping[str, Any],
     t: float | np.ndarray,
     *,
     family: ScaleTime | None = None,
@@ -389,7 +415,7 @@ def peak_size(
     Parameters
     ----------
     fit_or_params
-        A ``scale_time`` :class:`~models.fit.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.Fit`, or natural-unit draws (name -> (S,) array).
     t
         Training time(s), natural units (``steps``).
     family
@@ -433,7 +459,7 @@ def peak_size(
 
 
 def iso_loss(
-    params: Fit | Mapping[str, Any],
+    params: Fitted | Mapping[str, Any],
     target_loss: float,
     sizes: float | np.ndarray,
     *,
@@ -453,7 +479,7 @@ def iso_loss(
     Parameters
     ----------
     params
-        A ``scale_time`` :class:`~models.fit.Fit`, or natural-unit draws (name -> (S,) array).
+        A ``scale_time`` :class:`~models.Fit`, or natural-unit draws (name -> (S,) array).
     target_loss
         Loss to reach, natural units.
     sizes

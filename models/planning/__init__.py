@@ -1,7 +1,7 @@
 r"""Compute planning over posterior draws: numpy only, vectorised over draws.
 
 Every function evaluates the family's own ``curve`` in model units on the stored draws (as
-:meth:`models.fit.Fit.predict` does), so each answer carries the full posterior uncertainty and
+:meth:`models.fitting.Fit.predict` does), so each answer carries the full posterior uncertainty and
 works for every family that has the inputs the question needs:
 
 * :func:`compute_optimal` — N*, D*, L*(C) per draw under ``C = k N D``; the expected-loss and

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypedDict
+from typing import TypedDict
 
 import numpy as np
 
@@ -17,9 +17,7 @@ from models.build import scaled_inputs
 from models.errors import PredictionError
 from models.planning._draws import _draws, _scaled
 from models.planning._numerics import _minimise, _positive
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.result import Fit
 
 Array = np.ndarray
 

@@ -7,15 +7,13 @@ input is converted here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from models.build import scaled_inputs
 from models.posterior import group_draws
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.result import Fit
 
 Array = np.ndarray
 

@@ -9,12 +9,11 @@ draw and as one Bayes decision; :func:`plan` adds "and how much compute for this
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 import numpy as np
 
 from models.errors import PredictionError
-from models.families.chinchilla import Chinchilla
 from models.planning._allocator import Constraints, _Allocator, _limits
 from models.planning._numerics import _distribution, _positive, _positive_array
 from models.planning.results import (
@@ -26,10 +25,8 @@ from models.planning.results import (
     TargetCompute,
 )
 from models.planning.targets import compute_for_target
-from models.predict import _check_probs
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.predict import check_probs
+from models.result import Fit
 
 Array = np.ndarray
 
@@ -88,7 +85,7 @@ def compute_optimal(
         the other follows from C; at most one), ``unique_data`` (see above),
         ``tokens_per_step`` (tokens per optimizer step, for families whose input is ``steps``).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     costs = _positive_array(budgets, "budgets")
     limits = _limits(k, inputs, constraints)
     alloc = _Allocator(fit, limits, group, seed)
@@ -114,8 +111,9 @@ def compute_optimal(
         d_star = budget / (limits.k * n_star)
         draws = {"params": n_star, "data": d_star, "loss": loss}
         closed = None
-        if isinstance(fam, Chinchilla):
-            c_n, c_d, c_l = _chinchilla_closed_form(natural, budget, limits.k, lo[0], hi[0])
+        exact = fam.closed_form_allocation(natural, float(budget), limits.k, lo[0], hi[0])
+        if exact is not None:
+            c_n, c_d, c_l = exact
             draws |= {"closed_params": c_n, "closed_data": c_d, "closed_loss": c_l}
             closed = {
                 n: _distribution(v, probs)
@@ -157,20 +155,6 @@ def compute_optimal(
     )
 
 
-def _chinchilla_closed_form(
-    natural: Mapping[str, Array], budget: float, k: float, lo: float, hi: float
-) -> tuple[Array, Array, Array]:
-    """N*, D*, L* per draw from natural-unit Chinchilla draws, N* clipped to [e^lo, e^hi]."""
-    e, a, b = natural["E"], natural["A"], natural["B"]
-    alpha, beta = natural["alpha"], natural["beta"]
-    total = alpha + beta
-    log_m = np.log(budget / k)
-    log_g = (np.log(alpha * a) - np.log(beta * b)) / total
-    log_n = np.clip(log_g + beta / total * log_m, lo, hi)
-    n, d = np.exp(log_n), np.exp(log_m - log_n)
-    return n, d, e + a * n**-alpha + b * d**-beta
-
-
 def compare_groups(
     fit: Fit,
     a: str | None,
@@ -192,7 +176,7 @@ def compare_groups(
     architectures). ``constraints`` and ``inputs`` are as for :func:`compute_optimal` and apply
     to both groups.
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     budget = _positive(budget, "budget")
     limits = _limits(k, inputs, constraints)
     alloc_a = _Allocator(fit, limits, a, seed)

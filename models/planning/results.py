@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from models.predict import _tag
+from models.predict import interval_tag
 
 Array = np.ndarray
 
@@ -38,7 +38,9 @@ class Distribution:
         return {
             "median": _num(self.median),
             "mean": _num(self.mean),
-            "interval": {_tag(p): [_num(lo), _num(hi)] for p, (lo, hi) in self.intervals.items()},
+            "interval": {
+                interval_tag(p): [_num(lo), _num(hi)] for p, (lo, hi) in self.intervals.items()
+            },
         }
 
 
@@ -324,7 +326,7 @@ class CandidateValue:
             "expected_variance": _num(self.expected_variance),
             "expected_reduction": _num(self.expected_reduction),
             "reduction_per_cost": _num(self.reduction_per_cost),
-            "expected_width": {_tag(p): _num(w) for p, w in self.expected_width.items()},
+            "expected_width": {interval_tag(p): _num(w) for p, w in self.expected_width.items()},
             "ess_mean": _num(self.ess_mean),
             "ess_min": _num(self.ess_min),
             "low_ess": self.low_ess,
@@ -354,7 +356,7 @@ class Suggestion:
             "group": self.group,
             "population": self.population,
             "current_variance": _num(self.current_variance),
-            "current_width": {_tag(p): _num(w) for p, w in self.current_width.items()},
+            "current_width": {interval_tag(p): _num(w) for p, w in self.current_width.items()},
             "n_outcomes": self.n_outcomes,
             "candidates": self.to_records(),
         }

@@ -7,7 +7,7 @@ simulating runs, so the probabilities are smooth and monotone and bisection on t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import Any, Unpack
 
 import numpy as np
 from scipy import special
@@ -24,10 +24,8 @@ from models.planning._numerics import (
 )
 from models.planning.results import TargetCompute, TargetProbability
 from models.posterior import noise_draws
-from models.predict import _check_probs, points_frame
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.predict import check_probs, points_frame
+from models.result import Fit
 
 # compute_for_target searches C from 1e-3 x the smallest observed run's compute up to 1e6 x the
 # largest (six orders of magnitude of extrapolation, far beyond any credible use of a fit).
@@ -115,7 +113,7 @@ def compute_for_target(
     target = _positive(target, "target")
     if not 0 < q < 1:
         raise PredictionError("q must be in (0, 1)", field="q")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     limits = _limits(k, inputs, constraints)
     alloc = _Allocator(fit, limits, group, seed)
     observed = alloc.observed_log_compute()

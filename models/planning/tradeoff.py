@@ -8,13 +8,11 @@ curve) into the iso-loss curve t(N) and its cheapest point under a cost model.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.build import scaled_inputs
 from models.errors import PredictionError
-from models.families.scale_time import ScaleTime
 from models.planning._draws import _draws, _scaled
 from models.planning._numerics import (
     _distribution,
@@ -24,10 +22,8 @@ from models.planning._numerics import (
     _quantiles,
 )
 from models.planning.results import SizePoint, TimeTradeoff
-from models.predict import _check_probs
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.predict import check_probs
+from models.result import Fit
 
 # The log-t grid of the iso-loss root finder and the bisection steps inside its first bracket.
 TIME_GRID = 1024
@@ -88,12 +84,12 @@ def scale_time_tradeoff(
         Seeds the population draws of a new group.
     """
     fam = fit.family
-    if not isinstance(fam, ScaleTime):
+    if not fam.implements("log_time_range"):
         raise PredictionError(
             f"scale_time_tradeoff needs a scale_time fit, not '{fam.key()}'", field="family"
         )
     target = _positive(target, "target")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     k, tps = _positive(k, "k"), _positive(tokens_per_step, "tokens_per_step")
     sizes = (
         np.geomspace(fit.data.inputs["params"].min(), 100 * fit.data.inputs["params"].max(), 25)
@@ -110,15 +106,9 @@ def scale_time_tradeoff(
     )
     group, population, params = _draws(fit, group, seed)
     cols = {n: v[:, None] for n, v in params.items()}
-    # log-tau range in model units: 1e-4 / (fastest rate) to 1e4 / (slowest rate)
-    log_l1 = np.log(params["l1"])
-    log_lk = log_l1.copy()
-    for m in range(2, fam.modes + 1):
-        log_lk -= params[f"dlog_l{m}"]
-    kappa = params["kappa"]
     log_target = np.log(target / fit.scales.loss)
     log_step_scale = np.log(fit.scales.inputs["steps"])
-    steps = np.empty((len(log_l1), len(sizes)))
+    steps = np.empty((len(next(iter(params.values()))), len(sizes)))
     for j, n in enumerate(sizes):
         x_n = _scaled(fit, "params", np.asarray(np.log(n)))
 
@@ -127,8 +117,9 @@ def scale_time_tradeoff(
             with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
                 return np.asarray(np.log(fam.curve(np, x, cols)) - log_target)
 
-        shift = kappa * x_n["log_params"]
-        lo, hi = np.log(1e-4) - log_l1 - shift, np.log(1e4) - log_lk - shift
+        span = fam.log_time_range(params, x_n)
+        assert span is not None  # implements() said so
+        lo, hi = span
         log_t, start = _first_crossing(excess, lo, hi, TIME_GRID, TIME_BISECT)
         steps[:, j] = np.where(start, 0.0, np.exp(log_t + log_step_scale))
     steps = np.where(np.isnan(steps), np.inf, steps)

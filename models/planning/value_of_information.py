@@ -8,7 +8,7 @@ handful of candidates costs milliseconds.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy import special
@@ -18,10 +18,8 @@ from models.planning._draws import _draws, _log_mean
 from models.planning._numerics import _positive
 from models.planning.results import CandidateValue, Suggestion
 from models.posterior import noise_draws
-from models.predict import _check_probs, points_frame
-
-if TYPE_CHECKING:
-    from models.fit import Fit
+from models.predict import check_probs, points_frame
+from models.result import Fit
 
 Array = np.ndarray
 
@@ -58,7 +56,7 @@ def suggest(
         raise PredictionError("no candidates to rank", field="candidates")
     if n_outcomes < 1:
         raise PredictionError("n_outcomes must be at least 1", field="n_outcomes")
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     fam = fit.family
     target_frame = points_frame([dict(target)], fam.inputs)
     rows = [{n: v for n, v in c.items() if n != "cost"} for c in candidates]

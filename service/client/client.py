@@ -323,12 +323,12 @@ class Client:
     def fit(
         self,
         dataset: str,
-        family: str = "auto",
+        family: str | None = None,
         *,
         sampler: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> FitHandle:
-        """Queue a fit of ``family`` to the dataset's current observations.
+        """Queue a fit of ``family`` (None: the server's default) to the dataset's observations.
 
         ``options`` are :class:`~service.schemas.FitRequest`'s fields: ``family_options``,
         ``pooling``, ``priors``, ``likelihood``, ``filters``, ``holdout``, ``name``, ``tags``;
@@ -341,7 +341,7 @@ class Client:
     def backtest(
         self,
         dataset: str,
-        family: str = "auto",
+        family: str | None = None,
         *,
         below: Mapping[str, float] | None = None,
         fraction: float | None = None,
@@ -378,10 +378,13 @@ class Client:
         answer = FitsResponse.model_validate(self._json("GET", self._path("fits"), params=params))
         return [FitHandle(self, info) for info in answer.data]
 
-    def latest_fit(self, dataset: str, family: str = "auto") -> FitHandle:
-        """The newest succeeded fit of ``family`` on the dataset (404 when there is none)."""
+    def latest_fit(self, dataset: str, family: str | None = None) -> FitHandle:
+        """The newest succeeded fit of ``family`` (None: the server's default) on the dataset.
+
+        404 when there is none.
+        """
         path = self._path("datasets", dataset, "fits", "latest")
-        answer = self._json("GET", path, params={"family": family})
+        answer = self._json("GET", path, params={} if family is None else {"family": family})
         return FitHandle(self, FitResponse.model_validate(answer))
 
     def delete_fit(self, fit: FitRef) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import models
 import plots
-from models.families.base import ScalingLaw
+from models import ScalingLaw
 from service import fit_store, plotting, store
 from service.dashboard.auth import CurrentViewer, DbSession, FormViewer, Viewer
 from service.dashboard.checks import diagnostic_checks

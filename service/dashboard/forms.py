@@ -90,11 +90,11 @@ def fit_request(form: Form) -> FitRequest:
     groups = names(form.get("groups"))
     data: dict[str, Any] = {
         "dataset": form.get("dataset", ""),
-        "family": form.get("family") or FitRequest.model_fields["family"].default,
+        "family": form.get("family") or None,
         "family_options": pairs(form.get("family_options"), "family_options"),
         "pooling": pairs(pooling, "pooling") if pooling and "=" in pooling else pooling,
         "priors": priors,
-        "likelihood": form.get("likelihood") or FitRequest.model_fields["likelihood"].default,
+        "likelihood": form.get("likelihood") or None,
         "sampler": {k: form[k] for k in SAMPLER_FIELDS if form.get(k)},
         "filters": {"groups": groups or None},
         "name": form.get("name", ""),

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+import models
 from service import fit_store, store
 from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep, WriteProject
 from service.errors import Conflict, problems
@@ -93,8 +94,13 @@ def read_fit(
 
 
 @router.get("/datasets/{dataset}/fits/latest", response_model=FitResponse)
-def latest_fit(dataset: str, family: str, project: ReadProject, session: SessionDep) -> FitResponse:
-    """The newest successful fit of ``family`` on the dataset."""
+def latest_fit(
+    dataset: str,
+    project: ReadProject,
+    session: SessionDep,
+    family: str = models.DEFAULT_FAMILY,
+) -> FitResponse:
+    """The newest successful fit of ``family`` (default: the default family) on the dataset."""
     return _response(
         fit_store.latest(session, project, store.get_dataset(session, project, dataset), family)
     )

@@ -14,7 +14,7 @@ from benchmarks import extrapolation as ex
 from benchmarks.common import DEFAULT_DATA_DIR
 from benchmarks.metrics import score_samples
 from benchmarks.tasks import TASKS, sim_double_descent
-from models.backtest import score_groups
+from models.backtesting import score_groups
 from models.simulate import simulate
 from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.metrics import crps, mean_over_tasks, score_samples
-from models.backtest import score_arrays
+from models.backtesting import score_arrays
 
 
 def test_crps_matches_the_gaussian_closed_form() -> None:

@@ -10,6 +10,7 @@ import pytest
 import models
 from benchmarks import scaling
 from models import SamplerSettings
+from tests.utils import replace_sampler
 
 TINY_GRID = scaling.Grid(
     observations=(8, 80),
@@ -63,7 +64,7 @@ def test_a_failing_fit_is_reported_not_hidden(monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise RuntimeError("sampler exploded")
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", broken)
+    replace_sampler(monkeypatch, broken)
     record, fit = scaling.size_runs(
         "groups", 2, lambda seed: scaling.grouped_dataset(2, seed, 5), TINY_GRID, "partial"
     )

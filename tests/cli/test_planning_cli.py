@@ -7,7 +7,7 @@ import pytest
 import models
 from cli.main import main
 from tests.cli.test_cli import run
-from tests.utils import fake_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 SAMPLER = ["--draws", "40", "--tune", "10", "--chains", "2", "--quiet"]
 
@@ -18,7 +18,7 @@ def fit_path(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plan")
     csv, path = folder / "runs.csv", folder / "fit.nc"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        replace_sampler(mp, fake_sampler)
         assert main(["example", str(csv)]) == 0
         argv = ["fit", str(csv), "--group-col", "architecture", *SAMPLER, "-o", str(path)]
         assert main(argv) == 0

@@ -7,11 +7,10 @@ import json
 
 import pytest
 
-import models
 from cli.main import main
 from service.config import Settings
 from tests.client.conftest import live_server
-from tests.utils import example_rows
+from tests.utils import example_rows, replace_sampler
 
 
 @pytest.fixture
@@ -98,7 +97,7 @@ def test_failed_fit_exits_1(server, runs_csv, capsys, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("sampler exploded")
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", broken)
+    replace_sampler(monkeypatch, broken)
     run(capsys, "remote", "upload", "runs", str(runs_csv))
     code, _, err = run(capsys, "remote", "fit", "runs", *SMALL, "--wait", "--quiet")
     assert code == 1 and "sampler exploded" in err

@@ -10,7 +10,7 @@ import pytest
 import models
 from service.client import BayescaleError, FitFailedError, FitHandle
 from service.schemas import BatchResponse, DatasetResponse, FitResponse, PredictResponse
-from tests.utils import example_rows
+from tests.utils import example_rows, replace_sampler
 
 CSV = "params,data,loss,group,run\n1e8,2e9,3.1,transformer,a\n2e8,4e9,2.9,transformer,b\n"
 
@@ -155,7 +155,7 @@ def test_failed_fit_raises_with_the_reason(asgi, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("sampler exploded")
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", broken)
+    replace_sampler(monkeypatch, broken)
     client = asgi.client()
     client.create_dataset("runs")
     client.log_observations("runs", example_rows(8))

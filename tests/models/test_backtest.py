@@ -11,7 +11,7 @@ import pytest
 
 import models
 from models import DataError, PredictionError, ScalingData
-from models.backtest import (
+from models.backtesting import (
     CALIBRATION_PROBS,
     backtest,
     holdout_split,
@@ -22,7 +22,7 @@ from models.backtest import (
 )
 from models.predict import Prediction
 from models.simulate import simulate
-from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit, replace_fit
 
 
 def hand_data() -> ScalingData:
@@ -156,15 +156,15 @@ class TestBacktest:
         )
         calls = []
 
-        def fake(train, family, **kwargs):
-            calls.append((train, kwargs))
+        def fake(train, spec, **kwargs):
+            calls.append((train, spec, kwargs))
             return fake_fit(truth=truth, groups=groups, spread=0.005)
 
-        monkeypatch.setattr(models.auto, "fit", fake)
+        replace_fit(monkeypatch, fake)
         settings = models.SamplerSettings(draws=10)
         res = backtest(data, "chinchilla", below={"params": 3e8}, settings=settings, seed=5)
-        ((train, kwargs),) = calls
-        assert np.all(train.inputs["params"] <= 3e8) and kwargs == {"settings": settings}
+        ((train, spec, kwargs),) = calls
+        assert np.all(train.inputs["params"] <= 3e8) and spec.settings == settings and not kwargs
         assert res.n_train == len(train) and res.n_train + res.n_test == len(data)
         assert set(res.groups) == {"a", "b"}
         n_test = sum(s.n for s in res.groups.values())
@@ -175,7 +175,7 @@ class TestBacktest:
 
     def test_fraction_split_defaults_to_the_familys_first_input(self, monkeypatch):
         data = simulate(models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(20))
-        monkeypatch.setattr(models.auto, "fit", lambda train, family, **kw: fake_fit())
+        replace_fit(monkeypatch, lambda train, family, **kw: fake_fit())
         res = backtest(data, "chinchilla", fraction=0.75)
         assert res.split == {"fraction": 0.75, "by": "params"} and res.n_test == 5
 
@@ -184,7 +184,7 @@ class TestBacktest:
         data = simulate(
             models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(20), groups=["a"]
         )
-        monkeypatch.setattr(models.auto, "fit", lambda train, family, **kw: fake_fit())
+        replace_fit(monkeypatch, lambda train, family, **kw: fake_fit())
         res = backtest(data, "chinchilla", fraction=0.75, seed=3)
         train, test, how = holdout_split(data, "chinchilla", fraction=0.75)
         assert how == res.split and (len(train), len(test)) == (res.n_train, res.n_test)

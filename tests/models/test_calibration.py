@@ -3,7 +3,7 @@ import pytest
 
 import models
 from models.calibration import SBCResult, simulation_based_calibration
-from tests.utils import prior_trace
+from tests.utils import prior_trace, replace_sampler
 
 
 def test_ranks_are_uniform_when_the_posterior_is_the_prior(monkeypatch):
@@ -15,7 +15,7 @@ def test_ranks_are_uniform_when_the_posterior_is_the_prior(monkeypatch):
             config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed + 7
         )
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
+    replace_sampler(monkeypatch, fake)
     result = simulation_based_calibration(
         models.get_family("power_law"),
         simulations=60,

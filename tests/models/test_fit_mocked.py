@@ -5,7 +5,7 @@ import pytest
 
 import models
 from models import DataError, ScalingData
-from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, prior_trace, tiny_data
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, prior_trace, replace_sampler, tiny_data
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def mock_sampler(monkeypatch):
             config, md, chains=settings.chains, draws=settings.draws, seed=settings.seed
         )
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
+    replace_sampler(monkeypatch, fake)
     return calls
 
 

@@ -23,7 +23,7 @@ def fit():
 
 def test_file_round_trip_preserves_everything(fit, tmp_path):
     """A saved fit predicts and summarises exactly as the original."""
-    path = fit.save(tmp_path / "fit.nc")
+    path = models.save_fit(fit, tmp_path / "fit.nc")
     loaded = models.load_fit(path)
     assert loaded.config.structure_key == fit.config.structure_key
     assert loaded.config.pooling == fit.config.pooling

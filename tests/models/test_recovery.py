@@ -107,6 +107,6 @@ def test_same_seed_same_draws_and_file_round_trip(tmp_path):
     a = models.fit(data, "power_law", settings=SLOW)
     b = models.fit(data, "power_law", settings=SLOW)
     np.testing.assert_array_equal(a.draws["alpha"], b.draws["alpha"])
-    loaded = models.load_fit(a.save(tmp_path / "a.nc"))
+    loaded = models.load_fit(models.save_fit(a, tmp_path / "a.nc"))
     point = {"params": [1e10]}
     assert loaded.predict(point).to_frame().equals(a.predict(point).to_frame())

@@ -12,12 +12,11 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-import models
 from service.config import Settings
 from service.main import create_app
 from tests.service.conftest import add_dataset, make_project
 from tests.service.test_fits import run_worker, submit
-from tests.utils import fake_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 P = "/v1/projects/alpha"
 FIT = "{fit}"  # replaced by the succeeded fit's id
@@ -487,7 +486,7 @@ CASES = [
 def api(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("bad"), workers=0, max_batch_rows=500)
     with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        replace_sampler(mp, fake_sampler)
         keys = make_project(settings, "alpha")
         add_dataset(client, keys)
         fit = submit(client, keys).json()["id"]

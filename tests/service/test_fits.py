@@ -6,6 +6,7 @@ import pytest
 import models
 from service import jobs
 from tests.service.test_api import assert_problem
+from tests.utils import replace_sampler
 
 
 def submit(client, keys, **body):
@@ -146,7 +147,7 @@ def test_fit_that_cannot_run_ends_failed_with_reason(client, keys, dataset, monk
     def broken(*args, **kwargs):
         raise FloatingPointError("sampler exploded")
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", broken)
+    replace_sampler(monkeypatch, broken)
     fit = submit(client, keys).json()
     run_worker(client)
     done = client.get(f"/v1/projects/alpha/fits/{fit['id']}", headers=keys.headers("read")).json()
@@ -213,7 +214,7 @@ def test_fit_over_its_time_limit_ends_failed(client, keys, dataset, monkeypatch)
         seen["limit"] = time_limit_s
         raise models.FitTimeoutError("sampling exceeded the time limit of 3 s", field="sampler")
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", slow)
+    replace_sampler(monkeypatch, slow)
     fit = submit(client, keys).json()
     sessions = client.app.state.sessions
     jobs.run(sessions, jobs.claim(sessions, "w", lease_s=60), worker="w", time_limit_s=3.0)

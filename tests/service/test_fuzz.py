@@ -32,14 +32,13 @@ from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis.config import HealthCheck
 
-import models
 from service.config import Settings
 from service.main import create_app
 from tests.service.conftest import add_dataset, make_project
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
-from tests.utils import fake_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 MAX_EXAMPLES = 40
 
@@ -68,7 +67,7 @@ def api(tmp_path_factory):
         pytest.MonkeyPatch.context() as mp,
         TestClient(app, raise_server_exceptions=False) as client,
     ):
-        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        replace_sampler(mp, fake_sampler)
         keys = make_project(settings, "alpha")
         make_project(settings, "beta")
         add_dataset(client, keys)

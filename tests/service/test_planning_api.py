@@ -15,7 +15,7 @@ from service.main import create_app
 from tests.service.conftest import add_dataset, make_project
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import run_worker, submit
-from tests.utils import SCALE_TIME_TRUTH, fake_sampler
+from tests.utils import SCALE_TIME_TRUTH, fake_sampler, replace_sampler
 
 TARGET = {"params": 7e9, "data": 1.4e11}
 
@@ -43,7 +43,7 @@ def api(tmp_path_factory):
     """One app with fits of every kind the read-only tests plan on."""
     settings = Settings(data_dir=tmp_path_factory.mktemp("planning"), workers=0)
     with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        replace_sampler(mp, fake_sampler)
         keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
         add_dataset(client, keys)
         add_dataset(client, keys, "curves", curve_rows())

@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-import models
 import plots
 from service.config import Settings
 from service.main import create_app
@@ -17,14 +16,14 @@ from tests.service.conftest import add_dataset, make_project
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
-from tests.utils import fake_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     settings = Settings(data_dir=tmp_path_factory.mktemp("plots"), workers=0)
     with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        mp.setattr(models.fit_module, "sample_posterior", fake_sampler)
+        replace_sampler(mp, fake_sampler)
         keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
         add_dataset(client, keys)
         add_dataset(client, keys, "curves", curve_rows())

@@ -14,14 +14,13 @@ from dramatiq import Worker
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-import models
 from service import jobs
 from service.config import Settings
 from service.main import create_app
 from service.queue import QUEUE, FitQueue
 from service.tables import FitJob, now
 from tests.service.conftest import drop_redis_namespace, make_project, redis_url
-from tests.utils import example_rows, prior_trace
+from tests.utils import example_rows, prior_trace, replace_sampler
 
 
 @pytest.fixture
@@ -39,7 +38,7 @@ def mocked(monkeypatch):
     def fake(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         return prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake)
+    replace_sampler(monkeypatch, fake)
 
 
 def start(settings):

@@ -171,7 +171,7 @@ def test_unknown_option_is_rejected() -> None:
 
 def test_pole_peak_is_the_capped_ridgeless_factor() -> None:
     """``peak="pole"``: 1 + h at the threshold, the MRS pole max/(max - min) on the flanks."""
-    from models.experiments.random_features import theory_loss
+    from tests.experiments.random_features import theory_loss
 
     fam = get_family("double_descent", peak="pole")
     n = np.array([10.0, 30.0, 70.0, 100.0, 140.0, 300.0, 1000.0])
@@ -285,7 +285,7 @@ def random_feature_sweep(n_train: int = 100) -> ScalingData:
 
     Ridge 1e-5 caps the N = T pole at about 10x the base law, as regularised training would.
     """
-    from models.experiments.random_features import run
+    from tests.experiments.random_features import run
 
     n = np.unique(np.round(np.geomspace(n_train / 10, 10 * n_train, 25))).astype(int)
     return run(n, np.full(len(n), n_train), m_latent=400, ridge=1e-5, seeds=10, n_test=0)

@@ -8,7 +8,6 @@ import pytest
 import models
 from models import Scales, get_family
 from models.build import scaled_inputs
-from models.experiments import random_features as rf
 from models.families.random_features import (
     RandomFeatures,
     c_alpha,
@@ -17,6 +16,7 @@ from models.families.random_features import (
     spectral_integral,
 )
 from models.simulate import simulate
+from tests.experiments import random_features as rf
 
 NATURAL = Scales({"params": 1.0, "data": 1.0}, 1.0)
 

@@ -16,9 +16,9 @@ import pytest
 import models
 from models import FamilyError, Scales, ScalingData, get_family
 from models.build import scaled_inputs
-from models.experiments import gradient_flow
 from models.families.scale_time import ScaleTime, iso_loss, peak_size, tau_peak
 from models.simulate import simulate
+from tests.experiments import gradient_flow
 from tests.utils import SCALE_TIME_TRUTH as TRUTH
 from tests.utils import fake_fit
 

@@ -24,22 +24,21 @@ Only :func:`backtest` samples (it calls :func:`models.fit`); everything else is 
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from models.data import INPUTS, ScalingData, scale_axis
-from models.errors import DataError, PredictionError
+from models import auto
+from models.data import ScalingData, scale_axis
+from models.errors import PredictionError
 from models.families import ScalingLaw, get_family
-from models.predict import Prediction, _check_probs, _tag
+from models.predict import Prediction, check_probs, interval_tag
+from models.result import Fit
+from models.spec import AUTO, DEFAULT_FAMILY, FitSpec, as_spec
+from models.splits import split
 
-if TYPE_CHECKING:
-    from models.fit import Fit
-
-AUTO = "auto"  # models.auto.AUTO (that module imports this one)
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 CALIBRATION_PROBS: tuple[float, ...] = tuple(round(0.05 * i, 2) for i in range(1, 20))
 
@@ -64,9 +63,9 @@ class Score:
             "rmse_log": float(self.rmse_log),
             "mean_log_error": float(self.mean_log_error),
             "mare": float(self.mare),
-            "coverage": {_tag(p): float(v) for p, v in self.coverage.items()},
-            "width_log": {_tag(p): float(v) for p, v in self.width_log.items()},
-            "interval_score": {_tag(p): float(v) for p, v in self.interval_score.items()},
+            "coverage": {interval_tag(p): float(v) for p, v in self.coverage.items()},
+            "width_log": {interval_tag(p): float(v) for p, v in self.width_log.items()},
+            "interval_score": {interval_tag(p): float(v) for p, v in self.interval_score.items()},
             "calibration": [
                 {"nominal": float(p), "empirical": float(c)} for p, c in self.calibration
             ],
@@ -99,68 +98,6 @@ class Backtest:
         }
 
 
-def split(
-    data: ScalingData,
-    *,
-    below: Mapping[str, float] | None = None,
-    fraction: float | None = None,
-    by: str | None = None,
-) -> tuple[ScalingData, ScalingData]:
-    """Split observations into (train, test) for an extrapolation backtest.
-
-    Parameters
-    ----------
-    data
-        Observations.
-    below
-        Input -> threshold: rows with *every* named input <= its threshold train, the rest test
-        (e.g. ``{"params": 1e9}``: fit below 1B parameters, predict above).
-    fraction
-        In (0, 1): per group, the first ``round(fraction x n)`` rows ordered by ``by`` train
-        (at least one row each side when the group has two or more; ties keep row order), the
-        rest test. Use it to forecast each curve's continuation.
-    by
-        The input ordering ``fraction`` splits; default the first canonical input the data has
-        (``params``, then ``data``, ``steps``, ... as in :data:`models.data.INPUTS`).
-
-    Raises
-    ------
-    DataError
-        Neither or both of ``below`` / ``fraction``; an input the data lacks; an empty side.
-    """
-    if (below is None) == (fraction is None):
-        raise DataError("give exactly one of below or fraction", field="below")
-    if below is not None:
-        if not below:
-            raise DataError("below needs at least one input threshold", field="below")
-        train = np.ones(len(data), dtype=bool)
-        for name, threshold in below.items():
-            if name not in data.inputs:
-                raise DataError(f"cannot split on '{name}': not in the data", field=name)
-            train &= data.inputs[name] <= float(threshold)
-        where = "below"
-    else:
-        assert fraction is not None
-        if not 0 < fraction < 1:
-            raise DataError("fraction must be in (0, 1)", field="fraction")
-        name = by or next((n for n in INPUTS if n in data.inputs), "")
-        if name not in data.inputs:
-            raise DataError(f"cannot order by '{name}': not in the data", field="by")
-        train = np.zeros(len(data), dtype=bool)
-        for g in data.groups:
-            rows = np.flatnonzero(data.group == g)
-            order = rows[np.argsort(data.inputs[name][rows], kind="stable")]
-            n_train = round(fraction * len(rows))
-            if len(rows) >= 2:
-                n_train = min(max(n_train, 1), len(rows) - 1)
-            train[order[:n_train]] = True
-        where = "fraction"
-    if train.all() or not train.any():
-        side = "test" if train.all() else "train"
-        raise DataError(f"the split leaves the {side} set empty", field=where)
-    return data.subset(train), data.subset(~train)
-
-
 def score(
     prediction: Prediction, observed_loss: Any, probs: Sequence[float] = SCORE_PROBS
 ) -> Score:
@@ -170,7 +107,7 @@ def score(
     prediction carries (predict with :data:`CALIBRATION_PROBS` for a full curve, as
     :func:`score_fit` does).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     missing = [p for p in probs if p not in prediction.new_run_interval]
     if missing:
         raise PredictionError(
@@ -233,7 +170,7 @@ def score_fit(
     seed: int = 0,
 ) -> Score:
     """Predict ``test`` (every row, as ``group``) at the calibration levels and score it."""
-    levels = tuple(sorted({*CALIBRATION_PROBS, *_check_probs(probs)}))
+    levels = tuple(sorted({*CALIBRATION_PROBS, *check_probs(probs)}))
     points = {n: test.inputs[n] for n in fit.family.inputs}
     prediction = fit.predict(points, group=group, probs=levels, seed=seed)
     return score(prediction, test.loss, probs)
@@ -241,7 +178,7 @@ def score_fit(
 
 def holdout_split(
     data: ScalingData,
-    family: str | ScalingLaw = AUTO,
+    family: str | ScalingLaw = DEFAULT_FAMILY,
     *,
     family_options: Mapping[str, str] | None = None,
     below: Mapping[str, float] | None = None,
@@ -251,17 +188,15 @@ def holdout_split(
     """The (train, test) split a backtest of ``family`` uses, and its JSON description.
 
     :func:`split` with ``by`` defaulting to the family's first input, after checking that the
-    data has the family's inputs. A service calls it at submit time to refuse a holdout that
-    leaves a side empty, before anything is queued.
+    data has the family's inputs (for ``auto``, whose candidates differ in inputs: the scale
+    axis, :func:`models.data.scale_axis`). A service calls it at submit time to refuse a holdout
+    that leaves a side empty, before anything is queued.
     """
-    if family == AUTO:  # the candidates differ in inputs: split along the scale axis
+    if family == AUTO:
         by = by or scale_axis(data.inputs)
     else:
-        fam = (
-            family
-            if isinstance(family, ScalingLaw)
-            else get_family(family, **(family_options or {}))
-        )
+        options = family_options or {}
+        fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)
         data.require(fam.inputs, fam.name)
         by = by or fam.inputs[0]
     train, test = split(data, below=below, fraction=fraction, by=by)
@@ -281,7 +216,7 @@ def score_groups(
     Each test group is predicted as itself when the fit has it, else as a new group from the
     population (an ``independent`` parameter then makes that group unpredictable: an error).
     """
-    probs = _check_probs(probs)
+    probs = check_probs(probs)
     levels = tuple(sorted({*CALIBRATION_PROBS, *probs}))
     per_group: dict[str, Score] = {}
     medians: list[np.ndarray] = []
@@ -305,7 +240,7 @@ def score_groups(
 
 def backtest(
     data: ScalingData,
-    family: str | ScalingLaw = AUTO,
+    family: FitSpec | str | ScalingLaw | None = None,
     *,
     below: Mapping[str, float] | None = None,
     fraction: float | None = None,
@@ -321,16 +256,15 @@ def backtest(
     ``by`` defaults to the family's first input. ``fit_kwargs`` go to :func:`models.fit`
     (``family_options``, ``pooling``, ``settings``, ``progress``, ``time_limit_s``, ...).
     """
-    probs = _check_probs(probs)
-    options = fit_kwargs.get("family_options") or {}
-    fam = (
-        family
-        if isinstance(family, ScalingLaw) or family == AUTO
-        else get_family(family, **options)
+    probs = check_probs(probs)
+    model_keys = ("family_options", "pooling", "priors", "likelihood", "settings")
+    spec = as_spec(family, **{k: fit_kwargs.pop(k) for k in model_keys if k in fit_kwargs})
+    if not spec.is_auto:
+        spec = replace(spec, family=spec.law())
+    train, test, how = holdout_split(
+        data, spec.family, family_options=spec.family_options, below=below, fraction=fraction, by=by
     )
-    train, test, how = holdout_split(data, fam, below=below, fraction=fraction, by=by)
-    # looked up at call time (models.auto imports this module), so tests can replace it
-    fitted: Fit = importlib.import_module("models.auto").fit(train, fam, **fit_kwargs)
+    fitted = auto.fit(train, spec, **fit_kwargs)
     overall, per_group = score_groups(fitted, test, probs=probs, seed=seed)
     return Backtest(
         family=fitted.family.key(),

@@ -1,0 +1,130 @@
+"""What to fit, as one typed value: :class:`FitSpec` and the default family.
+
+A spec is everything :func:`models.fit` needs apart from the data. The HTTP service builds one
+from a request, stores its JSON form with the job (``to_json``) and a worker reads it back
+(``from_json``), so the keys below are written in this module only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from models.config import DEFAULT_LIKELIHOOD
+from models.families import ScalingLaw, get_family
+from models.priors import HyperPrior, PriorSpec
+from models.sampling import SamplerSettings
+
+# The family fitted when none is named: by models.fit, the HTTP API, the CLI and the dashboard:
+# "auto", candidate laws weighted by leave-future-out stacking (models.auto).
+AUTO = "auto"
+DEFAULT_FAMILY = AUTO
+
+
+@dataclass(frozen=True)
+class FitSpec:
+    """A fit request: family and its options, pooling, priors, likelihood, sampler settings.
+
+    ``family`` is a registry name (see :func:`models.list_families`) or a family instance (its
+    own options then apply). ``pooling``, ``priors`` and ``likelihood`` are validated against the
+    family when the fit is checked (:func:`models.validate_fit`), not here.
+    """
+
+    family: str | ScalingLaw = DEFAULT_FAMILY
+    family_options: Mapping[str, str] = field(default_factory=dict)
+    pooling: str | Mapping[str, str] | None = None
+    priors: Mapping[str, Any] | None = None
+    likelihood: str = DEFAULT_LIKELIHOOD
+    settings: SamplerSettings = field(default_factory=SamplerSettings)
+
+    @property
+    def family_name(self) -> str:
+        """The family's registry name."""
+        return self.family.name if isinstance(self.family, ScalingLaw) else self.family
+
+    @property
+    def is_auto(self) -> bool:
+        """Whether this asks for family auto (several laws, stacked)."""
+        return self.family == AUTO
+
+    def law(self) -> ScalingLaw:
+        """The family instance (raises ``FamilyError`` for an unknown name or option).
+
+        Not defined for ``auto``, which is several laws (:func:`models.auto.candidates`).
+        """
+        if isinstance(self.family, ScalingLaw):
+            return self.family
+        return get_family(self.family, **self.family_options)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form, as stored with a fit job (``settings`` holds the sampler settings)."""
+        law = self.family if isinstance(self.family, ScalingLaw) else None
+        pooling = self.pooling
+        return {
+            "family": self.family_name,
+            "family_options": dict(self.family_options if law is None else law.options),
+            "pooling": pooling if pooling is None or isinstance(pooling, str) else dict(pooling),
+            "priors": None
+            if self.priors is None
+            else {k: _prior_json(v) for k, v in self.priors.items()},
+            "likelihood": self.likelihood,
+            "settings": self.settings.to_dict(),
+        }
+
+    @classmethod
+    def from_json(cls, spec: Mapping[str, Any]) -> FitSpec:
+        """Read :meth:`to_json`'s form; missing keys take their defaults, other keys are ignored.
+
+        Fit jobs store the request's ``filters`` and ``holdout`` next to these keys, and rows
+        written before a sampler setting existed lack it.
+        """
+        return cls(
+            family=spec.get("family") or DEFAULT_FAMILY,
+            family_options=dict(spec.get("family_options") or {}),
+            pooling=spec.get("pooling"),
+            priors=spec.get("priors"),
+            likelihood=spec.get("likelihood") or DEFAULT_LIKELIHOOD,
+            settings=SamplerSettings(**(spec.get("settings") or {})),
+        )
+
+
+def _prior_json(value: Any) -> Any:
+    return value.to_dict() if isinstance(value, PriorSpec | HyperPrior) else value
+
+
+def as_spec(
+    spec: FitSpec | str | ScalingLaw | None = None,
+    *,
+    family: str | ScalingLaw | None = None,
+    family_options: Mapping[str, str] | None = None,
+    pooling: str | Mapping[str, str] | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str | None = None,
+    settings: SamplerSettings | None = None,
+) -> FitSpec:
+    """A :class:`FitSpec`, or one built from a family and keyword arguments (None: default).
+
+    Lets Python callers keep writing ``models.fit(data, "power_law", settings=...)`` or
+    ``models.fit(data, family="power_law")``.
+    """
+    if family is not None:
+        if spec is not None:
+            raise TypeError("give the spec or family, not both")
+        spec = family
+    given: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("family_options", family_options),
+            ("pooling", pooling),
+            ("priors", priors),
+            ("likelihood", likelihood),
+            ("settings", settings),
+        )
+        if v is not None
+    }
+    if isinstance(spec, FitSpec):
+        if given:
+            raise TypeError(f"give a FitSpec or {', '.join(sorted(given))}, not both")
+        return spec
+    return FitSpec(family=DEFAULT_FAMILY if spec is None else spec, **given)

@@ -6,9 +6,8 @@ at its one definition.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -22,25 +21,20 @@ from models.discrepancy import Discrepancy, log10_ranges
 from models.families import ScalingLaw
 from models.posterior import noise_draws, observation_draws
 from models.result import Fit
-from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
-from models.spec import FitSpec, as_spec
+from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn
+from models.spec import FitSpec, SpecFields, as_spec
 
 
 def fit(
     data: ScalingData,
     spec: FitSpec | str | ScalingLaw | None = None,
     *,
-    family: str | ScalingLaw | None = None,
-    family_options: Mapping[str, str] | None = None,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
-    settings: SamplerSettings | None = None,
     scales: Scales | None = None,
     thresholds: Thresholds | None = None,
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
     time_limit_s: float | None = None,
+    **fields: Unpack[SpecFields],
 ) -> Fit:
     """Fit one named scaling law with NUTS (nutpie); :func:`models.fit` also takes ``"auto"``.
 
@@ -51,7 +45,8 @@ def fit(
     spec
         What to fit: a :class:`~models.spec.FitSpec`, or a family (registry name, see
         :func:`models.list_families`, or a family instance; default
-        :data:`models.DEFAULT_FAMILY`) with the keyword arguments below.
+        :data:`models.DEFAULT_FAMILY`) with :class:`~models.spec.FitSpec`'s fields as keyword
+        arguments (:class:`~models.spec.SpecFields`), described next.
     family
         The family by keyword, instead of ``spec``.
     family_options
@@ -76,15 +71,7 @@ def fit(
         Wall-clock limit including compilation; over it sampling stops and
         :class:`~models.errors.FitTimeoutError` is raised.
     """
-    spec = as_spec(
-        spec,
-        family=family,
-        family_options=family_options,
-        pooling=pooling,
-        priors=priors,
-        likelihood=likelihood,
-        settings=settings,
-    )
+    spec = as_spec(spec, **fields)
     th = thresholds or Thresholds()
     config, found = validate_fit(data, spec, thresholds=th)
     fam = config.family
@@ -108,25 +95,15 @@ def validate_fit(
     data: ScalingData,
     spec: FitSpec | str | ScalingLaw | None = None,
     *,
-    family: str | ScalingLaw | None = None,
-    family_options: Mapping[str, str] | None = None,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
     thresholds: Thresholds | None = None,
+    **fields: Unpack[SpecFields],
 ) -> tuple[ModelConfig, list[FitWarning]]:
     """Everything :func:`fit` checks before sampling: raises a ``BayescaleError`` naming the field.
 
     A service calls this on the request path to refuse a fit that cannot run (no MCMC here).
+    Takes the spec as :func:`fit` does (its ``settings`` are not checked here).
     """
-    spec = as_spec(
-        spec,
-        family=family,
-        family_options=family_options,
-        pooling=pooling,
-        priors=priors,
-        likelihood=likelihood,
-    )
+    spec = as_spec(spec, **fields)
     fam = spec.law()
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from models.config import DEFAULT_LIKELIHOOD
 from models.families import ScalingLaw, get_family
@@ -93,36 +93,31 @@ def _prior_json(value: Any) -> Any:
     return value.to_dict() if isinstance(value, PriorSpec | HyperPrior) else value
 
 
+class SpecFields(TypedDict, total=False):
+    """:class:`FitSpec`'s fields as keyword arguments (None: the default)."""
+
+    family: str | ScalingLaw | None
+    family_options: Mapping[str, str] | None
+    pooling: str | Mapping[str, str] | None
+    priors: Mapping[str, Any] | None
+    likelihood: str | None
+    settings: SamplerSettings | None
+
+
 def as_spec(
-    spec: FitSpec | str | ScalingLaw | None = None,
-    *,
-    family: str | ScalingLaw | None = None,
-    family_options: Mapping[str, str] | None = None,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
-    settings: SamplerSettings | None = None,
+    spec: FitSpec | str | ScalingLaw | None = None, **fields: Unpack[SpecFields]
 ) -> FitSpec:
     """A :class:`FitSpec`, or one built from a family and keyword arguments (None: default).
 
     Lets Python callers keep writing ``models.fit(data, "power_law", settings=...)`` or
     ``models.fit(data, family="power_law")``.
     """
+    given: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    family = given.pop("family", None)
     if family is not None:
         if spec is not None:
             raise TypeError("give the spec or family, not both")
         spec = family
-    given: dict[str, Any] = {
-        k: v
-        for k, v in (
-            ("family_options", family_options),
-            ("pooling", pooling),
-            ("priors", priors),
-            ("likelihood", likelihood),
-            ("settings", settings),
-        )
-        if v is not None
-    }
     if isinstance(spec, FitSpec):
         if given:
             raise TypeError(f"give a FitSpec or {', '.join(sorted(given))}, not both")

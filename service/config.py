@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     max_batch_rows: int = Field(10_000, ge=1)
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     max_predict_points: int = Field(10_000, ge=1)
+    # loaded posteriors kept per API process for prediction, planning and plots
+    fit_cache_size: int = Field(32, ge=1)
     fit_time_limit_s: float = Field(1800.0, gt=0)
     # requests a minute per API key (token bucket per API process); 0 turns the limit off
     rate_limit_per_minute: int = Field(3000, ge=0)

@@ -11,10 +11,20 @@ from sqlalchemy.orm import Session
 from service import security, store
 from service.config import Settings, get_settings
 from service.errors import Forbidden, NotFound, Unauthorized, problems
+from service.fit_store import FitCache
 from service.security import Role, allows
 from service.tables import Project
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def fit_cache(request: Request) -> FitCache:
+    """The application's cache of loaded posteriors (built in its lifespan)."""
+    cache: FitCache = request.app.state.fit_cache
+    return cache
+
+
+FitCacheDep = Annotated[FitCache, Depends(fit_cache)]
 
 # What every route under /v1/projects/{project} may answer: the errors of `project_access`
 # (401 no key, 403 role, 404 project, 429 rate limit), 404 of a lookup, 422 invalid input,

@@ -121,17 +121,47 @@ def latest(session: Session, project: Project, dataset: Dataset, family: str) ->
     return job
 
 
-def delete(session: Session, job: FitJob) -> None:
-    """Delete a fit that is not running."""
+def delete(session: Session, job: FitJob, cache: FitCache) -> None:
+    """Delete a fit that is not running (and forget its loaded posterior)."""
     if job.status == "running":
         raise Conflict("the fit is running; delete it when it has finished", field="fit_id")
     session.delete(job)
-    _LOADED.pop(job.id)
+    cache.pop(job.id)
 
 
-def loaded(session: Session, project: Project, fit_id: str) -> models.Fit:
+class FitCache:
+    """Loaded posteriors by fit id, least recently used first out; safe across threads.
+
+    One per application, built in its lifespan and sized by ``Settings.fit_cache_size``.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size, self._items, self._lock = size, OrderedDict[str, models.Fit](), threading.Lock()
+
+    def get(self, key: str) -> models.Fit | None:
+        """The fit, marked as recently used; None when not loaded."""
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    def put(self, key: str, value: models.Fit) -> None:
+        """Keep a loaded fit, dropping the least recently used beyond ``size``."""
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        """Forget a fit (deleted)."""
+        with self._lock:
+            self._items.pop(key, None)
+
+
+def loaded(session: Session, project: Project, fit_id: str, cache: FitCache) -> models.Fit:
     """The fit's posterior, parsed once per process (prediction never compiles anything)."""
-    cached = _LOADED.get(fit_id)
+    cached = cache.get(fit_id)
     if cached is not None:
         get(session, project, fit_id)  # access check even when cached
         return cached
@@ -141,51 +171,31 @@ def loaded(session: Session, project: Project, fit_id: str) -> models.Fit:
             f"fit is {job.status}; predictions and plans need a succeeded fit", field="fit_id"
         )
     result = models.load_fit(job.posterior)
-    _LOADED.put(fit_id, result)
+    cache.put(fit_id, result)
     return result
 
 
-class _FitCache:
-    def __init__(self, size: int = 32) -> None:
-        self.size, self._items, self._lock = size, OrderedDict[str, models.Fit](), threading.Lock()
-
-    def get(self, key: str) -> models.Fit | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None:
-                self._items.move_to_end(key)
-            return item
-
-    def put(self, key: str, value: models.Fit) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def pop(self, key: str) -> None:
-        with self._lock:
-            self._items.pop(key, None)
-
-
-_LOADED = _FitCache()
-
-
 def predict(
-    session: Session, settings: Settings, project: Project, fit_id: str, body: PredictRequest
+    session: Session,
+    settings: Settings,
+    project: Project,
+    fit_id: str,
+    body: PredictRequest,
+    cache: FitCache,
 ) -> models.Prediction:
     """A stored fit's prediction at the request's points (API and dashboard: one code path)."""
     if len(body.points) > settings.max_predict_points:
         raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
-    result = loaded(session, project, fit_id)
+    result = loaded(session, project, fit_id, cache)
     return result.predict(body.points, group=body.group, probs=body.probs, seed=body.seed)
 
 
 def plan(
-    session: Session, project: Project, fit_id: str, body: PlanRequest
+    session: Session, project: Project, fit_id: str, body: PlanRequest, cache: FitCache
 ) -> tuple[models.ComputePlan, models.TargetCompute | None]:
     """A stored fit's compute plan for the request (API and dashboard: one code path)."""
     return models.plan(
-        loaded(session, project, fit_id),
+        loaded(session, project, fit_id, cache),
         body.budgets,
         target=body.target,
         q=body.q,

@@ -20,6 +20,7 @@ from service import dashboard
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import PROBLEM, ServiceError, problem
+from service.fit_store import FitCache
 from service.migrate import upgrade
 from service.queue import queue_for
 from service.ratelimit import RateLimited, RateLimiter
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = session_factory(engine)
         app.state.rate_limiter = RateLimiter(cfg.rate_limit_per_minute)
+        app.state.fit_cache = FitCache(cfg.fit_cache_size)
         queue = queue_for(cfg, app.state.sessions)
         pool = WorkerPool(
             cfg.workers, cfg.resolved_database_url, cfg.fit_lease_s, cfg.fit_time_limit_s

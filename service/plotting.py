@@ -15,6 +15,7 @@ import models
 import plots
 from service import fit_store, jobs
 from service.config import Settings
+from service.fit_store import FitCache
 from service.tables import Project
 
 
@@ -26,6 +27,7 @@ def render_fit_plot(
     kind: str,
     fmt: str,
     options: dict[str, Any],
+    cache: FitCache,
 ) -> tuple[bytes, str]:
     """The plot's bytes and media type; ``plots.PlotError`` (422) names a bad kind or option.
 
@@ -33,7 +35,7 @@ def render_fit_plot(
     ``settings`` is part of the signature so that limits on plot work can come from the
     deployment without changing callers.
     """
-    result = fit_store.loaded(session, project, fit_id)
+    result = fit_store.loaded(session, project, fit_id, cache)
     held_out = None
     if plots.get_kind(kind).held_out:
         held_out = _held_out(session, project, fit_id, result)

@@ -16,7 +16,7 @@ from service.dashboard.auth import CurrentViewer, DbSession, FormViewer, Viewer
 from service.dashboard.checks import diagnostic_checks
 from service.dashboard.forms import fit_request, form_fields, plan_request, predict_request
 from service.dashboard.render import DashboardRoute, page
-from service.deps import SettingsDep
+from service.deps import FitCacheDep, SettingsDep
 from service.errors import ServiceError
 from service.schemas import SamplerSpec
 from service.submissions import queue_fit
@@ -79,11 +79,12 @@ def predict(
     session: DbSession,
     settings: SettingsDep,
     fields: FormFields,
+    cache: FitCacheDep,
 ) -> HTMLResponse:
     """Predict at the form's points (read role), shown under the form."""
     try:
         body = predict_request(fields)
-        prediction = fit_store.predict(session, settings, viewer.project, fit_id, body)
+        prediction = fit_store.predict(session, settings, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
             request, viewer, session, fit_id, form=fields, status=_status(exc), predict_error=exc
@@ -93,12 +94,17 @@ def predict(
 
 @router.post("/fits/{fit_id}/plan", response_class=HTMLResponse)
 def plan(
-    fit_id: str, request: Request, viewer: FormViewer, session: DbSession, fields: FormFields
+    fit_id: str,
+    request: Request,
+    viewer: FormViewer,
+    session: DbSession,
+    fields: FormFields,
+    cache: FitCacheDep,
 ) -> HTMLResponse:
     """Compute-optimal allocation per budget (and the compute for a target), under the form."""
     try:
         body = plan_request(fields)
-        allocation, reach = fit_store.plan(session, viewer.project, fit_id, body)
+        allocation, reach = fit_store.plan(session, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
             request, viewer, session, fit_id, form=fields, status=_status(exc), plan_error=exc
@@ -115,11 +121,12 @@ def plot(
     viewer: CurrentViewer,
     session: DbSession,
     settings: SettingsDep,
+    cache: FitCacheDep,
     group: str | None = None,
 ) -> Response:
     """A plot of the fit, as the API's plot route renders it (cookie instead of header auth)."""
     image, media_type = plotting.render_fit_plot(
-        session, settings, viewer.project, fit_id, kind, fmt, {"group": group}
+        session, settings, viewer.project, fit_id, kind, fmt, {"group": group}, cache
     )
     return Response(image, media_type=media_type, headers={"Cache-Control": "private"})
 

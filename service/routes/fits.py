@@ -8,7 +8,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 import models
 from service import fit_store, store
-from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep, WriteProject
+from service.deps import (
+    PROJECT_ERRORS,
+    FitCacheDep,
+    ReadProject,
+    SessionDep,
+    SettingsDep,
+    WriteProject,
+)
 from service.errors import Conflict, problems
 from service.schemas import FitRequest, FitResponse, FitsResponse, PredictRequest, PredictResponse
 from service.submissions import queue_fit
@@ -134,9 +141,10 @@ def predict_fit(
     project: ReadProject,
     session: SessionDep,
     settings: SettingsDep,
+    cache: FitCacheDep,
 ) -> PredictResponse:
     """Posterior predictive loss at new points, from stored draws (no compilation)."""
-    prediction = fit_store.predict(session, settings, project, fit_id, body)
+    prediction = fit_store.predict(session, settings, project, fit_id, body, cache)
     return PredictResponse(
         fit_id=fit_id,
         group=prediction.group,
@@ -148,7 +156,9 @@ def predict_fit(
 
 
 @router.delete("/fits/{fit_id}", status_code=204, response_class=Response, responses=problems(409))
-def delete_fit(fit_id: str, project: WriteProject, session: SessionDep) -> Response:
+def delete_fit(
+    fit_id: str, project: WriteProject, session: SessionDep, cache: FitCacheDep
+) -> Response:
     """Delete a finished or queued fit and its posterior."""
-    fit_store.delete(session, fit_store.get(session, project, fit_id))
+    fit_store.delete(session, fit_store.get(session, project, fit_id), cache)
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 import models
 from service import fit_store
-from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep
+from service.deps import PROJECT_ERRORS, FitCacheDep, ReadProject, SessionDep, SettingsDep
 from service.errors import TooLarge, problems
 from service.schemas import (
     CompareRequest,
@@ -36,10 +36,10 @@ router = APIRouter(
 
 @router.post("/plan", response_model=PlanResponse)
 def plan_fit(
-    fit_id: str, body: PlanRequest, project: ReadProject, session: SessionDep
+    fit_id: str, body: PlanRequest, project: ReadProject, session: SessionDep, cache: FitCacheDep
 ) -> PlanResponse:
     """N*, D*, L* per budget under C = k N D; with ``target``, also the compute that reaches it."""
-    plan, reach = fit_store.plan(session, project, fit_id, body)
+    plan, reach = fit_store.plan(session, project, fit_id, body, cache)
     return PlanResponse(
         fit_id=fit_id,
         **plan.to_dict(),
@@ -54,11 +54,12 @@ def probability_fit(
     project: ReadProject,
     session: SessionDep,
     settings: SettingsDep,
+    cache: FitCacheDep,
 ) -> ProbabilityResponse:
     """``P(L < target)`` at each point, for a new run (default) or the mean curve."""
     if len(body.points) > settings.max_predict_points:
         raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
-    result = fit_store.loaded(session, project, fit_id)
+    result = fit_store.loaded(session, project, fit_id, cache)
     answer = models.probability_below(
         result, body.points, body.target, group=body.group, new_run=body.new_run, seed=body.seed
     )
@@ -67,30 +68,42 @@ def probability_fit(
 
 @router.post("/compare", response_model=CompareResponse)
 def compare_fit(
-    fit_id: str, body: CompareRequest, project: ReadProject, session: SessionDep
+    fit_id: str,
+    body: CompareRequest,
+    project: ReadProject,
+    session: SessionDep,
+    cache: FitCacheDep,
 ) -> CompareResponse:
     """P(L*_a(C) < L*_b(C)): which group is better when each is allocated optimally."""
-    result = fit_store.loaded(session, project, fit_id)
+    result = fit_store.loaded(session, project, fit_id, cache)
     answer = models.compare_groups(result, body.a, body.b, body.budget, **body.allocation_kwargs())
     return CompareResponse(fit_id=fit_id, **answer.to_dict())
 
 
 @router.post("/tradeoff", response_model=TradeoffResponse)
 def tradeoff_fit(
-    fit_id: str, body: TradeoffRequest, project: ReadProject, session: SessionDep
+    fit_id: str,
+    body: TradeoffRequest,
+    project: ReadProject,
+    session: SessionDep,
+    cache: FitCacheDep,
 ) -> TradeoffResponse:
     """Steps each model size needs to reach ``target`` (``scale_time`` fits), cheapest size."""
-    result = fit_store.loaded(session, project, fit_id)
+    result = fit_store.loaded(session, project, fit_id, cache)
     answer = models.scale_time_tradeoff(result, body.target, **body.model_dump(exclude={"target"}))
     return TradeoffResponse(fit_id=fit_id, **answer.to_dict())
 
 
 @router.post("/suggest", response_model=SuggestResponse)
 def suggest_fit(
-    fit_id: str, body: SuggestRequest, project: ReadProject, session: SessionDep
+    fit_id: str,
+    body: SuggestRequest,
+    project: ReadProject,
+    session: SessionDep,
+    cache: FitCacheDep,
 ) -> SuggestResponse:
     """Candidate runs ranked by how much they would narrow the prediction at ``target``."""
-    result = fit_store.loaded(session, project, fit_id)
+    result = fit_store.loaded(session, project, fit_id, cache)
     fields = body.model_dump()
     answer = models.suggest(result, fields.pop("candidates"), fields.pop("target"), **fields)
     return SuggestResponse(fit_id=fit_id, **answer.to_dict())

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 
 import plots
 from service import plotting
-from service.deps import PROJECT_ERRORS, ReadProject, SessionDep, SettingsDep
+from service.deps import PROJECT_ERRORS, FitCacheDep, ReadProject, SessionDep, SettingsDep
 from service.errors import problems
 
 PlotKind = StrEnum("PlotKind", {name: name for name in plots.KINDS})  # type: ignore[misc]
@@ -50,6 +50,7 @@ def read_plot(
     project: ReadProject,
     session: SessionDep,
     settings: SettingsDep,
+    cache: FitCacheDep,
     input: Annotated[str | None, Query(description="fit: the input on the x axis")] = None,
     group: Annotated[str | None, Query(description="a fitted group (default: all)")] = None,
     interval: Annotated[str | None, Query(description="fit: new_run or mean")] = None,
@@ -75,6 +76,6 @@ def read_plot(
         "var": var,
     }
     image, media_type = plotting.render_fit_plot(
-        session, settings, project, fit_id, kind.value, fmt.value, options
+        session, settings, project, fit_id, kind.value, fmt.value, options, cache
     )
     return Response(image, media_type=media_type)

@@ -10,7 +10,7 @@ import types
 import pytest
 
 import benchmarks.__main__ as bench_main
-from benchmarks import speed
+from benchmarks import speed, speed_report
 from benchmarks.common import Check
 
 
@@ -85,7 +85,7 @@ def speed_result(warm_s: float, sample_s: float, steps: float = 290.0) -> dict:
 
 def test_speed_checks_flag_a_slow_warm_fit() -> None:
     fast = {c.name: c for c in speed.checks(speed_result(2.5, 2.2), quick=True)}
-    over = speed.BOUNDS["warm_fit_s"] * 1.2
+    over = speed_report.BOUNDS["warm_fit_s"] * 1.2
     slow = {c.name: c for c in speed.checks(speed_result(over, over - 0.4), quick=True)}
     key = "warm fit s (best of the warm fits)"
     assert fast[key].passed and fast[key].measured == 2.5  # the best, not the median
@@ -150,8 +150,8 @@ def test_bootstrap_report_labels_a_projection() -> None:
     }
     boot = {"rows": [row], "groups_total": 4, "full_case_s": 408.0, "projected": True}
     result = {"headline": {"warm_fit_s": {"median": 4.0}, "cold_fit_s": {"median": 12.0}}}
-    ratios = speed.bootstrap_ratios(boot, result)
+    ratios = speed_report.bootstrap_ratios(boot, result)
     assert ratios["over_warm_fit"] == pytest.approx(102.0)
-    text = speed.bootstrap_report(boot, ratios)
+    text = speed_report.bootstrap_report(boot, ratios)
     assert "4 groups x 1000 resamples: 408.0 s (projected from the rows above)" in text
     assert "102.0x the warm fit, 34.0x the cold fit" in text

@@ -118,6 +118,7 @@ def test_the_route_offers_every_plot_option():
         "project",
         "session",
         "settings",
+        "cache",
     }
     assert query == set(plots.option_names())
 

@@ -47,7 +47,7 @@ def test_defaults_with_several_groups_follow_the_family(name: str) -> None:
             assert config.priors[spec.name] == spec.prior
             assert spec.name not in config.hyper
     assert config.likelihood == "student_t"  # the robust default
-    assert dict(config.noise) == {"sigma": NOISE_PRIORS["sigma"]}
+    assert dict(config.noise) == dict(NOISE_PRIORS)  # sigma, and nu of the Student-t
     assert config.n_groups == 3
 
 
@@ -373,4 +373,4 @@ def test_to_json_describes_the_config(chinchilla: ScalingLaw) -> None:
     assert set(out) == {"family", "family_options", "pooling", "priors", "likelihood", "n_groups"}
     assert out["family"] == "chinchilla"
     assert out["n_groups"] == 2
-    assert set(out["priors"]) == {*chinchilla.param_names, "sigma"}
+    assert set(out["priors"]) == {*chinchilla.param_names, "sigma", "nu"}

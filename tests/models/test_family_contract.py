@@ -302,8 +302,15 @@ def test_model_logp_and_dlogp_are_finite_at_initial_point(
     """NUTS starts at the initial point; a non-finite logp or gradient there fails every fit."""
     model = built(family, n_groups, **config_kwargs)
     point = model.initial_point()
-    logp = model.compile_logp(mode=MODE)(point)
-    dlogp = model.compile_dlogp(mode=MODE)(point)
+    try:
+        logp = model.compile_logp(mode=MODE)(point)
+        dlogp = model.compile_dlogp(mode=MODE)(point)
+    except NotImplementedError:
+        # The Python linker runs no elementwise op of more than 32 operands (scale_time's
+        # gradient through the Student-t density has one); fits compile with numba, so check
+        # with numba.
+        logp = model.compile_logp(mode="NUMBA")(point)
+        dlogp = model.compile_dlogp(mode="NUMBA")(point)
     assert np.isfinite(logp)
     assert dlogp.shape == (sum(np.size(v) for v in point.values()),)
     assert np.isfinite(dlogp).all()
@@ -331,7 +338,7 @@ def test_independent_parameters_have_one_free_value_per_group(family: ScalingLaw
     """Independent pooling means no population variables at all."""
     model = built(family, 3, pooling="independent")
     free = {v.name for v in model.free_RVs}
-    assert free == {*family.param_names, "sigma"}
+    assert free == {*family.param_names, "sigma", "nu"}  # Student-t by default
     for name in family.param_names:
         assert model.named_vars_to_dims[name] == ("group",)
 
@@ -339,6 +346,6 @@ def test_independent_parameters_have_one_free_value_per_group(family: ScalingLaw
 def test_single_group_model_has_scalar_parameters(family: ScalingLaw) -> None:
     """One group: every parameter shared, a scalar free variable, no deterministics."""
     model = built(family, 1)
-    assert {v.name for v in model.free_RVs} == {*family.param_names, "sigma"}
+    assert {v.name for v in model.free_RVs} == {*family.param_names, "sigma", "nu"}
     assert all(model[name].ndim == 0 for name in family.param_names)
     assert model.deterministics == []

@@ -108,7 +108,15 @@ class TestSuggest:
 @pytest.mark.usefixtures("mock_sampler")
 class TestBacktest:
     def test_fraction_split_scores_every_group(self, capsys, example_csv):
-        argv = ["backtest", str(example_csv), "--group-col", "architecture", *SAMPLER]
+        argv = [
+            "backtest",
+            str(example_csv),
+            "--family",
+            "chinchilla",
+            "--group-col",
+            "architecture",
+            *SAMPLER,
+        ]
         res = run_json(capsys, *argv, "--fraction", "0.75")
         assert res["split"] == {"fraction": 0.75, "by": "params"}
         assert res["n_train"] == 76 and res["n_test"] == 24  # round(0.75 x 25) = 19 per group
@@ -117,7 +125,15 @@ class TestBacktest:
 
     def test_below_split_table_and_saved_training_fit(self, capsys, tmp_path, example_csv):
         saved = tmp_path / "train.nc"
-        argv = ["backtest", str(example_csv), "--group-col", "architecture", *SAMPLER]
+        argv = [
+            "backtest",
+            str(example_csv),
+            "--family",
+            "chinchilla",
+            "--group-col",
+            "architecture",
+            *SAMPLER,
+        ]
         code, out, err = run(capsys, *argv, "--below", "params=1e9", "-o", str(saved))
         assert code == 0, err
         assert "backtest of chinchilla" in out and "overall" in out and "cov90" in out

@@ -40,7 +40,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
-SMALL = ("--draws", "40", "--tune", "10", "--chains", "2")
+SMALL = ("--family", "chinchilla", "--draws", "40", "--tune", "10", "--chains", "2")
 
 
 def test_upload_fit_wait_predict(server, runs_csv, capsys):

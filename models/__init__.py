@@ -106,6 +106,13 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
+        # a submodule (models.sampling, models.build, ...): available as an attribute as when
+        # this package imported all of them
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
         raise AttributeError(f"module 'models' has no attribute '{name}'")
     module = importlib.import_module(_LAZY[name])
     value = module if name.endswith("_module") else getattr(module, name)

@@ -465,7 +465,13 @@ def predict_breakdown(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
     """
     from models.build import scaled_inputs
     from models.posterior import group_draws, noise_draws
-    from models.predict import extrapolation, points_frame, predict_draws, summarize_draws
+    from models.predict import (
+        _sorted_rows,
+        extrapolation,
+        points_frame,
+        predict_draws,
+        summarize_draws,
+    )
 
     fam, draws = fit.family, fit.draws
     frame = points_frame(points, fam.inputs)
@@ -487,11 +493,10 @@ def predict_breakdown(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
     }
     detail = {
         "predict_draws: log(curve) on (P, S)": lambda: np.log(fam.curve(np, xs, p)),
-        "predict_draws: standard_normal (P, S)": lambda: np.random.default_rng(1).standard_normal(
+        "summarize_draws: one float32 row sort (P, S)": lambda: _sorted_rows(log_mean),
+        f"previous: one np.quantile, {len(qs)} qs": lambda: np.quantile(log_mean, qs, axis=1),
+        "previous: standard_normal (P, S)": lambda: np.random.default_rng(1).standard_normal(
             log_mean.shape
-        ),
-        f"summarize_draws: one np.quantile, {len(qs)} qs": lambda: np.quantile(
-            log_mean, qs, axis=1
         ),
     }
     med = {k: float(np.median(repeat_times(f, repeats)) * 1e3) for k, f in steps.items()}
@@ -501,6 +506,83 @@ def predict_breakdown(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
         "steps_ms": med,
         "sum_of_steps_ms": sum(med.values()),
         "detail_ms": sub,
+    }
+
+
+def previous_predict(fit: Any, points: Any, seed: int = 0) -> dict[str, np.ndarray]:
+    """Population prediction as ``Fit.predict`` computed it before the one-sort summary.
+
+    Noise: P x S variates; quantiles: one ``np.quantile`` per array. Kept to time it next to
+    today's in the same run and to measure how far today's intervals are from it.
+    """
+    from models.build import scaled_inputs
+    from models.posterior import group_draws, noise_draws
+    from models.predict import extrapolation, points_frame
+
+    fam = fit.family
+    frame = points_frame(points, fam.inputs)
+    raw = {n: frame[n].to_numpy() for n in fam.inputs}
+    params = group_draws(fit.draws, fam, fit.config.pooling, fit.groups, None, seed=seed)
+    x = scaled_inputs(raw, fam.inputs, fit.scales)
+    p = {k: v[None, :] for k, v in params.items()}
+    xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        log_mean = np.log(fam.curve(np, xs, p))
+    log_mean += np.log(fit.scales.loss)
+    noise = noise_draws(fit.draws)
+    rng = np.random.default_rng(seed + 1)
+    if "nu" in noise:
+        eps = rng.standard_t(noise["nu"][None, :], size=log_mean.shape)
+    else:
+        eps = rng.standard_normal(log_mean.shape)
+    eps *= noise["sigma"][None, :]
+    eps += log_mean
+    qs = sorted({0.5, *((1 - q) / 2 for q in PROBS), *((1 + q) / 2 for q in PROBS)})
+    extrapolation(raw, fit.data.log_ranges(fam.inputs))
+    return {
+        "qs": np.asarray(qs),
+        "mean_curve": np.exp(np.quantile(log_mean, qs, axis=1)),
+        "new_run": np.exp(np.quantile(eps, qs, axis=1)),
+        "mean": np.exp(log_mean).mean(axis=1),
+    }
+
+
+def previous_vs_today(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
+    """The previous and today's population prediction, timed interleaved in one run.
+
+    Agreement: the mean-curve quantiles use the same parameter draws (only float32-rounded order
+    statistics differ); the new-run ones use other noise variates, so they differ by Monte Carlo
+    error, reported relative to the 90 % new-run interval's width.
+    """
+    old_times, new_times = [], []
+    for _ in range(repeats + 1):  # the first pair is the warm-up
+        old_times.append(repeat_times(lambda: previous_predict(fit, points), 1, warmup=0)[0])
+        new_times.append(repeat_times(lambda: fit.predict(points, probs=PROBS), 1, warmup=0)[0])
+    before = previous_predict(fit, points)
+    today = fit.predict(points, probs=PROBS)
+    at = {float(q): i for i, q in enumerate(before["qs"])}
+    worst_curve, worst_new = 0.0, 0.0
+    for q in PROBS:
+        lo, hi = at[(1 - q) / 2], at[(1 + q) / 2]
+        for got, want in zip(
+            today.mean_interval[q],
+            (before["mean_curve"][lo], before["mean_curve"][hi]),
+            strict=True,
+        ):
+            worst_curve = max(worst_curve, float(np.max(np.abs(got / want - 1))))
+        width = before["new_run"][at[(1 + 0.9) / 2]] - before["new_run"][at[(1 - 0.9) / 2]]
+        for got, want in zip(
+            today.new_run_interval[q], (before["new_run"][lo], before["new_run"][hi]), strict=True
+        ):
+            worst_new = max(worst_new, float(np.max(np.abs(got - want) / width)))
+    return {
+        "previous_ms": spread(np.asarray(old_times[1:]) * 1e3),
+        "today_ms": spread(np.asarray(new_times[1:]) * 1e3),
+        "mean_curve_max_rel_diff": worst_curve,
+        "median_max_rel_diff": float(
+            np.max(np.abs(today.median / before["mean_curve"][at[0.5]] - 1))
+        ),
+        "new_run_max_diff_over_90_width": worst_new,
     }
 
 
@@ -516,6 +598,7 @@ def predictions(fit: Any, repeats: int) -> dict[str, Any]:
                 predict_timings(f, points, repeats, f.groups[0]),
             ],
             "breakdown": predict_breakdown(f, points, repeats),
+            "previous_vs_today": previous_vs_today(f, points, repeats),
         }
     return out
 

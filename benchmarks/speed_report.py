@@ -212,6 +212,24 @@ def report(result: dict[str, Any]) -> str:
             "\nfit.predict: 100 points",
         )
     )
+    versus = [
+        [
+            label,
+            block["previous_vs_today"]["previous_ms"]["median"],
+            block["previous_vs_today"]["today_ms"]["median"],
+            block["previous_vs_today"]["mean_curve_max_rel_diff"],
+            block["previous_vs_today"]["new_run_max_diff_over_90_width"],
+        ]
+        for label, block in raw["predict"].items()
+        if "previous_vs_today" in block
+    ]
+    out.append(
+        table(
+            ["draws", "previous ms", "today ms", "curve rel diff", "new-run diff / 90% width"],
+            versus,
+            "\nfit.predict (population) before and after the one-sort summary, same run",
+        )
+    )
     busy = result.get("predict_contention", {})
     if busy.get("other_cpu_share") is not None:
         out.append(f"(other processes used {busy['other_cpu_share']:.0%} of the machine meanwhile)")

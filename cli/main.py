@@ -29,13 +29,16 @@ from cli.help import describe_commands
 from cli.planning import add_planning_parsers
 from cli.plots import add_plot_parser
 from cli.remote import add_remote_parsers
-from models import BayescaleError
+from models.errors import BayescaleError
 from service.errors import ServiceError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # every command imports only what it runs: no PyMC/PyTensor/nutpie unless it samples, no
+    # matplotlib unless it plots (the plot options come from the plot registry)
+    parser = _parser(plot_options=bool(argv) and argv[0] in ("plot", "completion"))
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
@@ -56,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(*, plot_options: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bayescale",
         description="Bayesian scaling-law fits: hierarchical PyMC models of the loss surface "
@@ -95,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_summary)
 
     add_planning_parsers(sub)
-    add_plot_parser(sub)
+    add_plot_parser(sub, options=plot_options)
     add_bench_parser(sub)
 
     p = sub.add_parser("families", help="list scaling-law families, formulas and default priors")

@@ -14,7 +14,6 @@ from typing import Any
 import models
 from cli.common import fit_args, json_default, load_runs, numbers, run_fit
 from models import BayescaleError
-from models.backtesting import SCORE_PROBS
 
 
 def add_planning_parsers(sub: Any) -> None:
@@ -217,6 +216,8 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
         f"{out['n_test']} held-out runs ({split}); the fit "
         + ("converged" if out["converged"] else "did NOT converge: do not trust these scores")
     )
+    from models.backtesting import SCORE_PROBS  # here, not at import: keeps --help instant
+
     tags = [models.interval_tag(p) for p in SCORE_PROBS]
     head = ["", "n", "rmse_log", "bias_log", "mare", *(f"cov{t}" for t in tags), "IS90"]
     rows = [

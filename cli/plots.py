@@ -11,17 +11,28 @@ from pathlib import Path
 from typing import Any
 
 import models
-import plots
 from cli.common import pairs
 from models import BayescaleError
 
+HELP = "draw a plot of a saved fit (PNG or SVG)"
 
-def add_plot_parser(sub: Any) -> None:
-    """Register ``plot`` on the ``bayescale`` sub-parser collection."""
+
+def add_plot_parser(sub: Any, *, options: bool = True) -> None:
+    """Register ``plot`` on the ``bayescale`` sub-parser collection.
+
+    Its kinds and options come from the plot registry, which imports matplotlib: with
+    ``options=False`` (a command line that runs another command) only the name and help are
+    registered, so ``bayescale --help`` and the other commands do not pay that import.
+    """
+    if not options:
+        sub.add_parser("plot", help=HELP)
+        return
+    import plots
+
     kinds = ", ".join(plots.KINDS)
     p = sub.add_parser(
         "plot",
-        help="draw a plot of a saved fit (PNG or SVG)",
+        help=HELP,
         description=f"Kinds: {kinds}. Options a kind does not take are refused.",
     )
     p.add_argument("kind", choices=list(plots.KINDS), metavar="KIND", help=kinds)
@@ -48,6 +59,8 @@ def add_plot_parser(sub: Any) -> None:
 
 
 def _cmd_plot(args: argparse.Namespace) -> int:
+    import plots
+
     fmt = args.format or args.output.suffix.lstrip(".").lower()
     if fmt not in plots.FORMATS:
         raise BayescaleError(

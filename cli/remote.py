@@ -13,12 +13,14 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.common import numbers, pairs
-from service.client import BayescaleError, Client, FitFailedError, FitHandle, derive_key
 
-Handler = Callable[[Client, argparse.Namespace], int]
+if TYPE_CHECKING:
+    from service.client import Client, FitHandle
+
+Handler = Callable[["Client", argparse.Namespace], int]
 
 
 def add_remote_parsers(sub: Any) -> None:
@@ -89,6 +91,9 @@ def _run(handler: Handler) -> Callable[[argparse.Namespace], int]:
     """The handler with a client from the options, and the client's errors as exit codes."""
 
     def run(args: argparse.Namespace) -> int:
+        # httpx and pydantic only for a command that talks to a server (--help stays instant)
+        from service.client import BayescaleError, Client, FitFailedError
+
         try:
             with Client(args.url, args.key, args.project) as client:
                 return handler(client, args)
@@ -120,6 +125,8 @@ def _datasets(client: Client, args: argparse.Namespace) -> int:
 
 
 def _upload(client: Client, args: argparse.Namespace) -> int:
+    from service.client import derive_key
+
     text = args.csv.read_text()
     client.create_dataset(args.dataset, exist_ok=True)
     digest = hashlib.sha256(text.encode()).hexdigest()

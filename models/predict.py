@@ -21,6 +21,7 @@ import pandas as pd
 from models.errors import PredictionError
 
 INTERVAL_KIND = "equal-tailed"
+_BLOCK = 32_768  # draws x points evaluated per curve call (256 KB of float64)
 
 
 @dataclass(frozen=True)
@@ -94,20 +95,29 @@ def predict_draws(
     """Log-loss draws (P, S) of the mean curve and of a new run, in natural units.
 
     Points are rows and draws columns, so the quantiles afterwards run over contiguous memory.
+    Draw ``s`` of a new run is the curve plus one standardised noise variate ``eps_s`` scaled by
+    ``sigma_s``, the same ``eps_s`` at every point: each point's marginal (all its intervals use)
+    is exact, and S variates instead of P x S were most of this function's time.
     """
     p = {k: v[None, :] for k, v in params.items()}
     xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
+    sigma = noise["sigma"]
+    n_points = len(next(iter(xs.values())))
+    log_mean = np.empty((n_points, len(sigma)))
+    # a block of rows at a time keeps the curve's temporaries in cache (a fifth faster)
+    step = max(1, _BLOCK // max(len(sigma), 1))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        log_mean = np.log(curve(np, xs, p))
+        for i in range(0, n_points, step):
+            block = {k: v[i : i + step] for k, v in xs.items()}
+            np.log(curve(np, block, p), out=log_mean[i : i + step])
     log_mean += np.log(loss_scale)
     rng = np.random.default_rng(seed)
     if "nu" in noise:
-        eps = rng.standard_t(noise["nu"][None, :], size=log_mean.shape)
+        eps = rng.standard_t(noise["nu"], size=sigma.shape)
     else:
-        eps = rng.standard_normal(log_mean.shape)
-    eps *= noise["sigma"][None, :]
-    eps += log_mean
-    return log_mean, eps
+        eps = rng.standard_normal(sigma.shape)
+    eps *= sigma
+    return log_mean, log_mean + eps[None, :]
 
 
 def summarize_draws(
@@ -115,17 +125,53 @@ def summarize_draws(
 ) -> tuple[np.ndarray, np.ndarray, dict[float, Any], dict[float, Any]]:
     """Median, mean and equal-tailed intervals from log-loss draws of shape (P, S).
 
-    Quantiles are taken on log loss and exponentiated (quantiles commute with monotone maps), so
-    one pass over the draws serves both intervals.
+    Quantiles are taken on log loss and exponentiated (quantiles commute with monotone maps).
+    Each array is sorted once and every level read off it (:func:`_sorted_quantiles`): cheaper
+    than even one ``np.quantile`` call, which selects its order statistics anew per call.
     """
     probs = check_probs(probs)
     qs = sorted({0.5, *((1 - p) / 2 for p in probs), *((1 + p) / 2 for p in probs)})
-    q_mean = np.exp(np.quantile(log_mean, qs, axis=1))
-    q_new = np.exp(np.quantile(log_new, qs, axis=1))
+    ordered = _sorted_rows(log_mean)
+    q_mean = np.exp(_sorted_quantiles(ordered, qs))
+    q_new = np.exp(_sorted_quantiles(_sorted_rows(log_new), qs))
+    with np.errstate(over="ignore"):
+        mean = np.exp(ordered, out=ordered).mean(axis=1, dtype=float)
     at = {q: i for i, q in enumerate(qs)}
     mean_iv = {p: (q_mean[at[(1 - p) / 2]], q_mean[at[(1 + p) / 2]]) for p in probs}
     new_iv = {p: (q_new[at[(1 - p) / 2]], q_new[at[(1 + p) / 2]]) for p in probs}
-    return q_mean[at[0.5]], np.exp(log_mean).mean(axis=1), mean_iv, new_iv
+    return q_mean[at[0.5]], mean, mean_iv, new_iv
+
+
+def _sorted_rows(draws: np.ndarray) -> np.ndarray:
+    """A float32 copy of ``draws`` with each row sorted (NaN last).
+
+    float32 halves the work of numpy's vectorised sort; the order statistics it yields are the
+    float64 ones rounded (relative error <= 6e-8 on log loss, far below a quantile's Monte Carlo
+    error).
+    """
+    ordered = draws.astype(np.float32)
+    ordered.sort(axis=1)
+    return ordered
+
+
+def _sorted_quantiles(ordered: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Quantiles ``qs`` of each sorted row, shape (len(qs), P).
+
+    numpy's default definition (linear, "type 7"): ``np.quantile(draws, qs, axis=1)`` up to the
+    float32 rounding of the order statistics; interpolation runs in float64. A row with a NaN
+    gives NaN, as ``np.quantile`` does.
+    """
+    n = ordered.shape[1]
+    h = (n - 1) * np.asarray(qs, dtype=float)
+    lo = np.floor(h).astype(np.intp)
+    t = h - lo
+    a = ordered[:, lo].astype(float)
+    b = ordered[:, np.minimum(lo + 1, n - 1)].astype(float)
+    # numpy's lerp: from the nearer end, so a level on an order statistic returns it exactly
+    with np.errstate(invalid="ignore"):
+        out = np.where(t < 0.5, a + (b - a) * t, b - (b - a) * (1 - t))
+    out[np.isnan(ordered[:, -1])] = np.nan
+    return np.asarray(out.T)
 
 
 def extrapolation(

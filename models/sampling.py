@@ -14,12 +14,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from models.build import ModelData, build_model
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
-from models.multistart import multistart, prior_draws
+
+if TYPE_CHECKING:
+    from models.build import ModelData
 
 ProgressFn = Callable[[float], None]
 ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
@@ -130,6 +131,8 @@ class CompileCache:
         """Compiled model for ``config`` holding the arrays of ``md``."""
         import nutpie
 
+        from models.build import build_model
+
         key = config.structure_key
         with self._lock:
             entry = self._models.get(key)
@@ -149,6 +152,9 @@ class CompileCache:
 
     def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
         """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
+        from models.build import build_model
+        from models.multistart import prior_draws
+
         with self._lock:
             entry = self._models.get(config.structure_key)
         if entry is None:  # evicted since get() by other fits: a model of its own serves
@@ -181,6 +187,8 @@ def sample_posterior(
     :class:`FitTimeoutError` raised: a fit must never hang a worker.
     """
     import nutpie
+
+    from models.multistart import multistart
 
     started = time.monotonic()
     compiled = cache.get(config, md)

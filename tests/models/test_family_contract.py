@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -212,43 +212,63 @@ def test_curve_reads_only_its_own_inputs(family: ScalingLaw) -> None:
         assert {name, f"log_{name}"} & x.read, f"input '{name}' is never read"
 
 
-def test_numpy_and_pytensor_curves_agree(family: ScalingLaw) -> None:
-    """The PyMC graph and numpy prediction must compute the same curve."""
+@pytest.fixture(scope="module")
+def compiled_curves() -> Callable[[ScalingLaw], Any]:
+    """Per family, one compiled PyTensor function shared by the curve tests below.
+
+    Outputs: the curve with vector parameters (one set per point) and with scalar ones (shared
+    parameters enter the graph as scalars). One compile per family instead of one per test.
+    """
     import pytensor
     import pytensor.tensor as pt
 
+    cache: dict[str, Any] = {}
+
+    def compiled(family: ScalingLaw) -> Any:
+        if family.name not in cache:
+            names = family.param_names
+            x_sym = {k: pt.dvector(f"x_{k}") for k in curve_inputs(family, 1)}
+            vectors = {k: pt.dvector(k) for k in names}
+            scalars = {k: pt.dscalar(f"{k}_scalar") for k in names}
+            outputs = [family.curve(pt, x_sym, vectors), family.curve(pt, x_sym, scalars)]
+            # curves read either an input or its log, so some inputs are legitimately unused
+            fn = pytensor.function(
+                [*x_sym.values(), *vectors.values(), *scalars.values()],
+                outputs,
+                mode=MODE,
+                on_unused_input="ignore",
+            )
+            cache[family.name] = (list(x_sym), names, fn)
+        return cache[family.name]
+
+    return compiled
+
+
+def test_numpy_and_pytensor_curves_agree(
+    family: ScalingLaw, compiled_curves: Callable[[ScalingLaw], Any]
+) -> None:
+    """The PyMC graph and numpy prediction must compute the same curve."""
+    keys, names, fn = compiled_curves(family)
     n = 40
     x = curve_inputs(family, n)
     p = draw_prior(family, n, seed=1)  # one parameter set per point
-    x_sym = {k: pt.dvector(f"x_{k}") for k in x}
-    p_sym = {k: pt.dvector(k) for k in p}
-    out = family.curve(pt, x_sym, p_sym)
-    # curves read either an input or its log, so some inputs are legitimately unused
-    fn = pytensor.function(
-        [*x_sym.values(), *p_sym.values()], out, mode=MODE, on_unused_input="ignore"
-    )
-    symbolic = fn(*x.values(), *p.values())
+    scalars = typical_truth(family)
+    symbolic, _ = fn(*(x[k] for k in keys), *(p[k] for k in names), *(scalars[k] for k in names))
     numeric = family.curve(np, x, p)
     assert symbolic.shape == numeric.shape == (n,)
     np.testing.assert_allclose(symbolic, numeric, rtol=1e-10)
 
 
-def test_numpy_and_pytensor_agree_with_scalar_parameters(family: ScalingLaw) -> None:
+def test_numpy_and_pytensor_agree_with_scalar_parameters(
+    family: ScalingLaw, compiled_curves: Callable[[ScalingLaw], Any]
+) -> None:
     """Shared parameters enter the graph as scalars and must broadcast like numpy."""
-    import pytensor
-    import pytensor.tensor as pt
-
+    keys, names, fn = compiled_curves(family)
     x = curve_inputs(family, 25, seed=2)
     p = typical_truth(family)
-    x_sym = {k: pt.dvector(f"x_{k}") for k in x}
-    p_sym = {k: pt.dscalar(k) for k in p}
-    fn = pytensor.function(
-        [*x_sym.values(), *p_sym.values()],
-        family.curve(pt, x_sym, p_sym),
-        mode=MODE,
-        on_unused_input="ignore",
-    )
-    np.testing.assert_allclose(fn(*x.values(), *p.values()), family.curve(np, x, p), rtol=1e-10)
+    vectors = draw_prior(family, 25, seed=1)
+    _, symbolic = fn(*(x[k] for k in keys), *(vectors[k] for k in names), *(p[k] for k in names))
+    np.testing.assert_allclose(symbolic, family.curve(np, x, p), rtol=1e-10)
 
 
 def test_curve_broadcasts_points_against_draws(family: ScalingLaw) -> None:
@@ -289,10 +309,15 @@ def built(family: ScalingLaw, n_groups: int, **config_kwargs: Any) -> Any:
 @pytest.mark.parametrize(
     ("n_groups", "config_kwargs"),
     [
-        pytest.param(1, {}, id="1-group"),
+        # the fast tier compiles the hierarchical default of every family; the structure of the
+        # other two is checked without compiling below (scalar / per-group free variables)
+        pytest.param(1, {}, id="1-group", marks=pytest.mark.slow),
         pytest.param(3, {}, id="3-groups-default"),
         pytest.param(
-            3, {"pooling": "independent", "likelihood": "student_t"}, id="3-groups-indep-t"
+            3,
+            {"pooling": "independent", "likelihood": "student_t"},
+            id="3-groups-indep-t",
+            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -303,14 +328,13 @@ def test_model_logp_and_dlogp_are_finite_at_initial_point(
     model = built(family, n_groups, **config_kwargs)
     point = model.initial_point()
     try:
-        logp = model.compile_logp(mode=MODE)(point)
-        dlogp = model.compile_dlogp(mode=MODE)(point)
+        # one function for both: the gradient graph contains the density's, one compile
+        logp, dlogp = model.compile_fn([model.logp(), model.dlogp()], mode=MODE)(point)
     except NotImplementedError:
         # The Python linker runs no elementwise op of more than 32 operands (scale_time's
         # gradient through the Student-t density has one); fits compile with numba, so check
         # with numba.
-        logp = model.compile_logp(mode="NUMBA")(point)
-        dlogp = model.compile_dlogp(mode="NUMBA")(point)
+        logp, dlogp = model.compile_fn([model.logp(), model.dlogp()], mode="NUMBA")(point)
     assert np.isfinite(logp)
     assert dlogp.shape == (sum(np.size(v) for v in point.values()),)
     assert np.isfinite(dlogp).all()

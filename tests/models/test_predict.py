@@ -6,7 +6,7 @@ import pytest
 import models
 from models import PredictionError, Scales
 from models.build import scaled_inputs
-from models.predict import predict_draws
+from models.predict import predict_draws, summarize_draws
 from tests.utils import CHINCHILLA_TRUTH, fake_fit
 
 GROUPS = ["a", "b", "c"]
@@ -69,6 +69,40 @@ class TestIntervals:
         q = lambda d: np.subtract(*np.quantile(d[0], [0.975, 0.025]))  # noqa: E731
         assert q(heavy) > 1.2 * q(normal)
         assert q(normal) == pytest.approx(2 * 1.96 * 0.1, rel=0.05)
+
+    def test_summaries_are_numpys_quantiles(self):
+        """One sort per array reads off what np.quantile (linear) gives, level by level."""
+        rng = np.random.default_rng(4)
+        log_mean = rng.normal(0.5, 0.1, (6, 1001))
+        log_new = log_mean + rng.normal(0.0, 0.05, (6, 1001))
+        log_mean[2, 7] = np.nan  # an invalid draw makes its point NaN, as np.quantile does
+        median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, (0.5, 0.9))
+        with np.errstate(invalid="ignore"):
+            want = lambda d, q: np.exp(np.quantile(d, q, axis=1))  # noqa: E731
+            np.testing.assert_allclose(median, want(log_mean, 0.5), rtol=1e-6)
+            np.testing.assert_allclose(mean, np.exp(log_mean).mean(axis=1), rtol=1e-6)
+            for p in (0.5, 0.9):
+                for got, ends in ((mean_iv[p], log_mean), (new_iv[p], log_new)):
+                    np.testing.assert_allclose(got[0], want(ends, (1 - p) / 2), rtol=1e-6)
+                    np.testing.assert_allclose(got[1], want(ends, (1 + p) / 2), rtol=1e-6)
+        assert np.isnan(median[2]) and np.isnan(mean_iv[0.9][0][2])
+        assert np.isfinite(np.delete(median, 2)).all()
+
+    def test_new_run_noise_is_one_variate_per_draw(self):
+        """Draw s adds one scaled variate at every point: S variates, exact marginals."""
+        fam = models.get_family("power_law")
+        x = scaled_inputs(
+            {"params": np.geomspace(1e8, 1e10, 5)}, fam.inputs, Scales({"params": 1e9}, 1.0)
+        )
+        s = 3000
+        params = {"E": np.full(s, 1.0), "A": np.full(s, 1.0), "alpha": np.full(s, 0.5)}
+        sigma = np.linspace(0.05, 0.15, s)
+        log_mean, log_new = predict_draws(fam.curve, x, params, {"sigma": sigma}, 2.0, seed=3)
+        eps = (log_new - log_mean) / sigma
+        np.testing.assert_allclose(eps, np.broadcast_to(eps[0], eps.shape), atol=1e-12)
+        assert abs(eps[0].mean()) < 0.1 and eps[0].std() == pytest.approx(1.0, abs=0.05)
+        _, again = predict_draws(fam.curve, x, params, {"sigma": sigma}, 2.0, seed=3)
+        np.testing.assert_array_equal(again, log_new)
 
     def test_same_seed_same_answer(self, hierarchical):
         """Predictions are reproducible: population and noise draws are seeded."""

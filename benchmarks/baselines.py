@@ -176,7 +176,7 @@ def best_of_grid(
     return best_theta
 
 
-# -- the three baselines ---------------------------------------------------------------------
+# -- the baselines ---------------------------------------------------------------------------
 
 
 # (log_x, log_y) -> theta: a baseline's own point estimator instead of grid + L-BFGS

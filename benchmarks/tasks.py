@@ -2,7 +2,7 @@
 
 Each loader returns a :class:`Task`: the training and held-out rows as ``models.ScalingData``,
 the family and pooling bayescale fits, and the inputs the baselines get (Approach 3 takes every
-resource the family uses, M2 and BNSL one). The splits (also in BENCHMARKS.md):
+resource the family uses, M2, BNSL and M4 one). The splits (also in BENCHMARKS.md):
 
 * ``epoch_chinchilla`` — Chinchilla Fig. 4 as digitised by Epoch, the 5 highest-loss points
   dropped, D = C / (6N); fit C <= 1e21, predict C > 1e21. One group; ``chinchilla``.

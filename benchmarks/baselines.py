@@ -52,6 +52,7 @@ N_STARTS = 16
 # data) otherwise runs to thousands of iterations without changing predictions in range.
 MAX_ITER = 300
 BOOT_MAX_ITER = 100
+BOOT_ATTEMPTS = 5  # resamples drawn per bootstrap draw at most, when refits fail
 # Curve: (theta, log_x (n, k)) -> (log prediction (n,), Jacobian (n, p))
 Curve = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -354,8 +355,13 @@ def _fit_baseline(
         theta = best_of_grid(spec.curve, grid, log_x, log_y, spec.loss, n_starts)
     residuals = log_y - spec.curve(theta, log_x)[0]
     rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(n_boot):
+    # Resample until n_boot refits succeed: every group then hands over the same number of
+    # samples (run_baseline stacks the groups' samples), and a failed refit is not silently
+    # replaced by an interval without parameter uncertainty.
+    boot: list[np.ndarray] = []
+    attempts = 0
+    while len(boot) < n_boot and attempts < BOOT_ATTEMPTS * n_boot:
+        attempts += 1
         idx = rng.integers(0, len(log_y), len(log_y))
         if spec.refit is not None:
             refit, value = spec.refit(theta, log_x[idx], log_y[idx], BOOT_MAX_ITER)
@@ -365,5 +371,9 @@ def _fit_baseline(
             )
         if np.isfinite(value) and np.all(np.isfinite(refit)):
             boot.append(refit)
-    draws = np.array(boot) if boot else theta[None, :]
-    return BaselineFit(spec, theta, draws, residuals, shift)
+    if len(boot) < n_boot:
+        raise ValueError(
+            f"{name}: only {len(boot)} of {attempts} bootstrap refits converged "
+            f"({len(log_y)} training rows)"
+        )
+    return BaselineFit(spec, theta, np.array(boot), residuals, shift)

@@ -1,6 +1,6 @@
 r"""The field's point-estimate baselines, each with a bootstrap new-run predictive interval.
 
-Three baselines, fitted per group (no pooling) on the same training rows as bayescale:
+Four baselines, fitted per group (no pooling) on the same training rows as bayescale:
 
 * :func:`approach3` — Chinchilla Approach 3 as replicated by Epoch AI (Besiroglu et al. 2024,
   arXiv:2404.10102): ``log L = LSE(a_1 - α_1 log x_1, ..., e)`` (``L = E + Σ A_i x_i^-α_i``),
@@ -16,15 +16,21 @@ Three baselines, fitted per group (no pooling) on the same training rows as baye
   log loss: a grid search over all six parameters, then L-BFGS refinement from the best grid
   points, as in the paper's code.
 
-Intervals (the same for all three, so coverage is comparable with bayescale's *new-run*
+* :func:`benchmarks.m4.fit_m4` — M4 of Alabdulmohsin, Neyshabur & Zhai 2022 (arXiv:2209.06640),
+  ``(L - ε∞)/(ε0 - L)^α = β x^-c`` over one input: a plateau at ``ε0``, a power-law approach to
+  ``ε∞``. Fitted as the paper does (its initial values; least squares for ``(β, c, α)``
+  alternating with gradient then Newton steps for ``(ε∞, ε0)`` on the log of the equation),
+  finished by L-BFGS-B on the same objective; see :mod:`benchmarks.m4`.
+
+Intervals (the same for all four, so coverage is comparable with bayescale's *new-run*
 intervals): a nonparametric case bootstrap refits the model on ``n_boot`` resamples of the
 training rows (L-BFGS from the point estimate); each refit predicts the held-out points and a
 training residual of the point fit, drawn with replacement, is added in log space, so the
 samples carry both parameter uncertainty and run-to-run scatter. Quantiles of these samples are
 the intervals.
 
-Inputs are natural logs of the raw inputs (Epoch's convention); M2 and BNSL centre them on the
-training mean first (a reparametrisation that only helps L-BFGS's conditioning).
+Inputs are natural logs of the raw inputs (Epoch's convention); M2, BNSL and M4 centre them on
+the training mean first (a reparametrisation that only helps L-BFGS's conditioning).
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ import numpy as np
 from scipy.optimize import minimize
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+from benchmarks import m4
+
 HUBER_DELTA = 1e-3
 N_STARTS = 16
 # L-BFGS iteration caps: a flat direction (a floor the data cannot see, a break outside the
 # data) otherwise runs to thousands of iterations without changing predictions in range.
 MAX_ITER = 300
 BOOT_MAX_ITER = 100
+BOOT_ATTEMPTS = 5  # resamples drawn per bootstrap draw at most, when refits fail
 # Curve: (theta, log_x (n, k)) -> (log prediction (n,), Jacobian (n, p))
 Curve = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
@@ -168,19 +177,31 @@ def best_of_grid(
     return best_theta
 
 
-# -- the three baselines ---------------------------------------------------------------------
+# -- the baselines ---------------------------------------------------------------------------
+
+
+# (log_x, log_y) -> theta: a baseline's own point estimator instead of grid + L-BFGS
+PointFit = Callable[[np.ndarray, np.ndarray], np.ndarray]
+# (start, log_x, log_y, max_iter) -> (theta, objective): a bootstrap refit
+Refit = Callable[[np.ndarray, np.ndarray, np.ndarray, int], tuple[np.ndarray, float]]
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """One baseline: its curve, loss, start grid and how inputs are transformed."""
+    """One baseline: its curve, loss, start grid and how inputs are transformed.
+
+    ``point_fit`` and ``refit`` replace the grid + L-BFGS on ``loss`` for a baseline fitted its
+    own way (M4 minimises a residual of its implicit equation, not of the log loss).
+    """
 
     name: str
     label: str
     curve: Curve
     loss: Loss
     centre: bool
-    grid: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    grid: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+    point_fit: PointFit | None = None
+    refit: Refit | None = None
 
 
 def epoch_grid(log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
@@ -234,6 +255,16 @@ BASELINES: dict[str, Baseline] = {
     "bnsl": Baseline(
         "bnsl", "BNSL, 1 break (grid + L-BFGS)", broken_power_law, squared, True, bnsl_grid
     ),
+    "m4": Baseline(
+        "m4",
+        "M4 (Alabdulmohsin et al. 2022: alternating least squares / Newton)",
+        m4.log_loss,
+        squared,
+        True,
+        None,
+        point_fit=m4.fit_m4,
+        refit=m4.refit_m4,
+    ),
 }
 
 
@@ -280,9 +311,9 @@ def fit_baseline(
     Parameters
     ----------
     name
-        ``approach3``, ``m2`` or ``bnsl``.
+        ``approach3``, ``m2``, ``bnsl`` or ``m4``.
     x
-        Raw inputs (n, k), positive; ``m2`` and ``bnsl`` take one column.
+        Raw inputs (n, k), positive; ``m2``, ``bnsl`` and ``m4`` take one column.
     loss
         Observed losses (n,), positive.
     n_boot
@@ -316,14 +347,33 @@ def _fit_baseline(
     shift = log_x.mean(axis=0) if spec.centre else np.zeros(x.shape[1])
     log_x = log_x - shift
     log_y = np.log(np.asarray(loss, dtype=float))
-    theta = best_of_grid(spec.curve, spec.grid(log_x, log_y), log_x, log_y, spec.loss, n_starts)
+    if spec.point_fit is not None:
+        theta = spec.point_fit(log_x, log_y)
+    else:
+        assert spec.grid is not None, f"{name} has neither a start grid nor its own fit"
+        grid = spec.grid(log_x, log_y)
+        theta = best_of_grid(spec.curve, grid, log_x, log_y, spec.loss, n_starts)
     residuals = log_y - spec.curve(theta, log_x)[0]
     rng = np.random.default_rng(seed)
-    boot = []
-    for _ in range(n_boot):
+    # Resample until n_boot refits succeed: every group then hands over the same number of
+    # samples (run_baseline stacks the groups' samples), and a failed refit is not silently
+    # replaced by an interval without parameter uncertainty.
+    boot: list[np.ndarray] = []
+    attempts = 0
+    while len(boot) < n_boot and attempts < BOOT_ATTEMPTS * n_boot:
+        attempts += 1
         idx = rng.integers(0, len(log_y), len(log_y))
-        refit, value = refine(spec.curve, theta, log_x[idx], log_y[idx], spec.loss, BOOT_MAX_ITER)
+        if spec.refit is not None:
+            refit, value = spec.refit(theta, log_x[idx], log_y[idx], BOOT_MAX_ITER)
+        else:
+            refit, value = refine(
+                spec.curve, theta, log_x[idx], log_y[idx], spec.loss, BOOT_MAX_ITER
+            )
         if np.isfinite(value) and np.all(np.isfinite(refit)):
             boot.append(refit)
-    draws = np.array(boot) if boot else theta[None, :]
-    return BaselineFit(spec, theta, draws, residuals, shift)
+    if len(boot) < n_boot:
+        raise ValueError(
+            f"{name}: only {len(boot)} of {attempts} bootstrap refits converged "
+            f"({len(log_y)} training rows)"
+        )
+    return BaselineFit(spec, theta, np.array(boot), residuals, shift)

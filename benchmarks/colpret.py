@@ -119,3 +119,59 @@ def datablations_curves(data_dir: Path) -> tuple[pd.DataFrame, Path]:
         }
     )
     return frame, path
+
+
+# OLMo logs a checkpoint every 1,000 steps of 2,048 sequences x 2,048 tokens (the revisions are
+# named e.g. "step1000-tokens4B"); each model reports its mC4 validation loss under its own name.
+OLMO_TOKENS_PER_STEP = 2048 * 2048
+OLMO_MC4_COLUMNS = {
+    "OLMo-1B": "v2-small-mc4_en-validation/CrossEntropyLoss",
+    "OLMo-7B": "mc4_en-validation/CrossEntropyLoss",
+    "OLMo-7B-Twin-2T": "mc4_en-validation/CrossEntropyLoss",
+}
+
+
+def olmo_curves(data_dir: Path) -> tuple[pd.DataFrame, Path]:
+    """OLMo-1B, 7B and 7B-Twin-2T: mC4 validation cross-entropy by checkpoint (one run each)."""
+    path = data_dir / "colpret_hitchhiker" / "aggregated_eval" / "olmo.csv"
+    raw = pd.read_csv(path)
+    raw["model_name"] = raw["model_name"].str.strip()  # the file spells "OLMo-1B " with a space
+    parts = []
+    for model, column in OLMO_MC4_COLUMNS.items():
+        rows = raw[raw["model_name"] == model].dropna(subset=[column])
+        parts.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "data": rows["Step"].astype(float) * OLMO_TOKENS_PER_STEP,
+                    "loss": rows[column],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True), path
+
+
+def k2_curve(data_dir: Path) -> tuple[pd.DataFrame, Path]:
+    """LLM360 K2-65B's training loss by tokens seen (the untrained row at 0 tokens dropped)."""
+    path = data_dir / "colpret_hitchhiker" / "aggregated_eval" / "K2.csv"
+    raw = pd.read_csv(path, usecols=["tokens_seen", "k2 training - lm loss"]).dropna()
+    raw = raw[raw["tokens_seen"] > 0]
+    frame = pd.DataFrame(
+        {"model": "K2-65B", "data": raw["tokens_seen"], "loss": raw["k2 training - lm loss"]}
+    )
+    return frame.reset_index(drop=True), path
+
+
+def gzip_runs(data_dir: Path) -> tuple[pd.DataFrame, Path]:
+    """Pandey 2024's 150 runs: one final validation loss per (PCFG dataset, size, tokens)."""
+    path = data_dir / "colpret_hitchhiker" / "raw_data" / "gzip" / "results_new.jsonl"
+    raw = pd.read_json(path, lines=True)
+    frame = pd.DataFrame(
+        {
+            "dataset": raw["dataset_name"].str.strip("/"),
+            "params": raw["model_size"].astype(float),
+            "data": raw["token_ct"].astype(float),
+            "loss": raw["valid_loss"].map(lambda losses: float(losses[-1])),
+        }
+    )
+    return frame, path

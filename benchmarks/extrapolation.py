@@ -1,7 +1,7 @@
 """Extrapolation accuracy: bayescale against the field's point-estimate baselines, one run.
 
 For every task of :mod:`benchmarks.tasks` (fit small, predict large) bayescale fits the task's
-family with NUTS and the three baselines of :mod:`benchmarks.baselines` are fitted per group on
+family with NUTS and the four baselines of :mod:`benchmarks.baselines` are fitted per group on
 the same training rows and inputs. Each method hands over new-run log-loss samples at the
 held-out points, scored identically by :func:`benchmarks.metrics.score_samples` (the product's
 ``models.backtesting.score_arrays`` plus CRPS). bayescale's samples are the ones ``Fit.predict``

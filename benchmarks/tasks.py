@@ -2,7 +2,7 @@
 
 Each loader returns a :class:`Task`: the training and held-out rows as ``models.ScalingData``,
 the family and pooling bayescale fits, and the inputs the baselines get (Approach 3 takes every
-resource the family uses, M2 and BNSL one). The splits (also in BENCHMARKS.md):
+resource the family uses, M2, BNSL and M4 one). The splits (also in BENCHMARKS.md):
 
 * ``epoch_chinchilla`` — Chinchilla Fig. 4 as digitised by Epoch, the 5 highest-loss points
   dropped, D = C / (6N); fit C <= 1e21, predict C > 1e21. One group; ``chinchilla``.
@@ -57,6 +57,49 @@ perplexity where a file reports perplexity). M2 and BNSL get C = 6ND.
   checkpoints). ``chinchilla``.
 
 The new real tasks are not in quick mode (the CI smoke run stays as it was).
+
+Round 5, pre-registered on 2026-12-05 before any method was run on their held-out rows (also in
+BENCHMARKS.md, "Pre-registered tasks (round 5)"). ``family`` is what a user would pick today
+(a ``family: "auto"`` run ignores it); every split is by the scale axis only. Within-run
+trajectory tasks share one rule (:func:`_trajectory_task`): per run, checkpoints before 10 % of
+the run's final tokens are dropped (warm-up), the fit rows are those from 10 % to 30 % of its
+final tokens thinned to the 15 nearest log-spaced token counts, the held-out rows those from 60 %
+on thinned to 10; each run is a group; ``power_law`` over tokens; every baseline gets tokens.
+
+* ``colpret_olmo`` — OLMo-1B, 7B and 7B-Twin-2T (three runs), mC4 validation cross-entropy
+  (``v2-small-mc4_en-validation`` for 1B, ``mc4_en-validation`` for the 7Bs), tokens = step x
+  2048 x 2048. Trajectory rule; 45 train, 30 held out.
+* ``colpret_k2`` — LLM360 K2-65B training loss by ``tokens_seen`` (the 0-token row dropped, loss
+  spikes kept). Trajectory rule; 15 train, 10 held out.
+* ``gemstones_trajectories`` — the 22 constant-LR ("hot") Gemstones runs to 350B tokens
+  (``wandb_df_for_fitting_hot_100b+.jsonl``, training loss). Trajectory rule (fit 40B-100B,
+  predict 210B-350B); 154 train, 220 held out.
+* ``misfitting_trajectories`` — Li et al. 2025's runs of the 200M, 300M, 400M and 1B models with
+  at least 40 checkpoints (20 runs: model x schedule length x peak lr x sweep; cosine schedules,
+  so the late part bends down), C4 eval loss, tokens = ``D``. Trajectory rule; 199 train, 200
+  held out.
+* ``colpret_gzip`` — Pandey 2024's PCFG runs (final ``valid_loss`` entry), a group per dataset
+  (5 gzip-compressibilities); fit the 4.2M-59M models at all 5 token counts (100), predict the
+  275M and 1.39B models (50). ``chinchilla`` on (N, tokens), default pooling; M2 / BNSL get
+  C = 6ND.
+* ``openclip_imagenet`` — OpenCLIP zero-shot ImageNet-1k top-1 *error* (1 - ``acc1``), LAION
+  runs only (CLIP-WIT is OpenAI's model, not a run of the sweep), a group per LAION dataset
+  (80M, 400M, 2B); fit ViT-B/32 and B/16 at every samples-seen budget (18), predict ViT-L/14,
+  H/14 and g/14 (11). x = total compute (``gmacs_total`` x 2 FLOP); ViT-B/32 and B/16 have the
+  same parameter count, so compute is the one input every method gets. ``power_law`` on compute.
+* ``obsscaling_mmlu`` — Ruan et al.'s base LMs (one group across families), MMLU *error*
+  (1 - accuracy); rows without FLOPs dropped, and ``btlm-3b-8k-base`` (627 "T" tokens: 627 B in
+  its source, a units slip); fit C <= 1e23 FLOP (79), predict above (43). ``power_law`` on
+  compute; Approach 3 gets (N, D).
+* ``llama2_long_context`` — Llama-2-Long loss by context position (digitised; the position
+  enters as ``data``), a group per size (7B, 13B, 34B, 70B); fit positions <= 100 (29), predict
+  137-2,211 (28). ``power_law`` on that input.
+* ``nslpfn_nanogpt_min_loss`` — the NSL-PFN ``min_val_loss`` curves (12 settings as groups; they
+  start at the untrained ln 50257 = 10.8 and bend down: an S on log-log axes); fit widths 6-96
+  (60), predict 192 and 384 (24). ``power_law`` on width, as for ``nslpfn_nanogpt_width``.
+
+No double-descent real task: none of the shared datasets has a model-wise or sample-wise peak
+(``../shared/data/README.md`` lists "DD: no" for each).
 """
 
 from __future__ import annotations
@@ -73,7 +116,10 @@ from benchmarks.colpret import (
     after_fraction,
     datablations_curves,
     gpt3_curves,
+    gzip_runs,
+    k2_curve,
     log_spaced,
+    olmo_curves,
     opt_curves,
     pile_t5_curves,
 )
@@ -387,6 +433,260 @@ def colpret_datablations(data_dir: Path) -> Task:
     )
 
 
+# -- Round 5 (pre-registered 2026-12-05, see the module docstring and BENCHMARKS.md) -----------
+
+# Within-run trajectories: drop the warm-up, fit an early window, predict the late part.
+TRAJECTORY_WARMUP_FRACTION = 0.1
+TRAJECTORY_FIT_UNTIL = 0.3
+TRAJECTORY_PREDICT_FROM = 0.6
+TRAJECTORY_FIT_CHECKPOINTS = 15
+TRAJECTORY_PREDICT_CHECKPOINTS = 10
+
+
+def _trajectory_task(
+    name: str, split: str, curves: tuple[pd.DataFrame, Path], run: str = "model"
+) -> Task:
+    """Per run (a group each): fit tokens in [10 %, 30 %] of its final tokens, predict >= 60 %."""
+    frame, source = curves
+    fraction = frame["data"] / frame.groupby(run)["data"].transform("max")
+    fit = (fraction >= TRAJECTORY_WARMUP_FRACTION) & (fraction <= TRAJECTORY_FIT_UNTIL)
+    fit_rows = log_spaced(frame[fit], [run], "data", TRAJECTORY_FIT_CHECKPOINTS)
+    predict_rows = log_spaced(
+        frame[fraction >= TRAJECTORY_PREDICT_FROM], [run], "data", TRAJECTORY_PREDICT_CHECKPOINTS
+    )
+    train, test = (
+        ScalingData.from_frame(rows[[run, "data", "loss"]], group_col=run)
+        for rows in (fit_rows, predict_rows)
+    )
+    return Task(
+        name,
+        split,
+        train,
+        test,
+        "power_law",
+        {"x": "data"},
+        approach3_inputs=("data",),
+        single_input="data",
+        plot_x="data",
+        source=str(source),
+    )
+
+
+def colpret_olmo(data_dir: Path) -> Task:
+    """OLMo-1B / 7B / 7B-Twin-2T mC4 validation loss: fit 10-30 % of each run, predict >= 60 %."""
+    return _trajectory_task(
+        "colpret_olmo",
+        "per run (OLMo-1B, 7B, 7B-Twin-2T; mC4 val CE), fit 10-30 % of its tokens, "
+        "predict 60-100 %",
+        olmo_curves(data_dir),
+    )
+
+
+def colpret_k2(data_dir: Path) -> Task:
+    """LLM360 K2-65B training loss (spikes kept): fit 10-30 % of the run, predict >= 60 %."""
+    return _trajectory_task(
+        "colpret_k2",
+        "K2-65B training loss, fit 10-30 % of its 1.35T tokens, predict 60-100 %",
+        k2_curve(data_dir),
+    )
+
+
+def gemstones_trajectories(data_dir: Path) -> Task:
+    """Gemstones "hot" runs, one group each: fit 35-105B tokens, predict 210-350B."""
+    path = data_dir / "gemstones" / "wandb_dfs" / "wandb_df_for_fitting_hot_100b+.jsonl"
+    raw = pd.read_json(path, lines=True)
+    frame = pd.DataFrame({"run": raw["run_name"], "data": raw["tokens"], "loss": raw["final_loss"]})
+    return _trajectory_task(
+        "gemstones_trajectories",
+        "per run (22 constant-LR runs, 48M-2.0B), fit 10-30 % of 350B tokens, predict 60-100 %",
+        (frame, path),
+        run="run",
+    )
+
+
+MISFITTING_TRAJECTORY_MODELS = (
+    "misfitting_200m",
+    "misfitting_300m",
+    "misfitting_400m",
+    "misfitting_1b",
+)
+MISFITTING_TRAJECTORY_MIN_CHECKPOINTS = 40
+
+
+def misfitting_trajectories(data_dir: Path) -> Task:
+    """Li et al. runs of the 200M-1B models with >= 40 checkpoints: fit 10-30 %, predict >= 60 %."""
+    path = data_dir / "misfitting_li2025" / "scaling_results.csv"
+    raw = pd.read_csv(path)
+    raw = raw[raw["model"].isin(MISFITTING_TRAJECTORY_MODELS)]
+    key = ["model", "total_steps", "peak_lr", "sweep"]
+    raw = raw[raw.groupby(key)["loss"].transform("size") >= MISFITTING_TRAJECTORY_MIN_CHECKPOINTS]
+    run = raw[key].astype(str).agg("/".join, axis=1)
+    frame = pd.DataFrame({"run": run, "data": raw["D"].astype(float), "loss": raw["loss"]})
+    return _trajectory_task(
+        "misfitting_trajectories",
+        "per run (the 20 runs of the 200M-1B models with >= 40 checkpoints, cosine schedules), "
+        "fit 10-30 % of its tokens, predict 60-100 %",
+        (frame.reset_index(drop=True), path),
+        run="run",
+    )
+
+
+GZIP_FIT_PARAMS = 6e7
+
+
+def colpret_gzip(data_dir: Path) -> Task:
+    """gzip-scaling PCFG runs, a group per dataset: fit N <= 59M, predict 275M and 1.39B."""
+    frame, path = gzip_runs(data_dir)
+    small = frame["params"] <= GZIP_FIT_PARAMS
+    train, test = (
+        ScalingData.from_frame(rows, group_col="dataset", flops_per_param_token=6)
+        for rows in (frame[small], frame[~small])
+    )
+    return Task(
+        "colpret_gzip",
+        "per PCFG dataset (5 gzip-compressibilities), fit the 4.2M-59M models at every token "
+        "count, predict the 275M and 1.39B models",
+        train,
+        test,
+        "chinchilla",
+        source=str(path),
+    )
+
+
+OPENCLIP_FIT_ARCHS = ("ViT-B-32", "ViT-B-16")
+GMAC_FLOPS = 2e9  # one multiply-accumulate = 2 FLOP
+
+
+def openclip_imagenet(data_dir: Path) -> Task:
+    """OpenCLIP zero-shot ImageNet top-1 error: fit ViT-B/32 and B/16, predict L/14, H/14, g/14."""
+    path = data_dir / "laion_openclip" / "zeroshot_results.csv"
+    raw = pd.read_csv(path)
+    raw = raw[
+        (raw["downstream_dataset"] == "imagenet1k")
+        & raw["upstream_dataset"].str.startswith("LAION")
+    ]
+    frame = pd.DataFrame(
+        {
+            "upstream": raw["upstream_dataset"],
+            "arch": raw["arch"],
+            "data": raw["samples_seen"],
+            "compute": raw["gmacs_total"] * GMAC_FLOPS,
+            "loss": 1.0 - raw["acc1"],
+        }
+    )
+    small = frame["arch"].isin(OPENCLIP_FIT_ARCHS)
+    train, test = (
+        ScalingData.from_frame(rows.drop(columns="arch"), group_col="upstream")
+        for rows in (frame[small], frame[~small])
+    )
+    return Task(
+        "openclip_imagenet",
+        "per LAION dataset (80M, 400M, 2B), fit ViT-B/32 and B/16 (3B-34B samples), predict "
+        "ViT-L/14, H/14, g/14; loss = zero-shot top-1 error, x = total compute",
+        train,
+        test,
+        "power_law",
+        {"x": "compute"},
+        approach3_inputs=("compute",),
+        single_input="compute",
+        plot_x="compute",
+        source=str(path),
+    )
+
+
+OBSSCALING_FIT_FLOPS = 1e23
+# The source lists btlm-3b-8k-base with 627 T pretraining tokens: 627 B in its model card (a
+# units slip that puts a 3B model at 1e25 FLOP), so the row is dropped rather than corrected.
+OBSSCALING_DROPPED = ("cerebras/btlm-3b-8k-base",)
+
+
+def obsscaling_mmlu(data_dir: Path) -> Task:
+    """Observational scaling: MMLU error of base LMs, fit C <= 1e23 FLOP, predict above."""
+    path = data_dir / "obsscaling" / "base_llm_benchmark_eval.csv"
+    raw = pd.read_csv(path).dropna(subset=["FLOPs (1E21)", "MMLU"])
+    raw = raw[~raw["Model"].isin(OBSSCALING_DROPPED)]
+    frame = pd.DataFrame(
+        {
+            "params": raw["Model Size (B)"] * 1e9,
+            "data": raw["Pretraining Data Size (T)"] * 1e12,
+            "compute": raw["FLOPs (1E21)"] * 1e21,
+            "loss": 1.0 - raw["MMLU"],
+        }
+    )
+    small = frame["compute"] <= OBSSCALING_FIT_FLOPS
+    train, test = (ScalingData.from_frame(rows) for rows in (frame[small], frame[~small]))
+    return Task(
+        "obsscaling_mmlu",
+        "base LMs of 30+ families (one group), MMLU 5-shot error; fit C <= 1e23 FLOP, predict "
+        "C > 1e23 (btlm-3b dropped: its token count is mis-scaled in the source)",
+        train,
+        test,
+        "power_law",
+        {"x": "compute"},
+        single_input="compute",
+        plot_x="compute",
+        source=str(path),
+    )
+
+
+LLAMA2_FIT_CONTEXT = 100.0
+
+
+def llama2_long_context(data_dir: Path) -> Task:
+    """Llama-2-Long loss by context position, per size: fit positions <= 100, predict the rest."""
+    path = data_dir / "llama2_long_context" / "combined_llama2.csv"
+    raw = pd.read_csv(path)
+    # context position is the one resource: it enters as ``data`` (tokens of context seen)
+    frame = pd.DataFrame(
+        {"size": raw["params"].astype(str) + "B", "data": raw["context"], "loss": raw["loss"]}
+    )
+    short = frame["data"] <= LLAMA2_FIT_CONTEXT
+    train, test = (
+        ScalingData.from_frame(rows, group_col="size") for rows in (frame[short], frame[~short])
+    )
+    return Task(
+        "llama2_long_context",
+        "per size (7B, 13B, 34B, 70B), fit context positions <= 100 (digitised units), "
+        "predict 100-2,211",
+        train,
+        test,
+        "power_law",
+        {"x": "data"},
+        approach3_inputs=("data",),
+        single_input="data",
+        plot_x="data",
+        source=str(path),
+    )
+
+
+NANOGPT_MIN_FIT_WIDTH = 96
+
+
+def nslpfn_nanogpt_min_loss(data_dir: Path) -> Task:
+    """NSL-PFN early-evaluation curves (S-shaped, from ln 50257): fit widths 6-96, predict more."""
+    path = data_dir / "nslpfn_nanogpt_width" / "nanogpt_val_loss_over_n_embd.csv"
+    frame = pd.read_csv(path)
+    frame = frame[frame["source_file"].str.startswith("min")].reset_index(drop=True)
+    frame["setting"] = "hp" + frame["hyperparam_setting_index"].astype(str).str.zfill(2)
+    data = ScalingData.from_frame(
+        frame, {"params": "n_embd", "loss": "val_loss"}, group_col="setting"
+    )
+    train, test = _split(data, data.inputs["params"] <= NANOGPT_MIN_FIT_WIDTH)
+    return Task(
+        "nslpfn_nanogpt_min_loss",
+        "12 settings (min_val_loss: near the untrained ln 50257), fit widths 6-96, "
+        "predict 192 and 384",
+        train,
+        test,
+        "power_law",
+        {"x": "params"},
+        approach3_inputs=("params",),
+        single_input="params",
+        plot_x="params",
+        source=str(path),
+    )
+
+
 Loader = Callable[[Path], Task]
 # name -> (loader, in quick mode); the order is the issue's priority
 TASKS: dict[str, tuple[Loader, bool]] = {
@@ -402,6 +702,16 @@ TASKS: dict[str, tuple[Loader, bool]] = {
     "colpret_gpt3": (colpret_gpt3, False),
     "colpret_opt": (colpret_opt, False),
     "colpret_pile_t5": (colpret_pile_t5, False),
+    # round 5, pre-registered 2026-12-05 (BENCHMARKS.md "Pre-registered tasks (round 5)")
+    "colpret_olmo": (colpret_olmo, False),
+    "colpret_k2": (colpret_k2, False),
+    "gemstones_trajectories": (gemstones_trajectories, False),
+    "misfitting_trajectories": (misfitting_trajectories, False),
+    "colpret_gzip": (colpret_gzip, False),
+    "openclip_imagenet": (openclip_imagenet, False),
+    "obsscaling_mmlu": (obsscaling_mmlu, False),
+    "llama2_long_context": (llama2_long_context, False),
+    "nslpfn_nanogpt_min_loss": (nslpfn_nanogpt_min_loss, False),
 }
 
 

@@ -13,6 +13,7 @@ from models.families.double_descent import DoubleDescent
 from models.families.kaplan import Kaplan
 from models.families.power_law import PowerLaw
 from models.families.random_features import RandomFeatures
+from models.families.saturating_power_law import SaturatingPowerLaw
 from models.families.scale_time import ScaleTime
 
 REGISTRY: dict[str, type[ScalingLaw]] = {
@@ -24,6 +25,7 @@ REGISTRY: dict[str, type[ScalingLaw]] = {
     "double_descent": DoubleDescent,
     "scale_time": ScaleTime,
     "random_features": RandomFeatures,
+    "saturating_power_law": SaturatingPowerLaw,
 }
 
 

@@ -125,3 +125,72 @@ def test_log_spaced_keeps_endpoints_and_thins_each_curve_evenly_in_log() -> None
 def test_log_spaced_keeps_short_curves_whole() -> None:
     frame = pd.DataFrame({"curve": ["a"] * 5, "x": [1.0, 2.0, 4.0, 8.0, 16.0]})
     assert log_spaced(frame, ["curve"], "x", 12)["x"].tolist() == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+# Round 5 (pre-registered): name -> (train rows, test rows, groups, inputs every row carries,
+# the scale axis the held-out rows lie beyond, per group; None: extrapolates in architecture)
+ROUND5 = {
+    "colpret_olmo": (45, 30, 3, {"data"}, "data"),
+    "colpret_k2": (15, 10, 1, {"data"}, "data"),
+    "gemstones_trajectories": (154, 220, 22, {"data"}, "data"),
+    "misfitting_trajectories": (199, 200, 20, {"data"}, "data"),
+    "colpret_gzip": (100, 50, 5, {"params", "data", "compute"}, "params"),
+    "openclip_imagenet": (18, 11, 3, {"data", "compute"}, None),
+    "obsscaling_mmlu": (79, 43, 1, {"params", "data", "compute"}, "compute"),
+    "llama2_long_context": (29, 28, 4, {"data"}, "data"),
+    "nslpfn_nanogpt_min_loss": (60, 24, 12, {"params"}, "params"),
+}
+
+
+@pytest.mark.parametrize("name", list(ROUND5))
+def test_round5_loader_returns_the_documented_split(name: str, data_dir: Path) -> None:
+    """Non-empty train/test of the documented sizes and inputs; held-out rows beyond the fit."""
+    n_train, n_test, n_groups, inputs, axis = ROUND5[name]
+    loader, quick = t.TASKS[name]
+    assert not quick, "round-5 tasks are full mode only"
+    task = loader(data_dir)
+    assert task.name == name
+    assert (len(task.train), len(task.test), len(task.train.groups)) == (n_train, n_test, n_groups)
+    family = models.get_family(task.family, **task.family_options)
+    models.validate_fit(
+        task.train, family, family_options=task.family_options, pooling=task.pooling
+    )
+    needed = {*family.inputs, *task.approach3_inputs, task.single_input, task.plot_x}
+    assert needed <= inputs
+    for part in (task.train, task.test):
+        assert set(part.inputs) == inputs
+        for values in (*part.inputs.values(), part.loss):
+            assert np.all(np.isfinite(values)) and np.all(values > 0)
+    assert set(task.test.groups) <= set(task.train.groups)
+    if axis is not None:
+        for g in task.test.groups:
+            train_max = task.train.inputs[axis][task.train.group == g].max()
+            assert task.test.inputs[axis][task.test.group == g].min() > train_max
+
+
+@pytest.mark.parametrize(
+    "name", ["colpret_olmo", "colpret_k2", "gemstones_trajectories", "misfitting_trajectories"]
+)
+def test_trajectory_tasks_fit_early_and_predict_late_within_each_run(
+    name: str, data_dir: Path
+) -> None:
+    """Per run: fit rows within 10-30 % of the last held-out token count, held out from 60 %."""
+    task = t.TASKS[name][0](data_dir)
+    for g in task.train.groups:
+        fit = task.train.inputs["data"][task.train.group == g]
+        held = task.test.inputs["data"][task.test.group == g]
+        final = held.max()  # the run's last checkpoint is always kept by the thinning
+        assert fit.size <= t.TRAJECTORY_FIT_CHECKPOINTS
+        assert held.size <= t.TRAJECTORY_PREDICT_CHECKPOINTS
+        assert fit.min() >= t.TRAJECTORY_WARMUP_FRACTION * final
+        assert fit.max() <= t.TRAJECTORY_FIT_UNTIL * final
+        assert held.min() >= t.TRAJECTORY_PREDICT_FROM * final
+
+
+def test_error_rate_tasks_turn_accuracy_into_error(data_dir: Path) -> None:
+    """OpenCLIP and MMLU report accuracy; the tasks score the error 1 - accuracy (< 1)."""
+    for name in ("openclip_imagenet", "obsscaling_mmlu"):
+        task = t.TASKS[name][0](data_dir)
+        assert np.all(np.concatenate([task.train.loss, task.test.loss]) < 1)
+    mmlu = t.obsscaling_mmlu(data_dir)
+    assert mmlu.test.inputs["data"].max() < 1e14  # the mis-scaled btlm row is gone

@@ -19,6 +19,13 @@ from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
 from models.families import ScalingLaw, get_family
 from models.posterior import flat, group_draws, noise_draws, observation_draws
 from models.predict import Prediction, extrapolation, points_frame, predict_draws, summarize_draws
+from models.runs import (
+    DEFAULT_MAX_PER_RUN,
+    check_max_per_run,
+    new_run_effect,
+    run_offsets,
+    thin_runs,
+)
 from models.sampling import (
     COMPILE_CACHE,
     CompileCache,
@@ -104,7 +111,10 @@ class Fit:
         probs
             Central interval probabilities, e.g. (0.5, 0.9).
         seed
-            Seeds the population and observation-noise draws.
+            Seeds the population, run-effect and observation-noise draws.
+
+        With runs in the data, the new-run interval is that of a *new* run: a fresh run effect
+        ``Normal(0, sigma_run)`` plus observation noise; the mean-curve interval has neither.
         """
         frame = points_frame(points, self.family.inputs)
         if group is None and len(self.groups) == 1:
@@ -119,6 +129,7 @@ class Fit:
         log_mean, log_new = predict_draws(
             self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
         )
+        log_new += new_run_effect(self.draws, seed + 2)
         median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
         ranges = self._observed_ranges(group if seen else None)
         region, distance = extrapolation(
@@ -165,6 +176,7 @@ def fit(
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
     time_limit_s: float | None = None,
+    max_per_run: int | None = DEFAULT_MAX_PER_RUN,
 ) -> Fit:
     """Fit a hierarchical Bayesian scaling law with NUTS (nutpie).
 
@@ -195,8 +207,13 @@ def fit(
     time_limit_s
         Wall-clock limit including compilation; over it sampling stops and
         :class:`~models.errors.FitTimeoutError` is raised.
+    max_per_run
+        Runs longer than this are thinned to this many log-spaced checkpoints before fitting
+        (:func:`models.runs.thin_runs`); None keeps every row. Data without runs are not thinned.
+        ``diagnostics.thinning`` reports the rows before and after.
     """
     th = thresholds or Thresholds()
+    check_max_per_run(max_per_run)
     config, found = validate_fit(
         data,
         family,
@@ -208,6 +225,7 @@ def fit(
     )
     fam = config.family
     settings = settings or SamplerSettings()
+    data, thinning = thin_runs(data, max_per_run)
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
     trace = sample_posterior(
@@ -218,7 +236,11 @@ def fit(
     diagnostics = diagnose(trace, loglik, thresholds=th, warnings=found)
     result = Fit(fam, config, scales, settings, trace, data, diagnostics)
     extra = check_identification(result, th)
-    result.diagnostics = replace(diagnostics, warnings=(*diagnostics.warnings, *extra))
+    result.diagnostics = replace(
+        diagnostics,
+        warnings=(*diagnostics.warnings, *extra),
+        thinning=None if thinning is None else thinning.to_dict(),
+    )
     return result
 
 
@@ -239,7 +261,12 @@ def validate_fit(
     fam = family if isinstance(family, ScalingLaw) else get_family(family, **(family_options or {}))
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(
-        fam, len(data.groups), pooling=pooling, priors=priors, likelihood=likelihood
+        fam,
+        len(data.groups),
+        pooling=pooling,
+        priors=priors,
+        likelihood=likelihood,
+        n_runs=len(data.runs),
     )
     found = check_data(data, config, thresholds or Thresholds())
     return config, found + [FitWarning("pooling", n) for n in notes]
@@ -252,6 +279,7 @@ def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any)
     params = observation_draws(posterior, config.family, md.group_idx)
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = np.log(config.family.curve(np, md.x, params))
+    mu = mu + run_offsets(posterior, md.run_idx)
     noise = noise_draws(posterior)
     sigma = noise["sigma"][:, None]
     if config.likelihood == "student_t":

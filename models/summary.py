@@ -58,6 +58,8 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
                 rows.append(_row(name, None, "population", population[name], probs))
     for name, noise in noise_draws(fit.draws).items():
         rows.append(_row(name, None, "noise", noise, probs))
+    if "sigma_run" in fit.draws:  # scale of the run effect, on log loss like sigma
+        rows.append(_row("sigma_run", None, "noise", fit.draws["sigma_run"], probs))
     return pd.DataFrame(rows)
 
 

@@ -45,10 +45,12 @@ from models.planning import (
 )
 from models.predict import Prediction
 from models.priors import HyperPrior, PriorSpec
+from models.runs import DEFAULT_MAX_PER_RUN
 from models.sampling import COMPILE_CACHE, SamplerSettings
 
 __all__ = [
     "COMPILE_CACHE",
+    "DEFAULT_MAX_PER_RUN",
     "INPUTS",
     "REGISTRY",
     "Backtest",

@@ -117,7 +117,7 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
             inputs[name] = np.asarray(values, dtype=float)
     group = [r.group or models.data.DEFAULT_GROUP for r in rows]
     loss = np.asarray([r.loss for r in rows], dtype=float)
-    return models.ScalingData(inputs, loss, group)
+    return models.ScalingData(inputs, loss, group, run=[r.run for r in rows])
 
 
 def run(
@@ -160,6 +160,8 @@ def run(
             "settings": settings,
             "progress": _progress_writer(sessions, fit_id),
             "time_limit_s": time_limit_s,
+            # specs stored before thinning existed get the default
+            "max_per_run": spec.get("max_per_run", models.DEFAULT_MAX_PER_RUN),
         }
         if spec.get("holdout"):  # a backtest: fit the training part, score the held-out runs
             backtest = models.backtest(

@@ -69,7 +69,15 @@ def queue_fit(session: Session, settings: Settings, project: Project, body: FitR
             )
     dataset = store.get_dataset(session, project, body.dataset)
     spec: dict[str, Any] = body.model_dump(
-        include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}
+        include={
+            "family",
+            "family_options",
+            "pooling",
+            "priors",
+            "likelihood",
+            "filters",
+            "max_per_run",
+        }
     )
     spec["settings"] = body.sampler.model_dump()
     if body.holdout is not None:

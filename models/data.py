@@ -188,7 +188,8 @@ class ScalingData:
         else:
             group = None
         run = None if run_col is None else _run_column(frame, run_col)
-        used = {columns["loss"], group_col, run_col, *(columns[n] for n in inputs if n in columns)}
+        # the run column stays in meta too: it was metadata before runs were modelled
+        used = {columns["loss"], group_col, *(columns[n] for n in inputs if n in columns)}
         meta_cols = [c for c in frame.columns if c not in used]
         meta = frame[meta_cols].reset_index(drop=True) if meta_cols else None
         return cls(inputs, _as_float(frame[columns["loss"]], "loss"), group, meta, run=run)

@@ -86,6 +86,8 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
             if column in _FIELDS:
                 if value != "":
                     row[column] = value if column in ("group", "run") else _number(value)
+                if value != "" and column == "run":  # a run column was metadata before: still is
+                    row["meta"][column] = value
             elif value != "":
                 row["meta"][column] = value
         rows.append(row)

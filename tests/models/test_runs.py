@@ -29,7 +29,7 @@ def trajectories(n_runs=3, n=50, seed=0):
 # -- data ------------------------------------------------------------------------------------------
 
 
-def test_run_column_is_read_as_names_and_kept_out_of_meta():
+def test_run_column_is_read_as_names_and_meta_is_unaffected():
     frame = pd.DataFrame(
         {
             "steps": [1, 2, 3, 4],
@@ -41,7 +41,7 @@ def test_run_column_is_read_as_names_and_kept_out_of_meta():
     data = ScalingData.from_frame(frame, run_col="seed")
     assert data.run.tolist() == ["7", "7", "8", "8"] and data.runs == ["7", "8"]
     assert data.run_index.tolist() == [0, 0, 1, 1]
-    assert list(data.meta.columns) == ["note"]
+    assert list(data.meta.columns) == ["seed", "note"]
     mapped = ScalingData.from_frame(frame, {"run": "seed"})
     assert mapped.run.tolist() == data.run.tolist()
     csv = ScalingData.from_csv(io.StringIO(frame.to_csv(index=False)), run_col="seed")

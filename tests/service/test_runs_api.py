@@ -48,6 +48,7 @@ def test_csv_run_column_is_text(client, keys):
     assert r.status_code == 201, r.text
     page = client.get(f"{P}/datasets/traj/observations", headers=keys.headers("read")).json()
     assert [o["run"] for o in page["data"]] == ["7", "7", None]
+    assert [o["meta"] for o in page["data"]] == [{"run": "7"}, {"run": "7"}, {}]
 
 
 def fit(client, keys, **extra):

@@ -235,14 +235,21 @@ class ScalingData:
 
     @property
     def runs(self) -> list[str]:
-        """Distinct named runs, sorted (empty without runs)."""
+        """Runs with at least two rows, sorted: the runs the model gives an effect.
+
+        A run of one row is modelled like a row of no run: its effect cannot be told apart from
+        the row's noise (and a per-row id column must not turn into one effect per row).
+        """
         if self.run is None:
             return []
-        return sorted({r for r in self.run.tolist() if r is not None})
+        names, counts = np.unique(
+            [r for r in self.run.tolist() if r is not None], return_counts=True
+        )
+        return [str(n) for n, c in zip(names, counts, strict=True) if c >= 2]
 
     @property
     def run_index(self) -> np.ndarray:
-        """Row -> position of its run in :attr:`runs`; ``len(runs)`` for a row of no run."""
+        """Row -> position of its run in :attr:`runs`; ``len(runs)`` for no run or a one-row run."""
         runs = self.runs
         lookup = {r: i for i, r in enumerate(runs)}
         if self.run is None:

@@ -77,14 +77,24 @@ def test_blank_run_cell_and_missing_run_column_are_errors():
     assert err.value.field == "run"
 
 
+def test_runs_of_one_row_get_no_effect():
+    """A per-row id column (every run one row) gives today's model, not one effect per row."""
+    data = trajectories(n_runs=2, n=5)
+    ids = ScalingData(data.inputs, data.loss, run=[f"id{i}" for i in range(len(data))])
+    assert ids.runs == [] and set(ids.run_index) == {0}
+    config, _ = models.validate_fit(ids, STEPS_LAW)
+    assert config.n_runs == 0
+    mixed = ScalingData(data.inputs, data.loss, run=[*data.run[:-1], "lonely"])
+    assert mixed.runs == ["run0", "run1"] and mixed.run_index[-1] == 2
+
+
 def test_rows_of_no_run_index_past_the_runs_and_subset_keeps_runs():
-    data = ScalingData(
-        {"steps": [1.0, 2.0, 3.0, 4.0]}, [3.0, 2.0, 1.5, 1.2], run=["b", None, "a", "b"]
-    )
+    run = ["b", None, "a", "b", "a"]
+    data = ScalingData({"steps": [1.0, 2.0, 3.0, 4.0, 5.0]}, [3.0, 2.0, 1.5, 1.2, 1.1], run=run)
     assert data.runs == ["a", "b"]
-    assert data.run_index.tolist() == [1, 2, 0, 1]
-    part = data.subset(np.array([True, True, False, False]))
-    assert part.run.tolist() == ["b", None] and part.runs == ["b"]
+    assert data.run_index.tolist() == [1, 2, 0, 1, 0]
+    part = data.subset(np.array([True, True, True, True, False]))
+    assert part.run.tolist() == ["b", None, "a", "b"] and part.runs == ["b"]
 
 
 # -- model -----------------------------------------------------------------------------------------

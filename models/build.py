@@ -3,8 +3,7 @@
 All data enters through ``pm.Data`` so one compiled model serves every dataset of the same
 structure (nutpie swaps the arrays). Partially pooled parameters are non-centred on their link
 scale: ``theta_g = inv_link(theta_mu + theta_sigma * theta_offset_g)``. Data with named runs add a
-run effect on log loss, ``b_r = sigma_run * z_r`` (also non-centred, dims ``run``); rows of no run
-get none.
+run effect on log loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of no run get none.
 """
 
 from __future__ import annotations
@@ -102,10 +101,16 @@ def build_model(config: ModelConfig, md: ModelData) -> Any:
 
 
 def _run_effect(config: ModelConfig, pm: Any, pt: Any) -> Any:
-    """Run effects with a trailing 0 for rows of no run: ``[b_1, ..., b_R, 0]``."""
+    """Run effects with a trailing 0 for rows of no run: ``[b_1, ..., b_R, 0]``.
+
+    Centred, unlike the group offsets: a run is many checkpoints with small noise, so its effect
+    is pinned by its data far more tightly than by ``sigma_run``, the case where the non-centred
+    ``sigma_run * z_r`` makes a funnel between ``z_r`` and ``sigma_run``. Measured on 4 simulated
+    runs of 200 checkpoints (sigma_run 0.05, noise 0.005, 4 x 500 draws): non-centred, 8 of 8
+    fits failed R-hat/ESS (R-hat up to 1.11, bulk ESS 29-192); centred, every fit converged.
+    """
     scale = config.noise["sigma_run"].pymc("sigma_run")
-    offset = pm.Normal("run_offset", 0.0, 1.0, dims="run")
-    effect = pm.Deterministic("run_effect", scale * offset, dims="run")
+    effect = pm.Normal("run_effect", 0.0, scale, dims="run")
     return pt.concatenate([effect, pt.zeros(1)])
 
 

@@ -24,7 +24,7 @@ NOISE_PRIORS: dict[str, PriorSpec] = {
     # Juarez & Steel (2010) prior on Student-t degrees of freedom.
     "nu": PriorSpec("Gamma", alpha=2.0, beta=0.1),
 }
-# Run-level effect on log loss (data with runs only): b_r = sigma_run * z_r, z_r ~ Normal(0, 1).
+# Run-level effect on log loss (data with runs only): b_r ~ Normal(0, sigma_run).
 # Runs of one configuration (seeds, data order) differ by a few % in final loss: HalfNormal(0.05)
 # puts the prior median of sigma_run at 3.4 % and 95 % of its mass below 10 %.
 RUN_PRIORS: dict[str, PriorSpec] = {

@@ -1,8 +1,9 @@
 """Training runs: thinning long trajectories, and the run effect in likelihood and prediction.
 
 Checkpoints of one run share its seed, data order and optimizer, so their residuals move
-together. The model gives each named run an effect on log loss, ``b_r = sigma_run * z_r``
-(:mod:`models.build`); a *new* run draws a fresh ``b_new ~ Normal(0, sigma_run)``.
+together. The model gives each named run (of two rows or more) an effect on log loss,
+``b_r ~ Normal(0, sigma_run)`` (:mod:`models.build`); a *new* run draws a fresh
+``b_new ~ Normal(0, sigma_run)``.
 
 Long trajectories are thinned before fitting to at most ``max_per_run`` checkpoints per run,
 log-spaced along the run's training axis (``steps``, else ``data``, else ``compute``), first and

@@ -177,7 +177,6 @@ def prior_trace(
         post[name] = (("chain", "draw"), prior.draw(rng, shape))
     if md.runs:
         offset = rng.standard_normal((*shape, len(md.runs)))
-        post["run_offset"] = (("chain", "draw", "run"), offset)
         post["run_effect"] = (("chain", "draw", "run"), post["sigma_run"][1][..., None] * offset)
     ds = xr.Dataset(post)
     if "group" in ds.dims:

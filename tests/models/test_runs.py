@@ -121,7 +121,7 @@ def test_fits_without_runs_keep_todays_structure_key_and_graph():
     assert "run" not in model.coords
 
 
-def test_runs_add_a_run_dim_to_the_key_and_a_non_centred_effect():
+def test_runs_add_a_run_dim_to_the_key_and_a_run_effect():
     data = trajectories(n_runs=4)
     config, _ = resolve_config(STEPS_LAW, 1, n_runs=4)
     plain, _ = resolve_config(STEPS_LAW, 1)
@@ -134,7 +134,7 @@ def test_runs_add_a_run_dim_to_the_key_and_a_non_centred_effect():
         "E",
         "A",
         "alpha",
-        "run_offset",
+        "run_effect",
         "sigma",
         "sigma_run",
     }

@@ -15,8 +15,6 @@ from pydantic import (
     model_validator,
 )
 
-from models.runs import DEFAULT_MAX_PER_RUN
-
 Name = Annotated[
     str,
     StringConstraints(
@@ -24,6 +22,9 @@ Name = Annotated[
     ),
 ]
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# models.DEFAULT_MAX_PER_RUN, repeated: the client imports these schemas without numpy or models
+# (tests/service/test_runs_api.py checks that the two agree)
+DEFAULT_MAX_PER_RUN = 30
 # A training run's name (its checkpoints share a run effect); strict: 7 is not the run "7" in JSON
 RunName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), Field(strict=True)

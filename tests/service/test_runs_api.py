@@ -3,7 +3,7 @@
 import numpy as np
 
 import models
-from service import jobs
+from service import jobs, schemas
 from tests.service.test_fits import run_worker
 
 P = "/v1/projects/alpha"
@@ -77,6 +77,10 @@ def test_fit_thins_runs_and_reports_it(client, keys, mock_sampler):
     assert full["diagnostics"]["thinning"]["rows_after"] == 120
     default = fit(client, keys)
     assert default["spec"]["max_per_run"] == models.DEFAULT_MAX_PER_RUN
+
+
+def test_schema_default_is_the_models_default():
+    assert schemas.DEFAULT_MAX_PER_RUN == models.DEFAULT_MAX_PER_RUN
 
 
 def test_specs_stored_before_thinning_get_the_default(client, keys, mock_sampler):

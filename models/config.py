@@ -163,7 +163,10 @@ def resolve_config(
         if name == "sigma" or likelihood == "student_t"
     }
     if "sigma_run" in overrides and n_runs == 0:
-        raise PriorError("a prior for 'sigma_run' needs data with a run column", field="sigma_run")
+        raise PriorError(
+            "a prior for 'sigma_run' needs data with runs (a run of two rows or more)",
+            field="sigma_run",
+        )
     if n_runs:
         noise.update(
             {

@@ -33,6 +33,12 @@ def fit_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--group-col", help="column with the architecture/family (default: one group)")
     p.add_argument(
+        "--run-col",
+        help="column naming the training run of each row: checkpoints of one run share a run "
+        "effect (default: every row is a run of its own)",
+    )
+    max_per_run_arg(p, default=models.DEFAULT_MAX_PER_RUN)
+    p.add_argument(
         "--map",
         default="",
         metavar="FIELD=COLUMN,...",
@@ -55,6 +61,27 @@ def fit_args(p: argparse.ArgumentParser) -> None:
         "--likelihood", default=models.DEFAULT_LIKELIHOOD, choices=("normal", "student_t")
     )
     sampler_args(p)
+
+
+def max_per_run_arg(p: argparse.ArgumentParser, default: int | str | None) -> None:
+    """``--max-per-run K`` (or ``none``): thinning of long run trajectories."""
+    p.add_argument(
+        "--max-per-run",
+        type=_max_per_run,
+        default=default,
+        metavar="K|none",
+        help="thin each run to at most K log-spaced checkpoints before fitting; 'none' keeps "
+        f"every row (default {models.DEFAULT_MAX_PER_RUN})",
+    )
+
+
+def _max_per_run(text: str) -> int | None:
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer or 'none'") from None
 
 
 def sampler_args(p: argparse.ArgumentParser) -> None:
@@ -147,6 +174,7 @@ def load_runs(args: argparse.Namespace) -> tuple[models.ScalingData, dict[str, A
         args.data,
         pairs(args.map, "map"),
         group_col=args.group_col,
+        run_col=args.run_col,
         flops_per_param_token=args.flops_per_param_token,
     )
     pooling: str | dict[str, str] | None = args.pooling
@@ -164,6 +192,7 @@ def load_runs(args: argparse.Namespace) -> tuple[models.ScalingData, dict[str, A
         "pooling": pooling,
         "priors": priors,
         "likelihood": args.likelihood,
+        "max_per_run": args.max_per_run,
     }
 
 

@@ -198,6 +198,12 @@ def _print_fit(
         f"{diag.ess_bulk_min:.0f} tail {diag.ess_tail_min:.0f}  divergences {diag.divergences}"
         f"  min BFMI {diag.bfmi_min:.2f}"
     )
+    if diag.thinning is not None:
+        t = diag.thinning
+        print(
+            f"  runs: {t['runs']}, thinned to at most {t['max_per_run']} checkpoints per run "
+            f"along {t['axis']}: {t['rows_before']} -> {t['rows_after']} rows"
+        )
     if diag.elpd_loo is not None:
         print(
             f"  LOO elpd {diag.elpd_loo:.1f} (se {diag.elpd_loo_se:.1f})  p_loo {diag.p_loo:.1f}  "

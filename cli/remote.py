@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import numbers, pairs
+from cli.common import max_per_run_arg, numbers, pairs
 
 if TYPE_CHECKING:
     from service.client import Client, FitHandle
@@ -47,7 +47,7 @@ def add_remote_parsers(sub: Any) -> None:
         "upload", parents=[common], help="append a CSV of runs (the same file twice stores once)"
     )
     p.add_argument("dataset")
-    p.add_argument("csv", type=Path, help="columns params, data, ..., loss, group; others meta")
+    p.add_argument("csv", type=Path, help="columns params, ..., loss, group, run; others meta")
     p.set_defaults(handler=_run(_upload))
 
     p = commands.add_parser("fit", parents=[common], help="queue a fit (or a backtest)")
@@ -56,6 +56,7 @@ def add_remote_parsers(sub: Any) -> None:
     p.add_argument("--family-option", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--pooling", metavar="HOW|PARAM=HOW,...")
     p.add_argument("--likelihood", choices=("normal", "student_t"))
+    max_per_run_arg(p, default="default")
     for name in ("draws", "tune", "chains", "seed"):
         p.add_argument(f"--{name}", type=int)
     p.add_argument("--target-accept", type=float)
@@ -162,6 +163,7 @@ def _fit(client: Client, args: argparse.Namespace) -> int:
         pooling=pooling,
         likelihood=args.likelihood,
         holdout=holdout or None,
+        max_per_run=args.max_per_run,
         name=args.name,
         tags=args.tag,
     )

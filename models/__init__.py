@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     from models.predict import Prediction, check_probs, interval_tag
     from models.priors import HyperPrior, PriorSpec
     from models.result import Fit
+    from models.runs import DEFAULT_MAX_PER_RUN
     from models.sampling import COMPILE_CACHE, SamplerSettings
 
     # exported as simulate_data: the name simulate would hide the module models.simulate
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
 
 # Public name -> (module, attribute), imported on first use.
 _LAZY: dict[str, tuple[str, str]] = {
+    "DEFAULT_MAX_PER_RUN": ("models.runs", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
     "fit": ("models.auto", "fit"),
     "fit_auto": ("models.auto", "fit_auto"),
@@ -163,6 +165,7 @@ __all__ = [
     "DEFAULT_FAMILY",
     "DEFAULT_GROUP",
     "DEFAULT_LIKELIHOOD",
+    "DEFAULT_MAX_PER_RUN",
     "INPUTS",
     "REGISTRY",
     "SCALE_TIME_EXAMPLE",

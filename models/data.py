@@ -13,7 +13,9 @@ Canonical inputs (all strictly positive except ``label_noise``, which may be 0):
 =============  =====================================================
 
 The target ``loss`` must be > 0 (the likelihood is on log loss). ``group`` is the architecture or
-model family; when absent every row is one group.
+model family; when absent every row is one group. ``run`` (optional) names the training run a row
+was measured in: checkpoints of one run share a run-level effect in the model instead of counting
+as independent runs; a row without a run (None) is a run of its own.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ class ScalingData:
     group: Any = None
     meta: pd.DataFrame | None = None
     warnings: tuple[str, ...] = field(default=())
+    # Training run per row (str, or None for a row of no run), or None when no row has a run;
+    # __post_init__ turns it into an object array (or None).
+    run: Any = None
 
     def __post_init__(self) -> None:
         loss = np.asarray(self.loss, dtype=np.float64).reshape(-1)
@@ -119,6 +124,7 @@ class ScalingData:
             )
         if len(self.group) != n:
             raise DataError("group has the wrong length", field="group")
+        object.__setattr__(self, "run", _check_runs(self.run, n))
         dupes = self._duplicate_rows()
         if dupes:
             shown = ", ".join(str(i) for i in dupes[:10])
@@ -135,6 +141,7 @@ class ScalingData:
         mapping: Mapping[str, str] | None = None,
         *,
         group_col: str | None = None,
+        run_col: str | None = None,
         flops_per_param_token: float | None = None,
     ) -> ScalingData:
         """Build from a DataFrame.
@@ -148,17 +155,23 @@ class ScalingData:
             Columns already named canonically need no entry.
         group_col
             Column holding the architecture/family; absent means one group.
+        run_col
+            Column naming the training run of each row (checkpoints of one run); absent means
+            every row is a run of its own. Numbers are read as names (run 7 is ``"7"``).
         flops_per_param_token
             If given (6 for dense transformers), fill a missing ``data`` as C / (k N) or a
             missing ``compute`` as k N D.
         """
         mapping = dict(mapping or {})
         for canonical in mapping:
-            if canonical not in (*INPUTS, "loss", "group"):
+            if canonical not in (*INPUTS, "loss", "group", "run"):
                 raise DataError(f"cannot map unknown field '{canonical}'", field=canonical)
         if "group" in mapping:
             mapped_group = mapping.pop("group")
             group_col = group_col or mapped_group
+        if "run" in mapping:
+            mapped_run = mapping.pop("run")
+            run_col = run_col or mapped_run
         columns = {name: mapping.get(name, name) for name in (*INPUTS, "loss")}
         for name, col in mapping.items():
             if col not in frame.columns:
@@ -185,10 +198,12 @@ class ScalingData:
             group = frame[group_col].astype(str).to_numpy()
         else:
             group = None
+        run = None if run_col is None else _run_column(frame, run_col)
+        # the run column stays in meta too: it was metadata before runs were modelled
         used = {columns["loss"], group_col, *(columns[n] for n in inputs if n in columns)}
         meta_cols = [c for c in frame.columns if c not in used]
         meta = frame[meta_cols].reset_index(drop=True) if meta_cols else None
-        return cls(inputs, _as_float(frame[columns["loss"]], "loss"), group, meta)
+        return cls(inputs, _as_float(frame[columns["loss"]], "loss"), group, meta, run=run)
 
     @classmethod
     def from_csv(
@@ -197,6 +212,7 @@ class ScalingData:
         mapping: Mapping[str, str] | None = None,
         *,
         group_col: str | None = None,
+        run_col: str | None = None,
         flops_per_param_token: float | None = None,
     ) -> ScalingData:
         """Read a CSV file and build with :meth:`from_frame`."""
@@ -205,7 +221,11 @@ class ScalingData:
         except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise DataError(f"cannot read {path}: {exc}", field="file") from None
         return cls.from_frame(
-            frame, mapping, group_col=group_col, flops_per_param_token=flops_per_param_token
+            frame,
+            mapping,
+            group_col=group_col,
+            run_col=run_col,
+            flops_per_param_token=flops_per_param_token,
         )
 
     # -- views ----------------------------------------------------------------------------------
@@ -224,6 +244,29 @@ class ScalingData:
         lookup = {g: i for i, g in enumerate(self.groups)}
         return np.array([lookup[g] for g in self.group], dtype=np.int64)
 
+    @property
+    def runs(self) -> list[str]:
+        """Runs with at least two rows, sorted: the runs the model gives an effect.
+
+        A run of one row is modelled like a row of no run: its effect cannot be told apart from
+        the row's noise (and a per-row id column must not turn into one effect per row).
+        """
+        if self.run is None:
+            return []
+        names, counts = np.unique(
+            [r for r in self.run.tolist() if r is not None], return_counts=True
+        )
+        return [str(n) for n, c in zip(names, counts, strict=True) if c >= 2]
+
+    @property
+    def run_index(self) -> np.ndarray:
+        """Row -> position of its run in :attr:`runs`; ``len(runs)`` for no run or a one-row run."""
+        runs = self.runs
+        lookup = {r: i for i, r in enumerate(runs)}
+        if self.run is None:
+            return np.full(len(self), len(runs), dtype=np.int64)
+        return np.array([lookup.get(r, len(runs)) for r in self.run], dtype=np.int64)
+
     def require(self, inputs: Iterable[str], family: str) -> None:
         """Raise if an input the family needs is missing."""
         missing = [name for name in inputs if name not in self.inputs]
@@ -239,7 +282,11 @@ class ScalingData:
         mask = np.asarray(mask, dtype=bool)
         meta = self.meta[mask].reset_index(drop=True) if self.meta is not None else None
         return ScalingData(
-            {k: v[mask] for k, v in self.inputs.items()}, self.loss[mask], self.group[mask], meta
+            {k: v[mask] for k, v in self.inputs.items()},
+            self.loss[mask],
+            self.group[mask],
+            meta,
+            run=None if self.run is None else self.run[mask],
         )
 
     def default_scales(self, inputs: Iterable[str]) -> Scales:
@@ -272,10 +319,12 @@ class ScalingData:
         return out
 
     def to_frame(self) -> pd.DataFrame:
-        """Canonical columns plus ``loss`` and ``group``."""
+        """Canonical columns plus ``loss``, ``group`` and (with runs) ``run``."""
         frame = pd.DataFrame(dict(self.inputs))
         frame["loss"] = self.loss
         frame["group"] = self.group
+        if self.run is not None:
+            frame["run"] = self.run
         return frame
 
     def digest(self) -> str:
@@ -286,12 +335,47 @@ class ScalingData:
             h.update(np.ascontiguousarray(self.inputs[name], dtype=np.float64).tobytes())
         h.update(np.ascontiguousarray(self.loss, dtype=np.float64).tobytes())
         h.update("\x1f".join(str(g) for g in self.group).encode())
+        if self.run is not None:  # without runs the hash is what it always was
+            # \x1e marks a row of no run (a run name cannot contain it unnoticed: names are text)
+            h.update(b"run")
+            h.update("\x1f".join("\x1e" if r is None else r for r in self.run).encode())
         return h.hexdigest()
 
     def _duplicate_rows(self) -> list[int]:
         frame = pd.DataFrame(dict(self.inputs))
         frame["loss"], frame["group"] = self.loss, self.group
+        if self.run is not None:
+            frame["run"] = self.run
         return [int(i) for i in np.flatnonzero(frame.duplicated().to_numpy())]
+
+
+def _check_runs(run: Any, n: int) -> np.ndarray | None:
+    """Run names as an object array (None for a row of no run), or None when no row has one."""
+    if run is None:
+        return None
+    values = list(run)
+    if len(values) != n:
+        raise DataError(f"run has {len(values)} values for {n} rows", field="run")
+    not_text = np.array([v is not None and not isinstance(v, str) for v in values])
+    if not_text.any():
+        raise DataError(_rows_message("run", not_text, "is not a string"), field="run")
+    empty = np.array([isinstance(v, str) and not v.strip() for v in values])
+    if empty.any():
+        raise DataError(_rows_message("run", empty, "is empty"), field="run")
+    if all(v is None for v in values):
+        return None
+    return np.asarray(values, dtype=object)
+
+
+def _run_column(frame: pd.DataFrame, run_col: str) -> np.ndarray:
+    """A run column as names: numbers become text (run 7 is "7"), a blank cell is an error."""
+    if run_col not in frame.columns:
+        raise DataError(f"run column '{run_col}' not in the data", field="run")
+    column = frame[run_col]
+    empty = column.isna() | (column.astype(str).str.strip() == "")
+    if empty.any():
+        raise DataError(_rows_message("run", empty.to_numpy(), "is empty"), field="run")
+    return np.asarray([str(v) for v in column], dtype=object)
 
 
 def _as_float(column: pd.Series, name: str) -> np.ndarray:

@@ -61,6 +61,9 @@ class Diagnostics:
     warnings: tuple[FitWarning, ...] = ()
     # Where the chains started (models.multistart.InitReport as a dict); None before it existed.
     init: dict[str, Any] | None = None
+    # What thinning of long run trajectories kept (models.runs.Thinning as a dict); None when
+    # the data have no runs.
+    thinning: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""

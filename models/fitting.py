@@ -21,6 +21,7 @@ from models.discrepancy import Discrepancy, log10_ranges
 from models.families import ScalingLaw
 from models.posterior import noise_draws, observation_draws
 from models.result import Fit
+from models.runs import check_max_per_run, run_offsets, thin_runs
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn
 from models.spec import FitSpec, SpecFields, as_spec
 
@@ -70,11 +71,17 @@ def fit(
     time_limit_s
         Wall-clock limit including compilation; over it sampling stops and
         :class:`~models.errors.FitTimeoutError` is raised.
+    max_per_run
+        Runs longer than this are thinned to this many log-spaced checkpoints before fitting
+        (:func:`models.runs.thin_runs`); None keeps every row. Data without runs are not thinned.
+        ``diagnostics.thinning`` reports the rows before and after.
     """
     spec = as_spec(spec, **fields)
     th = thresholds or Thresholds()
+    check_max_per_run(spec.max_per_run)
     config, found = validate_fit(data, spec, thresholds=th)
     fam = config.family
+    data, thinning = thin_runs(data, spec.max_per_run)
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
     trace = sampling.sample_posterior(
@@ -85,7 +92,11 @@ def fit(
     diagnostics = diagnose(trace, loglik, thresholds=th, warnings=found)
     result = Fit(fam, config, scales, spec.settings, trace, data, diagnostics)
     extra = check_identification(result, th)
-    result.diagnostics = replace(diagnostics, warnings=(*diagnostics.warnings, *extra))
+    result.diagnostics = replace(
+        diagnostics,
+        warnings=(*diagnostics.warnings, *extra),
+        thinning=None if thinning is None else thinning.to_dict(),
+    )
     # Until leave-future-out sizes it (family auto), the discrepancy is the prior's.
     result.discrepancy = Discrepancy.from_prior(log10_ranges(data.inputs, fam.inputs))
     return result
@@ -107,7 +118,12 @@ def validate_fit(
     fam = spec.law()
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(
-        fam, len(data.groups), pooling=spec.pooling, priors=spec.priors, likelihood=spec.likelihood
+        fam,
+        len(data.groups),
+        pooling=spec.pooling,
+        priors=spec.priors,
+        likelihood=spec.likelihood,
+        n_runs=len(data.runs),
     )
     found = check_data(data, config, thresholds or Thresholds())
     return config, found + [FitWarning("pooling", n) for n in notes]
@@ -120,6 +136,7 @@ def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any)
     params = observation_draws(posterior, config.family, md.group_idx)
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = np.log(config.family.curve(np, md.x, params))
+    mu = mu + run_offsets(posterior, md.run_idx)
     noise = noise_draws(posterior)
     sigma = noise["sigma"][:, None]
     if config.likelihood == "student_t":

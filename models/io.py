@@ -59,9 +59,7 @@ def fit_to_tree(fit: Fit) -> xr.DataTree:
     stats = fit.trace["sample_stats"].to_dataset()
     stats = stats[[n for n, v in stats.data_vars.items() if v.dtype != object]]
     frame = fit.data.to_frame()
-    observed = xr.Dataset(
-        {c: ("obs", frame[c].to_numpy(dtype=str if c == "group" else float)) for c in frame.columns}
-    )
+    observed = xr.Dataset({c: ("obs", _column(frame, c)) for c in frame.columns})
     config_json = fit.config.to_json()
     attrs = {
         "bayescale_format": FORMAT_VERSION,
@@ -139,12 +137,19 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
             pooling=config_json["pooling"],
             priors=config_json["priors"],
             likelihood=config_json["likelihood"],
+            n_runs=config_json.get("n_runs", 0),
         )
     except BayescaleError as exc:
         raise IncompatibleFitError(f"fit file config is not valid here: {exc}") from None
     observed = tree["observed_data"].to_dataset()
-    inputs = {str(n): observed[n].values for n in observed.data_vars if n not in ("loss", "group")}
-    data = ScalingData(inputs, observed["loss"].values, observed["group"].values.astype(str))
+    labels = ("loss", "group", "run")
+    inputs = {str(n): observed[n].values for n in observed.data_vars if n not in labels}
+    run = None
+    if "run" in observed:  # "" marks a row of no run (an empty run name is invalid data)
+        run = [str(r) or None for r in observed["run"].values.astype(str)]
+    data = ScalingData(
+        inputs, observed["loss"].values, observed["group"].values.astype(str), run=run
+    )
     if data.digest() != attrs.get("data_hash"):
         raise IncompatibleFitError("observed data does not match the stored data hash")
     settings = SamplerSettings(**json.loads(attrs["settings"]))
@@ -188,6 +193,13 @@ def _tree_to_stacked(tree: xr.DataTree) -> Fit:
     result.stacking = json.loads(tree.attrs["stacking"])
     result.created_at = str(tree.attrs.get("created_at", ""))
     return result
+
+
+def _column(frame: Any, name: str) -> Any:
+    """An observed column as netCDF can hold it: labels as text, a row of no run as ""."""
+    if name == "run":
+        return frame[name].fillna("").to_numpy(dtype=str)
+    return frame[name].to_numpy(dtype=str if name == "group" else float)
 
 
 def _config_hash(config_json: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from models.predict import (
     predict_draws,
     summarize_draws,
 )
+from models.runs import new_run_effect
 from models.sampling import SamplerSettings
 
 
@@ -128,7 +129,11 @@ class Fit:
         probs
             Central interval probabilities, e.g. (0.5, 0.9).
         seed
-            Seeds the population and observation-noise draws.
+            Seeds the population, run-effect, discrepancy and observation-noise draws.
+
+        With runs in the data, the new-run interval is that of a *new* run: a fresh run effect
+        ``Normal(0, sigma_run)`` plus observation noise; the mean-curve interval has neither.
+        Beyond the data both widen by the extrapolation discrepancy (:mod:`models.discrepancy`).
         """
         frame = points_frame(points, self.family.inputs)
         if group is None and len(self.groups) == 1:
@@ -143,6 +148,8 @@ class Fit:
         log_mean, log_new = predict_draws(
             self.family.curve, x, params, noise_draws(self.draws), self.scales.loss, seed=seed + 1
         )
+        # a new run brings its own run effect (fits of data with runs; models.runs)
+        log_new += new_run_effect(self.draws, seed + 3)
         natural = {n: frame[n].to_numpy() for n in self.family.inputs}
         decades = np.zeros(len(frame))
         if self.discrepancy is not None:
@@ -218,6 +225,8 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
                 rows.append(_row(name, None, "population", population[name], probs))
     for name, noise in noise_draws(fit.draws).items():
         rows.append(_row(name, None, "noise", noise, probs))
+    if "sigma_run" in fit.draws:  # scale of the run effect, on log loss like sigma
+        rows.append(_row("sigma_run", None, "noise", fit.draws["sigma_run"], probs))
     return pd.DataFrame(rows)
 
 

@@ -233,6 +233,8 @@ def sample_posterior(
     for group in ("posterior", "sample_stats"):
         if "group" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
+        if "run" in trace[group].dims:
+            trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
     trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
     return trace
 

@@ -65,6 +65,36 @@ def simulate(
     )
 
 
+def simulate_runs(
+    family: ScalingLaw,
+    truth: Mapping[str, float],
+    inputs: Mapping[str, np.ndarray],
+    *,
+    n_runs: int,
+    sigma_run: float = 0.05,
+    noise: float = 0.005,
+    seed: int = 0,
+    prefix: str = "run",
+) -> tuple[ScalingData, np.ndarray]:
+    """Trajectories of ``n_runs`` training runs of one configuration; returns data and offsets.
+
+    Every run is measured at all ``inputs`` rows (its checkpoints) and shifted on log loss by its
+    own offset ``b_r ~ Normal(0, sigma_run)`` (seed, data order) on top of per-checkpoint noise
+    ``noise``: the model that :mod:`models.runs` fits. Runs are named ``f"{prefix}{r}"``.
+    """
+    rng = np.random.default_rng(seed)
+    n = len(next(iter(inputs.values())))
+    unit = Scales(dict.fromkeys(family.inputs, 1.0), 1.0)
+    clean = np.asarray(
+        family.curve(np, scaled_inputs(inputs, family.inputs, unit), dict(truth)), dtype=float
+    )
+    offsets = sigma_run * rng.standard_normal(n_runs)
+    log_loss = np.log(clean)[None, :] + offsets[:, None] + noise * rng.standard_normal((n_runs, n))
+    names = np.repeat([f"{prefix}{r}" for r in range(n_runs)], n).astype(object)
+    stacked = {k: np.tile(np.asarray(v, dtype=float), n_runs) for k, v in inputs.items()}
+    return ScalingData(stacked, np.exp(log_loss.ravel()), run=names), offsets
+
+
 def draw_prior(family: ScalingLaw, n: int, *, seed: int = 0) -> dict[str, np.ndarray]:
     """``n`` draws of every parameter from the family's default (flat) priors, model units."""
     rng = np.random.default_rng(seed)

@@ -14,6 +14,7 @@ from typing import Any, TypedDict, Unpack
 from models.config import DEFAULT_LIKELIHOOD
 from models.families import ScalingLaw, get_family
 from models.priors import HyperPrior, PriorSpec
+from models.runs import DEFAULT_MAX_PER_RUN
 from models.sampling import SamplerSettings
 
 # The family fitted when none is named: by models.fit, the HTTP API, the CLI and the dashboard:
@@ -37,6 +38,8 @@ class FitSpec:
     priors: Mapping[str, Any] | None = None
     likelihood: str = DEFAULT_LIKELIHOOD
     settings: SamplerSettings = field(default_factory=SamplerSettings)
+    # Runs longer than this are thinned to log-spaced checkpoints (models.runs); None keeps all.
+    max_per_run: int | None = DEFAULT_MAX_PER_RUN
 
     @property
     def family_name(self) -> str:
@@ -70,6 +73,7 @@ class FitSpec:
             else {k: _prior_json(v) for k, v in self.priors.items()},
             "likelihood": self.likelihood,
             "settings": self.settings.to_dict(),
+            "max_per_run": self.max_per_run,
         }
 
     @classmethod
@@ -86,6 +90,8 @@ class FitSpec:
             priors=spec.get("priors"),
             likelihood=spec.get("likelihood") or DEFAULT_LIKELIHOOD,
             settings=SamplerSettings(**(spec.get("settings") or {})),
+            # specs stored before thinning existed get the default; a stored null keeps all rows
+            max_per_run=spec.get("max_per_run", DEFAULT_MAX_PER_RUN),
         )
 
 
@@ -102,6 +108,7 @@ class SpecFields(TypedDict, total=False):
     priors: Mapping[str, Any] | None
     likelihood: str | None
     settings: SamplerSettings | None
+    max_per_run: int | None  # given as None: keep every row (not the default)
 
 
 def as_spec(
@@ -112,7 +119,7 @@ def as_spec(
     Lets Python callers keep writing ``models.fit(data, "power_law", settings=...)`` or
     ``models.fit(data, family="power_law")``.
     """
-    given: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    given: dict[str, Any] = {k: v for k, v in fields.items() if v is not None or k == "max_per_run"}
     family = given.pop("family", None)
     if family is not None:
         if spec is not None:

@@ -116,7 +116,7 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
             inputs[name] = np.asarray(values, dtype=float)
     group = [r.group or models.DEFAULT_GROUP for r in rows]
     loss = np.asarray([r.loss for r in rows], dtype=float)
-    return models.ScalingData(inputs, loss, group)
+    return models.ScalingData(inputs, loss, group, run=[r.run for r in rows])
 
 
 def run(

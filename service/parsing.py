@@ -85,7 +85,9 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
             value = (cell or "").strip()
             if column in _FIELDS:
                 if value != "":
-                    row[column] = value if column == "group" else _number(value)
+                    row[column] = value if column in ("group", "run") else _number(value)
+                if value != "" and column == "run":  # a run column was metadata before: still is
+                    row["meta"][column] = value
             elif value != "":
                 row["meta"][column] = value
         rows.append(row)

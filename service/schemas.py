@@ -22,6 +22,13 @@ Name = Annotated[
     ),
 ]
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+# models.DEFAULT_MAX_PER_RUN, repeated: the client imports these schemas without numpy or models
+# (tests/service/test_runs_api.py checks that the two agree)
+DEFAULT_MAX_PER_RUN = 30
+# A training run's name (its checkpoints share a run effect); strict: 7 is not the run "7" in JSON
+RunName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128), Field(strict=True)
+]
 # strict: JSON true or "1e9" is not a number (lax pydantic would store true as 1.0)
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
 
@@ -125,6 +132,9 @@ class ObservationRequest(Strict):
     unique_data: Positive | None = None
     loss: Positive
     group: GroupName | None = None
+    run: RunName | None = Field(
+        None, description="training run of this checkpoint; omitted: a run of its own"
+    )
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -234,6 +244,13 @@ class FitRequest(Strict):
     filters: FilterSpec = Field(default_factory=FilterSpec)
     holdout: HoldoutSpec | None = Field(
         None, description="backtest: fit part of the data, score the rest (GET shows backtest)"
+    )
+    max_per_run: int | None = Field(
+        DEFAULT_MAX_PER_RUN,
+        ge=2,
+        strict=True,
+        description="thin each run to at most this many log-spaced checkpoints; null: keep all "
+        "(diagnostics.thinning reports what was kept)",
     )
     name: Annotated[str, StringConstraints(max_length=128)] = ""
     tags: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(

@@ -90,4 +90,5 @@ def fit_spec(body: FitRequest) -> models.FitSpec:
         priors=body.priors,
         likelihood=body.likelihood or models.DEFAULT_LIKELIHOOD,
         settings=models.SamplerSettings(**body.sampler.model_dump()),
+        max_per_run=body.max_per_run,
     )

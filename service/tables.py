@@ -102,6 +102,8 @@ class Observation(Base):
     unique_data: Mapped[float | None] = mapped_column(Float, nullable=True)
     loss: Mapped[float] = mapped_column(Float)
     group: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # the training run this checkpoint belongs to (its rows share a run effect); null: none
+    run: Mapped[str | None] = mapped_column(String(128), nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 

@@ -168,9 +168,14 @@ def prior_trace(
             post[spec.name] = (("chain", "draw", "group"), value)
     for name, prior in config.noise.items():
         post[name] = (("chain", "draw"), prior.draw(rng, shape))
+    if md.runs:
+        offset = rng.standard_normal((*shape, len(md.runs)))
+        post["run_effect"] = (("chain", "draw", "run"), post["sigma_run"][1][..., None] * offset)
     ds = xr.Dataset(post)
     if "group" in ds.dims:
         ds = ds.assign_coords(group=md.groups)
+    if "run" in ds.dims:
+        ds = ds.assign_coords(run=md.runs)
     stats = xr.Dataset(
         {
             "diverging": (("chain", "draw"), np.zeros(shape, dtype=bool)),

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 from urllib.parse import quote
 
 import httpx
@@ -256,7 +256,8 @@ class Client:
         The idempotency key is derived from ``(dataset, run, step)``: a retried post, or the same
         step reported again after the loop restarted, stores nothing (``replayed``); reporting a
         different loss for an already reported step is a 409. Without ``run`` the key is derived
-        from the row itself. ``run`` and ``step`` are also kept in the row's ``meta``. ``step``
+        from the row itself. ``run`` is the row's ``run`` field (its checkpoints share a run effect
+        when fitted); ``run`` and ``step`` are also kept in the row's ``meta``. ``step``
         only names the report; pass ``steps`` when training time is a scaling input
         (``scale_time``).
 
@@ -277,6 +278,7 @@ class Client:
             "unique_data": unique_data,
             "loss": loss,
             "group": group,
+            "run": run,  # checkpoints of one run share a run effect in the fit
         }
         row: dict[str, Any] = {k: v for k, v in inputs.items() if v is not None}
         tags = {k: v for k, v in (("run", run), ("step", step)) if v is not None}
@@ -326,6 +328,7 @@ class Client:
         family: str | None = None,
         *,
         sampler: Mapping[str, Any] | None = None,
+        max_per_run: int | Literal["default"] | None = "default",
         **options: Any,
     ) -> FitHandle:
         """Queue a fit of ``family`` (None: the server's default) to the dataset's observations.
@@ -333,8 +336,13 @@ class Client:
         ``options`` are :class:`~service.schemas.FitRequest`'s fields: ``family_options``,
         ``pooling``, ``priors``, ``likelihood``, ``filters``, ``holdout``, ``name``, ``tags``;
         ``sampler`` holds ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed``, ``init``.
+        ``max_per_run`` thins each run to that many log-spaced checkpoints; None keeps every row;
+        ``"default"`` leaves it to the server (30).
         """
-        body = _body(FitRequest, dataset=dataset, family=family, sampler=sampler, **options)
+        thin = {} if max_per_run in ("default", None) else {"max_per_run": max_per_run}
+        body = _body(FitRequest, dataset=dataset, family=family, sampler=sampler, **thin, **options)
+        if max_per_run is None:  # null means "keep every row", which _body would drop as unset
+            body["max_per_run"] = None
         answer = self._json("POST", self._path("fits"), json=body, idempotent=False)
         return FitHandle(self, FitResponse.model_validate(answer))
 

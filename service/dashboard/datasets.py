@@ -78,6 +78,7 @@ def _render(
         dataset=dataset,
         rows=rows,
         columns=columns,
+        has_runs=any(r.run is not None for r in rows),
         total=total,
         after=after,
         next_after=next_after,

@@ -34,6 +34,7 @@ def test_datasets_and_observations_round_trip(asgi):
     assert len(page.data) == 4 and page.next_after == page.data[-1].id
     rows = list(client.iter_observations("runs", page_size=3))
     assert len(rows) == 10 and rows[-1].meta == {"run": "b"} and rows[-1].group == "transformer"
+    assert rows[-1].run == "b" and rows[0].run is None
     assert [r.id for r in rows] == sorted(r.id for r in rows)
 
 
@@ -47,9 +48,9 @@ def test_log_observation_stores_a_step_once(asgi):
     assert not first.replayed and again.replayed and again.batch_id == first.batch_id
     client.log_observation("runs", loss=2.4, params=1e8, data=2e9, run="r1", step=200)
     rows = client.list_observations("runs").data
-    assert [(r.loss, r.meta) for r in rows] == [
-        (2.5, {"run": "r1", "step": 100}),
-        (2.4, {"run": "r1", "step": 200}),
+    assert [(r.loss, r.meta, r.run) for r in rows] == [
+        (2.5, {"run": "r1", "step": 100}, "r1"),
+        (2.4, {"run": "r1", "step": 200}, "r1"),
     ]
     with pytest.raises(BayescaleError) as exc:  # same step, another loss: a conflict, not a row
         client.log_observation("runs", loss=9.9, params=1e8, data=2e9, run="r1", step=100)
@@ -233,3 +234,26 @@ def test_keys_families_health(asgi):
     assert "chinchilla" in {f.name for f in admin.families()}
     assert admin.health() == {"status": "ok"}
     assert admin.ready()["status"] == "ready"
+
+
+def test_fit_of_runs_thins_unless_told_not_to(asgi):
+    """``max_per_run``: the server default, a number, or None to keep every checkpoint."""
+    client = asgi.client()
+    client.create_dataset("runs")
+    for step in np.geomspace(100, 1e5, 40):
+        loss = 2.0 + 20.0 * step**-0.4
+        client.log_observation("runs", loss=loss, steps=step, run="r1", step=int(step))
+    sampler = {"draws": 20, "tune": 10, "chains": 1}
+    options = {"family_options": {"x": "steps"}, "sampler": sampler}
+    kept = {}
+    for how in ("default", 10, None):
+        handle = client.fit("runs", "power_law", max_per_run=how, **options)  # type: ignore[arg-type]
+        info = handle.wait(timeout=60, poll=0.05).result()
+        assert info.status == "succeeded", info.error
+        kept[how] = (info.spec["max_per_run"], info.diagnostics["thinning"]["rows_after"])
+    assert kept == {
+        "default": (models.DEFAULT_MAX_PER_RUN, kept["default"][1]),
+        10: (10, 10),
+        None: (None, 40),
+    }
+    assert kept["default"][1] <= models.DEFAULT_MAX_PER_RUN

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import xarray as xr
@@ -36,7 +36,7 @@ from models.families import REGISTRY, ScalingLaw, get_family
 from models.lfo import Cut, axis_of, cuts, record, refit_settings
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
-from models.spec import AUTO, FitSpec, as_spec
+from models.spec import AUTO, FitSpec, SpecFields, as_spec
 from models.stacking import (
     MIN_WEIGHT,
     Stacked,
@@ -340,33 +340,20 @@ def fit(
     data: ScalingData,
     spec: FitSpec | str | ScalingLaw | None = None,
     *,
-    family: str | ScalingLaw | None = None,
-    family_options: Mapping[str, str] | None = None,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
-    settings: SamplerSettings | None = None,
     scales: Scales | None = None,
     thresholds: Thresholds | None = None,
     progress: ProgressFn | None = None,
     cache: CompileCache = COMPILE_CACHE,
     time_limit_s: float | None = None,
+    **fields: Unpack[SpecFields],
 ) -> Fit:
     """Fit ``spec``: a named law (:func:`models.fitting.fit`) or ``"auto"`` (:func:`fit_auto`).
 
     ``spec`` is a :class:`~models.spec.FitSpec` or a family (registry name, instance, or
-    ``"auto"``; default :data:`models.DEFAULT_FAMILY`) with the keyword arguments of
-    :func:`models.fitting.fit`; ``scales`` is for a named family only (auto chooses its own).
+    ``"auto"``; default :data:`models.DEFAULT_FAMILY`) with :class:`~models.spec.FitSpec`'s
+    fields as keyword arguments; ``scales`` is for a named family only (auto chooses its own).
     """
-    spec = as_spec(
-        spec,
-        family=family,
-        family_options=family_options,
-        pooling=pooling,
-        priors=priors,
-        likelihood=likelihood,
-        settings=settings,
-    )
+    spec = as_spec(spec, **fields)
     # only what the caller gave travels on (the callee's defaults stay the callee's)
     run: dict[str, Any] = {
         k: v
@@ -392,26 +379,16 @@ def validate(
     data: ScalingData,
     spec: FitSpec | str | ScalingLaw | None = None,
     *,
-    family: str | ScalingLaw | None = None,
-    family_options: Mapping[str, str] | None = None,
-    pooling: str | Mapping[str, str] | None = None,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str | None = None,
     thresholds: Thresholds | None = None,
+    **fields: Unpack[SpecFields],
 ) -> list[FitWarning]:
     """Everything a fit checks before sampling (raises a ``BayescaleError`` naming the field).
 
     For ``auto``: the options are refused as in :func:`fit_auto`, and at least one candidate
-    must accept the rows (else ``DataError`` naming ``loss``). Returns the warnings found.
+    must accept the rows (else ``DataError`` naming ``loss``). Returns the warnings found (the
+    resolved config of a named law: :func:`models.fitting.validate_fit`).
     """
-    spec = as_spec(
-        spec,
-        family=family,
-        family_options=family_options,
-        pooling=pooling,
-        priors=priors,
-        likelihood=likelihood,
-    )
+    spec = as_spec(spec, **fields)
     if not spec.is_auto:
         _, found = fitting.validate_fit(data, spec, thresholds=thresholds)
         return found

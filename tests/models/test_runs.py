@@ -5,13 +5,13 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from models.fit import pointwise_log_likelihood
 from scipy import stats
 
 import models
 from models import DataError, PriorError, ScalingData, SettingsError
 from models.build import build_model, prepare
 from models.config import resolve_config
+from models.fitting import pointwise_log_likelihood
 from models.runs import DEFAULT_MAX_PER_RUN, thin_runs
 from models.simulate import simulate_runs
 from tests.utils import prior_trace
@@ -82,7 +82,7 @@ def test_runs_of_one_row_get_no_effect():
     data = trajectories(n_runs=2, n=5)
     ids = ScalingData(data.inputs, data.loss, run=[f"id{i}" for i in range(len(data))])
     assert ids.runs == [] and set(ids.run_index) == {0}
-    config, _ = models.validate_fit(ids, STEPS_LAW)
+    config, _ = models.fitting.validate_fit(ids, STEPS_LAW)
     assert config.n_runs == 0
     mixed = ScalingData(data.inputs, data.loss, run=[*data.run[:-1], "lonely"])
     assert mixed.runs == ["run0", "run1"] and mixed.run_index[-1] == 2
@@ -111,7 +111,7 @@ def test_fits_without_runs_keep_todays_structure_key_and_graph():
         assert config.structure_key == key
         assert "n_runs" not in config.to_json() and "sigma_run" not in config.priors_json()
     data = trajectories()
-    config, _ = resolve_config(STEPS_LAW, 1)
+    config, _ = resolve_config(STEPS_LAW, 1, likelihood="normal")
     md = prepare(
         ScalingData(data.inputs, data.loss), STEPS_LAW.inputs, data.default_scales(("steps",))
     )
@@ -123,8 +123,8 @@ def test_fits_without_runs_keep_todays_structure_key_and_graph():
 
 def test_runs_add_a_run_dim_to_the_key_and_a_run_effect():
     data = trajectories(n_runs=4)
-    config, _ = resolve_config(STEPS_LAW, 1, n_runs=4)
-    plain, _ = resolve_config(STEPS_LAW, 1)
+    config, _ = resolve_config(STEPS_LAW, 1, n_runs=4, likelihood="normal")
+    plain, _ = resolve_config(STEPS_LAW, 1, likelihood="normal")
     assert config.structure_key != plain.structure_key
     assert config.to_json()["n_runs"] == 4
     assert config.priors_json()["sigma_run"] == {"dist": "HalfNormal", "kwargs": {"sigma": 0.05}}
@@ -163,7 +163,7 @@ def test_pointwise_log_likelihood_uses_the_run_effects():
         [3.0, 2.8, 2.6, 2.5, 2.4, 2.3],
         run=["a", "a", "b", "b", None, None],
     )
-    config, _ = resolve_config(STEPS_LAW, 1, n_runs=2)
+    config, _ = resolve_config(STEPS_LAW, 1, n_runs=2, likelihood="normal")
     md = prepare(data, STEPS_LAW.inputs, data.default_scales(("steps",)))
     posterior = prior_trace(config, md, chains=1, draws=5, seed=1)["posterior"].to_dataset()
     ll = pointwise_log_likelihood(config, md, posterior)[0]
@@ -251,7 +251,7 @@ def test_fit_thins_by_default_and_reports_it(mock_sampler, tmp_path):
     assert len(full.data) == 200 and full.diagnostics.thinning["rows_after"] == 200
     plain = models.fit(ScalingData(data.inputs, data.loss), STEPS_LAW, settings=settings)
     assert plain.diagnostics.thinning is None and len(plain.data) == 200
-    loaded = models.load_fit(fit.save(tmp_path / "fit.nc"))
+    loaded = models.load_fit(models.save_fit(fit, tmp_path / "fit.nc"))
     assert loaded.diagnostics.thinning == fit.diagnostics.thinning
     assert loaded.data.run.tolist() == fit.data.run.tolist()
     assert loaded.config.structure_key == fit.config.structure_key
@@ -262,6 +262,6 @@ def test_saved_fit_keeps_rows_of_no_run(mock_sampler, tmp_path):
         {"steps": np.geomspace(10, 1e4, 8)}, np.linspace(3, 2, 8), run=[*"aaabbb", None, None]
     )
     fit = models.fit(data, STEPS_LAW, settings=models.SamplerSettings(draws=20, chains=1))
-    loaded = models.load_fit(fit.save(tmp_path / "fit.nc"))
+    loaded = models.load_fit(models.save_fit(fit, tmp_path / "fit.nc"))
     assert loaded.data.run.tolist() == data.run.tolist()
     assert loaded.data.digest() == data.digest()

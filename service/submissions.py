@@ -7,6 +7,7 @@ checks are one code path whatever the caller.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -47,7 +48,10 @@ def append_upload(
         )
     store.check_rows(rows)
     target = store.get_dataset(session, project, dataset)
-    digest = hashlib.sha256(body).hexdigest()
+    # the parsed rows, canonically serialised: a retry of the same data written with other
+    # whitespace, key order or number spelling is a replay, not a conflicting request
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
     return store.append_observations(
         session, target, rows, idempotency_key=idempotency_key, request_digest=digest
     )

@@ -30,6 +30,11 @@ INITS = ("multistart", "jitter")
 _CACHE_SIZE = int(os.environ.get("BAYESCALE_COMPILE_CACHE_SIZE", "16"))
 
 
+# The largest seed: nutpie takes it as a Rust u64 and numpy as an int64 (2**64 overflowed at run
+# time); request schemas bound their seeds by this constant so a bad one fails at submission.
+MAX_SEED = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """NUTS settings for one fit.
@@ -65,8 +70,8 @@ class SamplerSettings:
             raise SettingsError("chains must be between 1 and 64", field="chains")
         if not 0.5 <= self.target_accept < 1:
             raise SettingsError("target_accept must be in [0.5, 1)", field="target_accept")
-        if self.seed < 0:
-            raise SettingsError("seed must be >= 0", field="seed")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise SettingsError(f"seed must be between 0 and {MAX_SEED}", field="seed")
         if self.adaptation not in ADAPTATIONS:
             raise SettingsError(
                 f"adaptation must be one of {', '.join(ADAPTATIONS)}", field="adaptation"

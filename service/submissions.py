@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+import models
 from service import fit_store, store
 from service.config import Settings
 from service.errors import Invalid, TooLarge
@@ -71,6 +72,11 @@ def queue_fit(session: Session, settings: Settings, project: Project, body: FitR
             raise Invalid(
                 f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
             )
+    try:  # the sampler's own range checks (the seed's bound is nutpie's), now rather than at run
+        models.SamplerSettings(**body.sampler.model_dump())
+    except models.SettingsError as exc:
+        field = f"sampler.{exc.field}" if exc.field else "sampler"
+        raise Invalid(f"{field}: {exc.message}", field=field) from None
     dataset = store.get_dataset(session, project, body.dataset)
     spec: dict[str, Any] = body.model_dump(
         include={"family", "family_options", "pooling", "priors", "likelihood", "filters"}

@@ -29,6 +29,13 @@ CSV = "text/csv"
 JSON = "application/json"
 
 
+def _dist(name: str, **kwargs: float) -> dict:
+    return {"dist": name, "kwargs": kwargs}
+
+
+HALF = _dist("HalfNormal", sigma=1)
+
+
 def _nested(depth: int) -> dict:
     value: dict = {"a": 1}
     for _ in range(depth - 1):
@@ -359,6 +366,44 @@ CASES = [
         JSON,
         422,
         "sampler.tune",
+    ),
+    (
+        "fit-seed-2-64",  # was accepted, then an OverflowError in the sampler
+        "post",
+        "/fits",
+        {"dataset": "runs", "sampler": {"seed": 2**64}},
+        JSON,
+        422,
+        "sampler.seed",
+    ),
+    (
+        "fit-prior-overflows",  # was accepted, then a Rust backtrace in error.reason
+        "post",
+        "/fits",
+        {
+            "dataset": "runs",
+            "priors": {"alpha": {"mu": _dist("Normal", mu=1e300, sigma=1), "sigma": HALF}},
+        },
+        JSON,
+        422,
+        "alpha_mu",
+    ),
+    (
+        "fit-prior-lognormal-overflows",
+        "post",
+        "/fits",
+        {
+            "dataset": "runs",
+            "priors": {
+                "alpha": {
+                    "mu": _dist("Normal", mu=0, sigma=1),
+                    "sigma": _dist("LogNormal", mu=800, sigma=1),
+                }
+            },
+        },
+        JSON,
+        422,
+        "alpha_sigma",
     ),
     (
         "fit-init-unknown",

@@ -29,6 +29,8 @@ from tests.service.conftest import make_project
 from tests.service.deployment import free_port
 from tests.utils import example_rows, fake_sampler
 
+# slow tier (CI runs it): a live server and a fit per database, ~1 min idle, ~3 min loaded
+pytestmark = pytest.mark.slow
 CONCURRENT = 300
 P = "/v1/projects/alpha"
 

@@ -1,4 +1,12 @@
-# bayescale image: API, worker and command line, installed from the lock file.
+# bayescale image: API, worker and command line, installed as a user installs it: the locked
+# runtime dependencies, then the project's wheel (whatever pyproject.toml packages, nothing
+# listed by hand here). tests/test_deployment.py rebuilds this file set in a temp dir and runs it.
+FROM python:3.12-slim AS wheel
+RUN pip install --no-cache-dir uv
+WORKDIR /src
+COPY . .
+RUN uv build --wheel --out-dir /dist
+
 FROM python:3.12-slim
 # g++: PyTensor compiles the log-likelihood and diagnostics graphs to C (much faster than Python)
 RUN apt-get update && apt-get install -y --no-install-recommends g++ curl \
@@ -6,12 +14,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends g++ curl \
 ENV UV_LINK_MODE=copy PYTHONUNBUFFERED=1
 RUN pip install --no-cache-dir uv
 WORKDIR /app
-COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --no-install-project
-COPY models ./models
-COPY service ./service
-COPY cli ./cli
-RUN uv sync --frozen --no-dev
+COPY pyproject.toml uv.lock ./
+RUN uv export --frozen --no-dev --no-emit-project -o requirements.txt \
+    && uv venv /app/.venv \
+    && uv pip install --no-cache --python /app/.venv/bin/python -r requirements.txt
+COPY --from=wheel /dist /dist
+RUN uv pip install --no-cache --python /app/.venv/bin/python --no-deps /dist/*.whl && rm -rf /dist
 ENV PATH="/app/.venv/bin:$PATH" BAYESCALE_DATA_DIR=/data
 VOLUME ["/data"]
 EXPOSE 8000

@@ -37,6 +37,12 @@ DISTRIBUTIONS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
     "Weibull": (frozenset({"alpha", "beta"}), frozenset(), "positive"),
     "Beta": (frozenset({"alpha", "beta"}), frozenset(), "unit"),
 }
+# Largest |argument| of a prior: the models' parameters are O(1)-O(1e4) on their own scale and
+# O(10) on the log link; beyond this, draws overflow a double once exponentiated (a LogNormal(mu=
+# 1e300) failed deep in the sampler instead of at submission).
+MAX_PRIOR_ARG = 1e6
+# exp(709.78) is the largest double: a LogNormal's mu + 6 sigma (its 1e-9 upper tail) stays below
+_MAX_LOG = 700.0
 # Arguments that must be strictly positive (Cauchy's alpha, a location, is the one exception).
 _POSITIVE_ARGS = frozenset({"sigma", "nu", "beta", "lam", "alpha"})
 
@@ -84,11 +90,21 @@ class PriorSpec:
                 raise PriorError(f"prior for '{where}': {name} must be a number", field=where)
             if not math.isfinite(value):
                 raise PriorError(f"prior for '{where}': {name} must be finite", field=where)
+            if abs(value) > MAX_PRIOR_ARG:
+                raise PriorError(
+                    f"prior for '{where}': {name} must be within ±{MAX_PRIOR_ARG:g}", field=where
+                )
             positive_arg = name in _POSITIVE_ARGS and not (
                 self.dist == "Cauchy" and name == "alpha"
             )
             if positive_arg and value <= 0:
                 raise PriorError(f"prior for '{where}': {name} must be > 0", field=where)
+        if self.dist == "LogNormal" and self.kwargs["mu"] + 6 * self.kwargs["sigma"] > _MAX_LOG:
+            raise PriorError(
+                f"prior for '{where}': LogNormal draws overflow (mu + 6 sigma must be <= "
+                f"{_MAX_LOG:g})",
+                field=where,
+            )
         lower, upper = self.kwargs.get("lower"), self.kwargs.get("upper")
         if lower is not None and upper is not None and not lower < upper:
             raise PriorError(f"prior for '{where}': lower must be < upper", field=where)

@@ -37,6 +37,11 @@ MIN_TARGET_ACCEPT = 0.5
 CACHE_SIZE_ENV, DEFAULT_CACHE_SIZE = "BAYESCALE_COMPILE_CACHE_SIZE", 16
 
 
+# The largest seed: nutpie takes it as a Rust u64 and numpy as an int64 (2**64 overflowed at run
+# time); request schemas bound their seeds by this constant so a bad one fails at submission.
+MAX_SEED = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class SamplerSettings:
     """NUTS settings for one fit.
@@ -76,8 +81,8 @@ class SamplerSettings:
             raise SettingsError(
                 f"target_accept must be in [{MIN_TARGET_ACCEPT:g}, 1)", field="target_accept"
             )
-        if self.seed < 0:
-            raise SettingsError("seed must be >= 0", field="seed")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise SettingsError(f"seed must be between 0 and {MAX_SEED}", field="seed")
         if self.adaptation not in ADAPTATIONS:
             raise SettingsError(
                 f"adaptation must be one of {', '.join(ADAPTATIONS)}", field="adaptation"

@@ -27,7 +27,11 @@ class Settings(BaseSettings):
     max_tune: int = Field(4000, ge=0)
     max_chains: int = Field(8, ge=1)
     max_batch_rows: int = Field(10_000, ge=1)
-    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)  # every route, checked before parsing
+    # requests handled at once per API process (each holds a pooled database connection and a
+    # worker thread); more wait in line, and one waiting longer than max_queue_wait_s gets 503
+    max_concurrent_requests: int = Field(32, ge=1, le=256)
+    max_queue_wait_s: float = Field(60.0, gt=0)
     max_predict_points: int = Field(10_000, ge=1)
     # loaded posteriors kept per API process for prediction, planning and plots
     fit_cache_size: int = Field(32, ge=1)

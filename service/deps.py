@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from service import security, store
 from service.config import Settings, get_settings
+from service.db import READ_ONLY
 from service.errors import Forbidden, NotFound, Unauthorized, problems
 from service.fit_store import FitCache
 from service.security import Role, allows
@@ -45,6 +46,9 @@ def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error."""
     factory = request.app.state.sessions
     with factory() as session, session.begin():
+        if request.method in ("GET", "HEAD"):
+            # reads take no write lock on SQLite (see service.db.make_engine)
+            session.connection(execution_options=READ_ONLY)
         yield session
 
 

@@ -167,9 +167,7 @@ def run(
         return
     except Exception as exc:  # a bug or a numerical failure: record it, never leave it running
         log.exception("fit %s failed", fit_id)
-        _finish(
-            sessions, fit_id, worker, error={"reason": f"fit failed: {type(exc).__name__}: {exc}"}
-        )
+        _finish(sessions, fit_id, worker, error={"reason": failure_reason(exc)})
         return
     finally:
         stop.set()
@@ -284,3 +282,16 @@ def work(
             heartbeat_s=heartbeat_interval(lease_s),
             time_limit_s=time_limit_s,
         )
+
+
+def failure_reason(exc: Exception, limit: int = 200) -> str:
+    """One readable sentence for ``error.reason``: the message's first line, shortened.
+
+    A sampler failure carries a Rust panic with its backtrace as the message; the whole of it
+    is in the worker's log (``log.exception``), not in what the API shows.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    first = lines[0] if lines else "no message"
+    if len(first) > limit:
+        first = first[: limit - 1].rstrip() + "…"
+    return f"fit failed: {type(exc).__name__}: {first}"

@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import models
@@ -21,6 +24,8 @@ from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import PROBLEM, ServiceError, problem
 from service.fit_store import FitCache
+from service.input_guard import InputGuard
+from service.limits import BodyLimit, ConcurrencyLimit
 from service.migrate import upgrade
 from service.queue import queue_for
 from service.ratelimit import RateLimited, RateLimiter
@@ -37,7 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
-        engine = make_engine(cfg.resolved_database_url)
+        # one connection per request slot, plus /ready's probe and one spare
+        engine = make_engine(cfg.resolved_database_url, pool_size=cfg.max_concurrent_requests + 2)
+        app.state.request_slots = anyio.Semaphore(cfg.max_concurrent_requests)
+        # sync handlers and dependencies run on anyio's thread pool: never fewer threads than slots
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, cfg.max_concurrent_requests)
         if engine.dialect.name == "sqlite":
             upgrade(engine)  # embedded default migrates itself; deployments run `bayescale migrate`
         app.state.settings = cfg
@@ -84,6 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard.router,  # HTML pages at /, not in the OpenAPI schema
     ):
         app.include_router(router)
+    # added last = outermost: the body limit acts first, so a slow upload holds no request slot
+    app.add_middleware(ConcurrencyLimit)
+    app.add_middleware(InputGuard)  # reads the body BodyLimit has bounded
+    app.add_middleware(BodyLimit)
     _install_error_handlers(app)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
@@ -145,6 +159,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             body, status_code=exc.status_code, media_type=PROBLEM, headers=exc.headers
         )
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def pool_exhausted(_: Request, exc: SQLAlchemyTimeoutError) -> JSONResponse:
+        # no pooled connection came free in time (the request slots should prevent it):
+        # nothing was done, and the client may retry
+        log.warning("database pool exhausted")
+        body = problem(503, "Server busy", "no database connection free; retry shortly")
+        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "2"})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from service import strict_json
 from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
 
@@ -41,7 +42,7 @@ def parse_observations(body: bytes, content_type: str) -> list[dict[str, Any]]:
 
 def _json_rows(body: bytes) -> list[Any]:
     try:
-        payload = json.loads(body)
+        payload = strict_json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise Invalid(f"body is not valid JSON: {exc}", field="body") from None
     if (
@@ -74,6 +75,8 @@ def _csv_rows(body: bytes) -> list[dict[str, Any]]:
 def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
     if not reader.fieldnames:
         raise Invalid("CSV has no header row", field="body")
+    if any("\x00" in name for name in reader.fieldnames):
+        raise Invalid("a CSV column name contains a NUL byte", field="body")
     if "loss" not in reader.fieldnames:
         raise Invalid("CSV has no 'loss' column", field="loss")
     rows: list[dict[str, Any]] = []
@@ -83,6 +86,11 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"meta": {}}
         for column, cell in line.items():
             value = (cell or "").strip()
+            if "\x00" in value:  # PostgreSQL text cannot hold it; refused on SQLite alike
+                raise Invalid(
+                    f"CSV row {len(rows)}, column {column!r} contains a NUL byte",
+                    errors=[{"row": len(rows), "field": column, "message": "contains a NUL byte"}],
+                )
             if column in _FIELDS:
                 if value != "":
                     row[column] = value if column in ("group", "run") else _number(value)

@@ -7,6 +7,7 @@ checks are one code path whatever the caller.
 from __future__ import annotations
 
 import hashlib
+import json
 
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,10 @@ def append_upload(
         )
     store.check_rows(rows)
     target = store.get_dataset(session, project, dataset)
-    digest = hashlib.sha256(body).hexdigest()
+    # the parsed rows, canonically serialised: a retry of the same data written with other
+    # whitespace, key order or number spelling is a replay, not a conflicting request
+    canonical = json.dumps(rows, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
     return store.append_observations(
         session, target, rows, idempotency_key=idempotency_key, request_digest=digest
     )
@@ -67,6 +71,11 @@ def queue_fit(session: Session, settings: Settings, project: Project, body: FitR
             raise Invalid(
                 f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
             )
+    try:  # the sampler's own range checks (the seed's bound is nutpie's), now rather than at run
+        models.SamplerSettings(**body.sampler.model_dump())
+    except models.SettingsError as exc:
+        field = f"sampler.{exc.field}" if exc.field else "sampler"
+        raise Invalid(f"{field}: {exc.message}", field=field) from None
     dataset = store.get_dataset(session, project, body.dataset)
     holdout = None if body.holdout is None else body.holdout.model_dump(exclude_none=True)
     return fit_store.submit(

@@ -20,6 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# the largest row id: `Integer` primary keys are 32-bit on PostgreSQL (a cursor past it is refused)
+MAX_ROW_ID = 2**31 - 1
+
 
 def now() -> datetime:
     """Timezone-aware UTC now."""

@@ -25,7 +25,7 @@ from service.schemas import (
     ObservationResponse,
 )
 from service.submissions import append_upload
-from service.tables import Dataset
+from service.tables import MAX_ROW_ID, Dataset
 
 router = APIRouter(
     prefix="/v1/projects/{project}/datasets", tags=["datasets"], responses=PROJECT_ERRORS
@@ -131,7 +131,9 @@ def list_observations(
     dataset: str,
     project: ReadProject,
     session: SessionDep,
-    after: Annotated[int, Query(ge=0, description="return ids greater than this")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ROW_ID, description="return ids greater than this")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ObservationPage:
     """Page through observations, oldest first."""

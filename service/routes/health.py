@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from service.db import READ_ONLY
+
 router = APIRouter(tags=["health"])
 
 
@@ -21,7 +23,7 @@ def ready(request: Request) -> JSONResponse:
     checks: dict[str, str] = {}
     try:
         with request.app.state.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            connection.execution_options(**READ_ONLY).execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means not ready
         checks["database"] = f"unreachable: {type(exc).__name__}"

@@ -375,3 +375,16 @@ def test_hyper_prior_needs_exactly_mu_and_sigma(obj: Any) -> None:
     with pytest.raises(PriorError, match="must be an object with exactly 'mu' and 'sigma'") as exc:
         HyperPrior.from_dict(obj, "B")
     assert exc.value.field == "B"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        PriorSpec("LogNormal", mu=1e300, sigma=1.0),  # finite, but every draw is inf
+        PriorSpec("LogNormal", mu=650.0, sigma=10.0),  # its upper tail overflows
+        PriorSpec("Normal", mu=0.0, sigma=1e7),
+    ],
+)
+def test_priors_whose_draws_overflow_are_refused_at_validation(spec):
+    with pytest.raises(PriorError, match="alpha"):
+        spec.validate("alpha")

@@ -45,9 +45,9 @@ class Team:
         with open(self.logs / f"{name}-{time.monotonic_ns()}.log", "wb") as log:
             return subprocess.Popen([BIN, *args], env=self.env, stdout=log, stderr=log)
 
-    def start_api(self) -> None:
+    def start_api(self, timeout: float = 60) -> None:
         self.api = self._spawn("api", "serve", "--port", str(self.port))
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
@@ -56,7 +56,7 @@ class Team:
                 pass
             assert self.api.poll() is None, "API process exited; see its log"
             time.sleep(0.3)
-        raise AssertionError("API not ready after 60 s")
+        raise AssertionError(f"API not ready after {timeout} s")
 
     def stop_api(self, sig: int = signal.SIGTERM) -> None:
         assert self.api is not None

@@ -244,6 +244,27 @@ class TestObservations:
         assert again.json()["replayed"] and again.json()["batch_id"] == first.json()["batch_id"]
         assert count(client, keys) == 3
 
+    def test_retry_with_other_whitespace_and_key_order_replays(self, client, keys):
+        """The same JSON written differently is the same request (found: raw bytes gave 409)."""
+        create_dataset(client, keys)
+        rows = [{"params": 1e8, "data": 2e9, "loss": 2.5, "meta": {"a": 1, "b": "x"}}]
+        compact = json.dumps({"rows": rows}, separators=(",", ":"))
+        spaced = json.dumps(
+            {"rows": [dict(reversed(rows[0].items())) | {"meta": {"b": "x", "a": 1}}]}, indent=2
+        )
+        responses = [
+            client.post(
+                "/v1/projects/alpha/datasets/runs/observations",
+                content=body,
+                headers=keys.headers("write")
+                | {"Content-Type": "application/json", "Idempotency-Key": "k-canon"},
+            )
+            for body in (compact, spaced)
+        ]
+        assert [r.status_code for r in responses] == [201, 200], responses[1].text
+        assert responses[1].json()["batch_id"] == responses[0].json()["batch_id"]
+        assert count(client, keys) == 1
+
     def test_reused_key_with_other_body_conflicts(self, client, keys):
         create_dataset(client, keys)
         append(client, keys, **{"Idempotency-Key": "k1"})

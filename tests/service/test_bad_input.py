@@ -7,14 +7,16 @@ keys) must be unchanged.
 
 from __future__ import annotations
 
+import secrets
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import add_dataset, make_project
+from tests.service.conftest import add_dataset, make_project, postgres_url
 from tests.service.test_fits import run_worker, submit
 from tests.utils import fake_sampler, replace_sampler
 
@@ -24,6 +26,21 @@ ROW = {"params": 1e8, "data": 2e9, "loss": 2.5}
 POINT = {"params": 7e9, "data": 1.4e11}
 CSV = "text/csv"
 JSON = "application/json"
+
+
+def _dist(name: str, **kwargs: float) -> dict:
+    return {"dist": name, "kwargs": kwargs}
+
+
+HALF = _dist("HalfNormal", sigma=1)
+
+
+def _nested(depth: int) -> dict:
+    value: dict = {"a": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
 
 # (id, method, path, body, content type, status, field). body: dict -> JSON; str/bytes -> raw.
 CASES = [
@@ -386,6 +403,44 @@ CASES = [
         "sampler.tune",
     ),
     (
+        "fit-seed-2-64",  # was accepted, then an OverflowError in the sampler
+        "post",
+        "/fits",
+        {"dataset": "runs", "sampler": {"seed": 2**64}},
+        JSON,
+        422,
+        "sampler.seed",
+    ),
+    (
+        "fit-prior-overflows",  # was accepted, then a Rust backtrace in error.reason
+        "post",
+        "/fits",
+        {
+            "dataset": "runs",
+            "priors": {"alpha": {"mu": _dist("Normal", mu=1e300, sigma=1), "sigma": HALF}},
+        },
+        JSON,
+        422,
+        "alpha_mu",
+    ),
+    (
+        "fit-prior-lognormal-overflows",
+        "post",
+        "/fits",
+        {
+            "dataset": "runs",
+            "priors": {
+                "alpha": {
+                    "mu": _dist("Normal", mu=0, sigma=1),
+                    "sigma": _dist("LogNormal", mu=800, sigma=1),
+                }
+            },
+        },
+        JSON,
+        422,
+        "alpha_sigma",
+    ),
+    (
         "fit-init-unknown",
         "post",
         "/fits",
@@ -533,12 +588,180 @@ CASES = [
     # keys
     ("key-bad-role", "post", "/keys", {"role": "owner"}, JSON, 422, "role"),
     ("key-revoke-unknown", "delete", "/keys/000000000000", None, None, 404, None),
+    # hostile input found by an outside attack (issue 15): each was a 500 or stored unservable
+    (
+        "obs-5000-digit-integer",  # Python refuses to parse ints of more than 4300 digits
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1' + "0" * 5000 + ', "loss": 2.5}]}',
+        JSON,
+        422,
+        "rows.0.params",
+    ),
+    (
+        "obs-meta-nested-5000-deep",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": '
+        + '{"a": ' * 5000
+        + "1"
+        + "}" * 5000
+        + "}]}",
+        JSON,
+        422,
+        "body",
+    ),
+    (
+        "obs-meta-nested-40-deep",
+        "post",
+        "/datasets/runs/observations",
+        {"rows": [ROW | {"meta": _nested(40)}]},
+        JSON,
+        422,
+        "rows.0.meta.a",
+    ),
+    (
+        "obs-100000-brackets",
+        "post",
+        "/datasets/runs/observations",
+        "[" * 100_000,
+        JSON,
+        422,
+        "body",
+    ),
+    ("fit-100000-brackets", "post", "/fits", "[" * 100_000, JSON, 422, "body"),
+    (
+        "obs-meta-nan",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": {"x": NaN}}]}',
+        JSON,
+        422,
+        "rows.0.meta.x",
+    ),
+    (
+        "obs-meta-infinity",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": {"x": -Infinity}}]}',
+        JSON,
+        422,
+        "rows.0.meta.x",
+    ),
+    (
+        "obs-meta-1e400",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": {"x": [1e400]}}]}',
+        JSON,
+        422,
+        "rows.0.meta.x.0",
+    ),
+    (
+        "obs-meta-lone-surrogate",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": {"note": "\\udfff"}}]}',
+        JSON,
+        422,
+        "rows.0.meta.note",
+    ),
+    (
+        "obs-meta-key-surrogate",
+        "post",
+        "/datasets/runs/observations",
+        '{"rows": [{"params": 1e8, "loss": 2.5, "meta": {"\\ud800": 1}}]}',
+        JSON,
+        422,
+        "rows.0.meta",
+    ),
+    (
+        "obs-group-nul",
+        "post",
+        "/datasets/runs/observations",
+        {"rows": [ROW | {"group": "a\x00b"}]},
+        JSON,
+        422,
+        "rows.0.group",
+    ),
+    (
+        "csv-group-nul",
+        "post",
+        "/datasets/runs/observations",
+        "params,loss,group\n1e8,2.5,a\x00b\n",
+        CSV,
+        422,
+        "rows.0.group",
+    ),
+    (
+        "csv-meta-nul",
+        "post",
+        "/datasets/runs/observations",
+        "params,loss,arch\n1e8,2.5,a\x00b\n",
+        CSV,
+        422,
+        "rows.0.arch",
+    ),
+    (
+        "dataset-description-nul",
+        "post",
+        "/datasets",
+        {"name": "fine", "description": "a\x00b"},
+        JSON,
+        422,
+        "description",
+    ),
+    ("fit-name-nul", "post", "/fits", {"dataset": "runs", "name": "a\x00b"}, JSON, 422, "name"),
+    ("key-name-nul", "post", "/keys", {"role": "read", "name": "a\x00b"}, JSON, 422, "name"),
+    ("path-nul", "get", "/datasets/a%00b", None, None, 422, "path"),
+    ("query-nul", "get", "/fits?family=a%00b", None, None, 422, "family"),
+    (
+        "after-beyond-int64",
+        "get",
+        "/datasets/runs/observations?after=" + "9" * 23,
+        None,
+        None,
+        422,
+        "after",
+    ),
+    (
+        "after-beyond-int32",
+        "get",
+        "/datasets/runs/observations?after=2147483648",
+        None,
+        None,
+        422,
+        "after",
+    ),
 ]
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield None  # the default: a SQLite file in data_dir
+        return
+    base = postgres_url()
+    schema = f"bayescale_bad_{secrets.token_hex(4)}"
+    engine = create_engine(base)
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("bad"), workers=0, max_batch_rows=500)
+def api(tmp_path_factory, database_url):
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("bad"),
+        database_url=database_url,
+        workers=0,
+        max_batch_rows=500,
+    )
     with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
         replace_sampler(mp, fake_sampler)
         keys = make_project(settings, "alpha")
@@ -586,4 +809,19 @@ def test_malformed_request(api, method, path, body, ctype, status, field):
             for e in problem.get("errors", [])
         }
         assert any(f == field or str(f).startswith(field + ".") for f in fields), problem
+    assert counts(api) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "cookie"),
+    [({"key": "bsk_a\x00b"}, None), ({}, "x.bsk_a\x00b")],
+    ids=["login-form-nul", "session-cookie-nul"],
+)
+def test_nul_in_the_dashboard_login_or_cookie_is_refused(api, form, cookie):
+    before = counts(api)
+    headers = {"Cookie": f"bayescale_session={cookie}"} if cookie else {}
+    r = api.client.post("/login", data=form, headers=headers, follow_redirects=False)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["field"] == ("key" if form else "cookie")
     assert counts(api) == before

@@ -17,7 +17,7 @@ from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
 from models.families import ScalingLaw, get_family
-from models.posterior import flat, group_draws, noise_draws, observation_draws
+from models.posterior import check_group, flat, group_draws, noise_draws, observation_draws
 from models.predict import Prediction, extrapolation, points_frame, predict_draws, summarize_draws
 from models.sampling import (
     COMPILE_CACHE,
@@ -91,6 +91,7 @@ class Fit:
         group: str | None = None,
         probs: Sequence[float] = (0.5, 0.9),
         seed: int = 0,
+        new_group: bool = False,
     ) -> Prediction:
         """Posterior predictive loss at new points.
 
@@ -99,13 +100,17 @@ class Fit:
         points
             Mapping input -> values, a DataFrame, or a list of dicts; needs the family's inputs.
         group
-            A fitted group; None (several groups) or an unseen name predicts a *new* group from
-            the population, with correspondingly wider intervals (``population=True``).
+            A fitted group; None (several groups) predicts a *new* group from the population,
+            with correspondingly wider intervals (``population=True``). An unseen name is a
+            :class:`PredictionError` naming ``group`` unless ``new_group``.
         probs
             Central interval probabilities, e.g. (0.5, 0.9).
         seed
             Seeds the population and observation-noise draws.
+        new_group
+            Predict an unseen ``group`` name as a new group from the population.
         """
+        check_group(self.groups, group, new_group=new_group)
         frame = points_frame(points, self.family.inputs)
         if group is None and len(self.groups) == 1:
             group = self.groups[0]

@@ -20,6 +20,7 @@ from service import dashboard
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import PROBLEM, ServiceError, problem
+from service.headers import SecurityHeaders
 from service.migrate import upgrade
 from service.queue import queue_for
 from service.ratelimit import RateLimited, RateLimiter
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     _install_error_handlers(app)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, docs_paths=[path for path in docs if path])
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

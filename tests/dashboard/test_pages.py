@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 from datetime import timedelta
 
@@ -31,9 +32,33 @@ def make_dataset(c, csrf, name="runs", csv=GOOD_CSV):
         assert r.status_code == 303, r.text
 
 
-def upload(c, csrf, name, csv):
+def upload(c, csrf, name, csv, **roles):
+    """Choose the file, then confirm the mapping page (its guesses; ``roles``: column=field)."""
     files = {"csv_file": ("runs.csv", csv.encode(), "text/csv")}
-    return c.post(f"/datasets/{name}/upload", data={"csrf": csrf}, files=files)
+    first = c.post(f"/datasets/{name}/upload", data={"csrf": csrf}, files=files)
+    if first.status_code != 200:
+        return first
+    return c.post(f"/datasets/{name}/upload/mapped", data=mapping_form(first.text, csrf, **roles))
+
+
+def guessed_roles(page: str) -> dict[str, str]:
+    """Column -> the field preselected for it on the mapping page."""
+    out = {}
+    for i, column in re.findall(r'name="column_(\d+)" value="([^"]*)"', page):
+        chosen = re.search(rf'<select name="as_{i}".*?<option value="(\w+)" selected>', page, re.S)
+        assert chosen is not None, column
+        out[html.unescape(column)] = chosen.group(1)
+    return out
+
+
+def mapping_form(page: str, csrf: str, **roles: str) -> dict[str, str]:
+    """The mapping page's form as a browser submits it, with ``roles`` changed."""
+    text = re.search(r'<textarea name="csv_text" hidden>(.*?)</textarea>', page, re.S)
+    assert text is not None, page
+    form = {"csrf": csrf, "csv_text": html.unescape(text.group(1))}
+    for i, (column, role) in enumerate(guessed_roles(page).items()):
+        form[f"column_{i}"], form[f"as_{i}"] = column, roles.get(column, role)
+    return form
 
 
 def queue_fit(c, csrf, **fields):
@@ -297,11 +322,54 @@ class TestDatasets:
         assert r.status_code == 422
         errors = cells(r.text.replace('class="errors"', 'id="errors" class="errors"'), "errors")
         assert [e[:2] for e in errors] == [["1", "loss"], ["2", "loss"]]
-        assert "(0)" in r.text and "nothing was stored" in r.text
+        assert "nothing was stored" in r.text and 'id="mapping"' in r.text
         r = c.post("/datasets/runs/upload", data={"csrf": csrf})  # no file chosen
         assert r.status_code == 422 and "<code>csv_file</code>" in r.text
         r = upload(c, csrf, "runs", "params,size\n1e6,3\n")
         assert r.status_code == 422 and "no &#39;loss&#39; column" in r.text
+
+    def test_the_examples_architecture_column_becomes_the_group(self, as_role, keys, tmp_path):
+        """`bayescale example` writes `architecture`: guessed as the group, shown, stored as it."""
+        from cli.main import main
+
+        assert main(["example", str(tmp_path / "runs.csv")]) == 0
+        csv = (tmp_path / "runs.csv").read_text()
+        c, csrf = as_role("write")
+        make_dataset(c, csrf, "runs", csv=None)
+        files = {"csv_file": ("runs.csv", csv.encode(), "text/csv")}
+        first = c.post("/datasets/runs/upload", data={"csrf": csrf}, files=files)
+        assert first.status_code == 200
+        api = keys.headers("read")
+        assert c.get("/v1/projects/alpha/datasets/runs", headers=api).json()["observations"] == 0
+        assert guessed_roles(first.text) == {
+            "params": "params", "data": "data", "loss": "loss", "architecture": "group"
+        }  # fmt: skip
+        r = c.post("/datasets/runs/upload/mapped", data=mapping_form(first.text, csrf))
+        assert r.status_code == 303
+        shown = c.get(r.headers["location"])
+        assert "<code>architecture</code> → group" in shown.text
+        stored = c.get("/v1/projects/alpha/datasets/runs/observations?limit=1000", headers=api)
+        stored = stored.json()
+        assert {row["group"] for row in stored["data"]} == {
+            "mamba", "rwkv", "transformer", "transformer-moe"
+        }  # fmt: skip
+        assert all(row["meta"] == {} for row in stored["data"])
+
+    def test_the_user_overrides_a_guess_and_bad_mappings_are_refused(self, as_role, keys):
+        c, csrf = as_role("write")
+        make_dataset(c, csrf, "runs", csv=None)
+        csv = "n,tokens,final,arch,group\n1e6,2e7,3.1,a,x\n2e6,4e7,2.9,b,x\n"
+        r = upload(c, csrf, "runs", csv, n="params", final="loss", final_="meta")
+        assert r.status_code == 303, r.text
+        r = upload(c, csrf, "runs", csv, n="params", tokens="loss", final="loss")
+        assert r.status_code == 422 and "several columns are loss (tokens, final)" in r.text
+        assert 'id="mapping"' in r.text  # the mapping page again, the file still in it
+        r = upload(c, csrf, "runs", csv, n="params")
+        assert r.status_code == 422 and "no &#39;loss&#39; column" in r.text
+        url = "/v1/projects/alpha/datasets/runs/observations"
+        rows = c.get(url, headers=keys.headers("read")).json()["data"]
+        assert len(rows) == 2 and rows[0]["params"] == 1e6 and rows[0]["loss"] == 3.1
+        assert rows[0]["group"] == "x" and rows[0]["meta"] == {"tokens": "2e7", "arch": "a"}
 
     def test_bad_dataset_name_names_the_field(self, as_role):
         c, csrf = as_role("write")

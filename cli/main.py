@@ -86,6 +86,9 @@ def _parser(*, plot_options: bool = True) -> argparse.ArgumentParser:
     )
     p.add_argument("--points", type=Path, metavar="FILE.csv", help="CSV of points to predict")
     p.add_argument("--group", help="fitted group; omit (several groups) for a new architecture")
+    p.add_argument(
+        "--new-group", action="store_true", help="predict an unseen --group as a new architecture"
+    )
     p.add_argument("--prob", type=float, action="append", help="interval probability (repeatable)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
@@ -251,7 +254,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             "give points with --at INPUT=VALUE,... or --points FILE.csv", field="at"
         )
     probs = tuple(args.prob or (0.5, 0.9))
-    prediction = result.predict(rows, group=args.group, probs=probs, seed=args.seed)
+    prediction = result.predict(
+        rows, group=args.group, probs=probs, seed=args.seed, new_group=args.new_group
+    )
     if args.json:
         payload = {
             "group": prediction.group,

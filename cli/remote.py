@@ -84,6 +84,9 @@ def add_remote_parsers(sub: Any) -> None:
     p.add_argument("fit_id")
     p.add_argument("--at", action="append", default=[], metavar="INPUT=VALUE,...", required=True)
     p.add_argument("--group", help="fitted group; omit (several groups) for a new architecture")
+    p.add_argument(
+        "--new-group", action="store_true", help="predict an unseen --group as a new architecture"
+    )
     p.add_argument("--prob", type=float, action="append", help="interval probability")
     p.set_defaults(handler=_run(_predict))
 
@@ -218,7 +221,9 @@ def _fits(client: Client, args: argparse.Namespace) -> int:
 
 def _predict(client: Client, args: argparse.Namespace) -> int:
     points = [numbers(spec, "at") for spec in args.at]
-    answer = client.predict(args.fit_id, points, group=args.group, probs=args.prob)
+    answer = client.predict(
+        args.fit_id, points, group=args.group, probs=args.prob, new_group=args.new_group
+    )
     if args.json:
         _dump(answer.model_dump(mode="json"))
         return 0

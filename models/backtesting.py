@@ -225,7 +225,8 @@ def score_groups(
     for g in test.groups:
         part = test.subset(np.asarray(test.group == g))
         points = {n: part.inputs[n] for n in fitted.family.inputs}
-        prediction = fitted.predict(points, group=g, probs=levels, seed=seed)
+        # a held-out group is predicted as a new one, on purpose
+        prediction = fitted.predict(points, group=g, probs=levels, seed=seed, new_group=True)
         per_group[g] = score(prediction, part.loss, probs)
         medians.append(prediction.median)
         observed.append(part.loss)

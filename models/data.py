@@ -378,6 +378,27 @@ def _run_column(frame: pd.DataFrame, run_col: str) -> np.ndarray:
     return np.asarray([str(v) for v in column], dtype=object)
 
 
+def guess_columns(frame: pd.DataFrame) -> dict[str, str]:
+    """Field (an input, ``loss``, ``group``) -> the column that most likely holds it.
+
+    Columns named like a field are that field. Without a ``group`` column, the first column that
+    is not numeric and repeats its values (2 to n/2 distinct: an architecture, not a run id)
+    is the group, as ``bayescale example`` writes ``architecture``. A guess, for a form to
+    preselect: the caller confirms it (``from_frame``'s ``mapping``/``group_col``).
+    """
+    guess = {name: name for name in (*INPUTS, "loss", "group") if name in frame.columns}
+    if "group" not in guess:
+        for column in frame.columns:
+            if column in guess.values():
+                continue
+            values = frame[column].dropna()
+            numeric = pd.to_numeric(values, errors="coerce").notna().all()
+            if not numeric and 2 <= values.nunique() <= max(len(frame) // 2, 2):
+                guess["group"] = str(column)
+                break
+    return guess
+
+
 def _as_float(column: pd.Series, name: str) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
     bad = np.isnan(values) & column.notna().to_numpy()

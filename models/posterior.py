@@ -27,6 +27,22 @@ def flat(posterior: Any, name: str) -> np.ndarray:
     return values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])
 
 
+def check_group(groups: list[str], group: str | None, *, new_group: bool = False) -> None:
+    """Refuse a group name the fit has not seen unless a new group is asked for (``new_group``).
+
+    An unseen name (a typo, a group the data filter dropped) used to be answered silently for a
+    new group from the population; ``None`` (several groups) still asks for that new group.
+    """
+    if group is None or new_group or group in groups:
+        return
+    shown = ", ".join(groups[:20]) + (f" and {len(groups) - 20} more" if len(groups) > 20 else "")
+    raise PredictionError(
+        f"unknown group '{group}' (fitted: {shown}); omit it for a new group drawn from the "
+        "population (prediction also takes new_group=true to name one)",
+        field="group",
+    )
+
+
 def group_draws(
     posterior: Any,
     family: ScalingLaw,

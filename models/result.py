@@ -22,7 +22,7 @@ from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
 from models.discrepancy import FAR_DECADES
 from models.families import ScalingLaw
-from models.posterior import flat, group_draws, noise_draws
+from models.posterior import check_group, flat, group_draws, noise_draws
 from models.predict import (
     Prediction,
     check_probs,
@@ -116,6 +116,7 @@ class Fit:
         group: str | None = None,
         probs: Sequence[float] = (0.5, 0.9),
         seed: int = 0,
+        new_group: bool = False,
     ) -> Prediction:
         """Posterior predictive loss at new points.
 
@@ -124,8 +125,9 @@ class Fit:
         points
             Mapping input -> values, a DataFrame, or a list of dicts; needs the family's inputs.
         group
-            A fitted group; None (several groups) or an unseen name predicts a *new* group from
-            the population, with correspondingly wider intervals (``population=True``).
+            A fitted group; None (several groups) predicts a *new* group from the population,
+            with correspondingly wider intervals (``population=True``). An unseen name is a
+            :class:`PredictionError` naming ``group`` unless ``new_group``.
         probs
             Central interval probabilities, e.g. (0.5, 0.9).
         seed
@@ -134,7 +136,10 @@ class Fit:
         With runs in the data, the new-run interval is that of a *new* run: a fresh run effect
         ``Normal(0, sigma_run)`` plus observation noise; the mean-curve interval has neither.
         Beyond the data both widen by the extrapolation discrepancy (:mod:`models.discrepancy`).
+        new_group
+            Predict an unseen ``group`` name as a new group from the population.
         """
+        check_group(self.groups, group, new_group=new_group)
         frame = points_frame(points, self.family.inputs)
         if group is None and len(self.groups) == 1:
             group = self.groups[0]

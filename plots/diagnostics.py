@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 CHAIN_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 RANK_BINS = 20
+# PSIS fits a generalized Pareto to the largest fifth of the importance ratios (below 225
+# effective draws) and needs at least 5 of them
+PSIS_MIN_DRAWS = 25
 
 
 def default_variables(fit: Fit) -> list[str]:
@@ -138,12 +141,22 @@ def energy_plot(fit: Fit) -> Figure:
 
 
 def pareto_k_values(fit: Fit) -> np.ndarray:
-    """PSIS-LOO Pareto k per observation (NaN when LOO is undefined)."""
+    """PSIS-LOO Pareto k per observation (NaN when LOO is undefined).
+
+    A :class:`PlotError` naming ``draws`` when the posterior is too small for PSIS.
+    """
     import warnings
 
     import arviz_stats as azs
     import xarray as xr
 
+    total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    if total < PSIS_MIN_DRAWS:
+        raise PlotError(
+            f"Pareto k needs at least {PSIS_MIN_DRAWS} posterior draws in all (chains x draws); "
+            f"this fit has {total}: refit with more draws",
+            field="draws",
+        )
     md = prepare(fit.data, fit.family.inputs, fit.scales)
     ll = pointwise_log_likelihood(fit.config, md, fit.posterior)
     tree = xr.DataTree.from_dict(

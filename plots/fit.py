@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from models import Fit
 
 GRID = 60
+# beyond it matplotlib's axis margins and tick labels overflow float64
+_LARGEST = 1e300
 
 
 def swept_inputs(fit: Fit, held_out: ScalingData | None = None) -> list[str]:
@@ -301,28 +303,63 @@ def _prior_natural(fit: Fit, n: int, seed: int) -> dict[str, np.ndarray]:
 
 
 def _hist_pair(ax: object, prior: np.ndarray, posterior: np.ndarray, *, log: bool) -> None:
+    """Prior and posterior histograms over the values float64 can hold.
+
+    Natural units can overflow (a loss near 1e300 times an amplitude): draws beyond
+    :data:`_LARGEST` are left out, and a side with none left is named on the panel instead.
+    """
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
-    bins: list[float] | int
-    both = np.concatenate([prior, posterior])
-    both = both[np.isfinite(both) & ((both > 0) if log else True)]
+
+    def drawable(values: np.ndarray) -> np.ndarray:
+        return (np.abs(values) < _LARGEST) & ((values > 0) if log else True)
+
+    sides = {"prior": prior[drawable(prior)], "posterior": posterior[drawable(posterior)]}
+
+    missing = [name for name, values in sides.items() if not values.size]
+    if missing:
+        ax.text(
+            0.5,
+            0.5,
+            f"{' and '.join(missing)}: no draw below 1e300 in natural units",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=7,
+            wrap=True,
+        )
+    if len(missing) == 2:
+        return
+    both = np.concatenate(list(sides.values()))
     # the prior's tails span decades: bin over its central 99 % and the whole posterior
-    p_lo, p_hi = np.quantile(prior[np.isfinite(prior)], [0.005, 0.995])
-    lo = min(p_lo, float(posterior.min())) if both.size else 0.0
-    hi = max(p_hi, float(posterior.max())) if both.size else 1.0
+    # ("inverted_cdf" picks draws: interpolating between values near 1e308 overflows)
+    lo, hi = float(both.min()), float(both.max())
+    if sides["prior"].size:
+        lo, hi = np.quantile(sides["prior"], [0.005, 0.995], method="inverted_cdf")
+    if sides["posterior"].size:
+        lo = min(lo, float(sides["posterior"].min()))
+        hi = max(hi, float(sides["posterior"].max()))
+    if not hi > lo:  # one value: a narrow bin around it
+        pad = max(abs(lo) * 1e-3, 1e-12)
+        lo, hi = lo - pad, hi + pad
     if log:
-        lo = max(lo, float(both.min()) if both.size else 1e-12)
-        bins = list(np.geomspace(lo, hi, 60)) if hi > lo > 0 else 30
+        bins = list(np.geomspace(max(lo, float(both.min()) * 0.999), hi, 60))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # decades only: no overlaps
     else:
-        bins = list(np.linspace(lo, hi, 60)) if hi > lo else 30
+        bins = list(2 * np.linspace(lo / 2, hi / 2, 60))  # halved: hi - lo may exceed float64
     # share of draws per bin (not a density): with log-spaced bins a density would shrink every
     # bin at large values and hide a posterior sitting there
     for values, label, style in (
         (prior, "prior", {"color": "#bbbbbb"}),
         (posterior, "posterior", {"alpha": 0.7}),
     ):
+        if label in missing:
+            continue
         weights = np.full(len(values), 1.0 / max(len(values), 1))
-        ax.hist(values, bins=bins, weights=weights, histtype="stepfilled", label=label, **style)
+        kept = drawable(values)  # a share of all draws: the overflowed ones stay counted
+        ax.hist(
+            values[kept], bins=bins, weights=weights[kept], histtype="stepfilled", label=label,
+            **style,
+        )  # fmt: skip

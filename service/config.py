@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     fit_lease_s: float = Field(60.0, gt=0)
     # Dramatiq mode: a queued fit nobody took within this long gets its message sent again
     fit_resend_s: float = Field(300.0, gt=0)
+    # a dashboard login lasts this long (server-side session; logout or key revocation end it)
+    session_ttl_s: float = Field(12 * 3600.0, gt=0)
     # set: `POST /v1/projects` with `Authorization: Bearer <admin token>` creates projects
     admin_token: SecretStr | None = None
 

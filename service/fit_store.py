@@ -187,7 +187,9 @@ def predict(
     if len(body.points) > settings.max_predict_points:
         raise TooLarge(f"at most {settings.max_predict_points} points", field="points")
     result = loaded(session, project, fit_id, cache)
-    return result.predict(body.points, group=body.group, probs=body.probs, seed=body.seed)
+    return result.predict(
+        body.points, group=body.group, probs=body.probs, seed=body.seed, new_group=body.new_group
+    )
 
 
 def plan(

@@ -24,6 +24,7 @@ from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
 from service.errors import PROBLEM, ServiceError, problem
 from service.fit_store import FitCache
+from service.headers import SecurityHeaders
 from service.input_guard import InputGuard
 from service.limits import BodyLimit, ConcurrencyLimit
 from service.migrate import upgrade
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InputGuard)  # reads the body BodyLimit has bounded
     app.add_middleware(BodyLimit)
     _install_error_handlers(app)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeaders, docs_paths=[path for path in docs if path])
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

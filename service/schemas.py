@@ -305,6 +305,11 @@ class PredictRequest(Strict):
         min_length=1
     )
     group: GroupName | None = None
+    new_group: bool = Field(
+        False,
+        description="predict a group name the fit has not seen as a new group from the "
+        "population; without it an unseen name is a 422 naming group",
+    )
     probs: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
         default_factory=lambda: [0.5, 0.9], min_length=1, max_length=8
     )

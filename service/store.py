@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from service import security
+from service import security, sessions
 from service.errors import Conflict, Invalid, NotFound
 from service.tables import ApiKey, Batch, Dataset, Observation, Project, now
 
@@ -52,6 +52,7 @@ def revoke_key(session: Session, project: Project, prefix: str) -> ApiKey:
         raise NotFound(f"no key with prefix '{prefix}'", field="prefix")
     if key.revoked_at is None:
         key.revoked_at = now()
+    sessions.close_sessions_of(session, key)  # its dashboard logins end with it
     return key
 
 

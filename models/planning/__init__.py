@@ -21,10 +21,11 @@ allocation through ``tokens_per_step``: ``D = t x tokens_per_step``. Allocation 
 and ``data`` (or ``steps`` with ``tokens_per_step``); any further input of the family (e.g.
 ``label_noise``, ``unique_data``) is held fixed through ``inputs`` / ``unique_data``.
 
-``group=None`` with several fitted groups (or an unseen name) plans for a *new* architecture
-drawn from the population, as :func:`models.posterior.group_draws` does; a fitted name plans for
-that group. Intervals are equal-tailed. Per-draw quantities that never reach a target count as
-+inf: an interval bound beyond every finite draw is ``inf`` (``None`` in JSON).
+``group=None`` with several fitted groups plans for a *new* architecture drawn from the
+population, as :func:`models.posterior.group_draws` does; a fitted name plans for that group; an
+unseen name is a ``PredictionError`` naming ``group``. Intervals are equal-tailed. Per-draw
+quantities that never reach a target count as +inf: an interval bound beyond every finite draw
+is ``inf`` (``None`` in JSON).
 
 Modules: :mod:`~models.planning.results` (answer types), :mod:`~models.planning.allocation`,
 :mod:`~models.planning.targets`, :mod:`~models.planning.tradeoff`,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from models.build import scaled_inputs
-from models.posterior import group_draws
+from models.posterior import check_group, group_draws
 from models.result import Fit
 
 Array = np.ndarray
@@ -25,7 +25,11 @@ def _scaled(fit: Fit, name: str, log_value: Array) -> dict[str, Array]:
 
 
 def _draws(fit: Fit, group: str | None, seed: int) -> tuple[str | None, bool, dict[str, Array]]:
-    """Resolved group, whether it is a new (population) group, and model-unit draws (S,)."""
+    """Resolved group, whether it is a new (population) group, and model-unit draws (S,).
+
+    A new group is asked for by ``group=None``; an unseen name is refused (``check_group``).
+    """
+    check_group(fit.groups, group)
     if group is None and len(fit.groups) == 1:
         group = fit.groups[0]
     params = group_draws(fit.draws, fit.family, fit.config.pooling, fit.groups, group, seed=seed)

@@ -415,7 +415,11 @@ class Client:
     def predict(
         self, fit: FitRef, points: Sequence[Mapping[str, float]], **options: Any
     ) -> PredictResponse:
-        """Median, mean-curve and new-run intervals per point (``group``, ``probs``, ``seed``)."""
+        """Median, mean-curve and new-run intervals per point.
+
+        ``options``: ``group``, ``new_group`` (an unseen ``group`` as a new architecture),
+        ``probs``, ``seed``.
+        """
         body = _body(PredictRequest, points=points, **options)
         return PredictResponse.model_validate(self._ask(fit, "predict", body))
 

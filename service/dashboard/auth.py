@@ -1,31 +1,38 @@
-"""Dashboard sessions: an API key in an HttpOnly cookie, and a CSRF token per login.
+"""Dashboard sessions: a random session id in an HttpOnly cookie, and a CSRF token per login.
 
-The cookie holds ``<nonce>.<api key>``; every request authenticates the key exactly as the JSON
-API does (``store.authenticate``, the per-key rate limit), so revoking a key ends its dashboard
-sessions at once. The CSRF token is an HMAC of the login's random nonce keyed by the API key:
-a page can embed it, another site cannot compute it, and each login gets a fresh one. Write
-forms must send it back (``SameSite=Strict`` alone is not honoured by older browsers).
+The cookie holds only a server-side session id (:mod:`service.sessions`): never the API key.
+Every request checks the session's expiry and its key (revoking a key ends its sessions at
+once) and counts against the key's rate limit as the JSON API does. The CSRF token is derived
+from the secret session id: a page can embed it, another site cannot compute it, and each login
+gets a fresh one. Write forms must send it back (``SameSite=Strict`` alone is not honoured by
+older browsers).
+
+The login form itself is protected against login CSRF (another site posting its own key so the
+victim works in the attacker's project): the POST must come from this host (``Origin``, else
+``Referer``) and carry the pre-session token that ``GET /login`` put both in the form and in a
+SameSite=Strict cookie, which a cross-site post cannot send.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from service import security, store
+from service import sessions
 from service.errors import Forbidden
 from service.security import Role, allows
 from service.tables import Project
 
 SESSION_COOKIE = "bayescale_session"
+LOGIN_COOKIE = "bayescale_login"  # the pre-session token of the login form
 
 
 class LoginRequired(Exception):
@@ -75,16 +82,46 @@ def db_session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
-def open_session(response: Response, request: Request, key: str) -> None:
-    """Set the session cookie for ``key`` (``Secure`` when the request came over https)."""
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
     response.set_cookie(
-        SESSION_COOKIE,
-        f"{secrets.token_urlsafe(16)}.{key}",
+        name,
+        value,
+        max_age=max_age,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        secure=request.url.scheme == "https",  # never sent back over plain http
         path="/",
     )
+
+
+def login_token(request: Request) -> str:
+    """The login form's pre-session token: the browser's own, or a new one."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    return token if len(token) == 43 else secrets.token_urlsafe(32)  # token_urlsafe(32)
+
+
+def remember_login_token(response: Response, request: Request, token: str) -> None:
+    """Set the pre-session token as a cookie (an hour: time enough to paste a key)."""
+    _cookie(response, request, LOGIN_COOKIE, token, 3600)
+
+
+def check_login_post(request: Request, token: str) -> None:
+    """Raise :class:`Forbidden` for a login posted by another site (login CSRF)."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if source is not None and urlsplit(source).netloc != request.headers.get("host"):
+        raise Forbidden("login posted from another site", field="origin")
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not token or not hmac.compare_digest(cookie, token):
+        raise Forbidden(
+            "the login form's token is missing or stale: reload the login page and try again",
+            field="csrf",
+        )
+
+
+def open_session(response: Response, request: Request, session_id: str, ttl_s: float) -> None:
+    """Set the session cookie (``Secure`` over https) and drop the login form's token."""
+    _cookie(response, request, SESSION_COOKIE, session_id, int(ttl_s))
+    response.delete_cookie(LOGIN_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 def close_session(response: Response) -> None:
@@ -94,14 +131,12 @@ def close_session(response: Response) -> None:
 
 def current_viewer(request: Request, session: DbSession) -> Viewer:
     """Dependency: the logged-in viewer, or :class:`LoginRequired`."""
-    nonce, _, key = request.cookies.get(SESSION_COOKIE, "").partition(".")
-    found = store.authenticate(session, key) if nonce and key else None
-    if found is None:
+    session_id = request.cookies.get(SESSION_COOKIE, "")
+    login = sessions.find_session(session, session_id)
+    if login is None:
         raise LoginRequired
-    request.app.state.rate_limiter.check(security.parse_prefix(key) or key)
-    project, role = found
-    csrf = hmac.new(key.encode(), f"csrf:{nonce}".encode(), hashlib.sha256).hexdigest()
-    return Viewer(project, role, csrf)
+    request.app.state.rate_limiter.check(login.key_prefix)
+    return Viewer(login.project, login.role, sessions.csrf_token(session_id))
 
 
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from service import fit_store, store
+from service.dashboard import column_map
 from service.dashboard.auth import CurrentViewer, DbSession, FormViewer, Viewer
+from service.dashboard.forms import form_fields
 from service.dashboard.render import DashboardRoute, page
 from service.deps import SettingsDep
 from service.errors import Invalid, TooLarge, UnsupportedMediaType
@@ -18,6 +21,7 @@ from service.submissions import append_upload
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 PAGE_ROWS = 50
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 @router.get("/datasets/{name}", response_class=HTMLResponse)
@@ -41,18 +45,81 @@ def upload(
     settings: SettingsDep,
     csv_file: Annotated[UploadFile, File()],
 ) -> Response:
-    """Append a CSV file exactly as ``POST …/observations`` with ``text/csv`` does.
+    """First step of an upload: the mapping page, each column with its guessed field.
 
-    A rejected file re-renders the page with every bad row and field; nothing is stored.
+    Nothing is stored yet; a file that is not a readable CSV re-renders the dataset page.
     """
     viewer.require("write")
+    store.get_dataset(session, viewer.project, name)  # 404 before reading the file
     body = csv_file.file.read(settings.max_body_bytes + 1)  # one byte over: refused as too large
     try:
+        if len(body) > settings.max_body_bytes:
+            raise TooLarge(f"file over {settings.max_body_bytes} bytes", field="body")
+        columns = column_map.columns_of(body)
+    except (Invalid, TooLarge) as exc:
+        request.state.failed = True
+        return _render(request, viewer, session, name, upload_error=exc, status=exc.status)
+    return _mapping_page(request, viewer, name, body.decode("utf-8-sig"), columns)
+
+
+@router.post("/datasets/{name}/upload/mapped", response_model=None)
+def upload_mapped(
+    name: str,
+    request: Request,
+    viewer: FormViewer,
+    session: DbSession,
+    settings: SettingsDep,
+    fields: FormFields,
+) -> Response:
+    """Store the file under the confirmed mapping, as ``POST …/observations`` with CSV does.
+
+    A rejected file or mapping re-renders the mapping page with every bad row and field;
+    nothing is stored.
+    """
+    viewer.require("write")
+    text = fields.get("csv_text", "")
+    names = [fields.get(f"column_{i}", "") for i in range(len(fields))]
+    roles = {c: fields.get(f"as_{i}", column_map.META) for i, c in enumerate(names) if c}
+    try:
+        body = column_map.remapped(text.encode(), roles)
         batch, _ = append_upload(session, settings, viewer.project, name, body, "text/csv")
     except (Invalid, TooLarge, UnsupportedMediaType) as exc:
         request.state.failed = True
-        return _render(request, viewer, session, name, upload_error=exc, status=exc.status)
-    return RedirectResponse(f"/datasets/{name}?uploaded={batch.rows}", status_code=303)
+        columns = [column_map.Column(c.name, c.samples, roles.get(c.name, c.role)) for c in
+                   _columns_or_none(text)]  # fmt: skip
+        return _mapping_page(request, viewer, name, text, columns, error=exc, status=exc.status)
+    mapped = "&".join(f"as={quote(f'{c}:{r}')}" for c, r in roles.items())
+    return RedirectResponse(f"/datasets/{name}?uploaded={batch.rows}&{mapped}", status_code=303)
+
+
+def _columns_or_none(text: str) -> list[column_map.Column]:
+    try:
+        return column_map.columns_of(text.encode())
+    except Invalid:
+        return []
+
+
+def _mapping_page(
+    request: Request,
+    viewer: Viewer,
+    name: str,
+    text: str,
+    columns: list[column_map.Column],
+    *,
+    error: Exception | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    return page(
+        request,
+        "upload_map.html",
+        status=status,
+        viewer=viewer,
+        dataset_name=name,
+        csv_text=text,
+        columns=columns,
+        roles=column_map.ROLES,
+        upload_error=error,
+    )
 
 
 def _render(
@@ -85,4 +152,5 @@ def _render(
         fits=fit_store.listing(session, viewer.project, dataset=dataset, limit=20),
         upload_error=upload_error,
         uploaded=request.query_params.get("uploaded"),
+        mapped=[m.partition(":")[::2] for m in request.query_params.getlist("as")],
     )

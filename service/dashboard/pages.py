@@ -8,14 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service import fit_store, store
+from service import fit_store, sessions, store
 from service.admin_token import check_admin_token
 from service.dashboard.auth import (
+    SESSION_COOKIE,
     CurrentViewer,
     DbSession,
     FormViewer,
+    check_login_post,
     close_session,
+    login_token,
     open_session,
+    remember_login_token,
 )
 from service.dashboard.forms import form_fields, validated
 from service.dashboard.render import DashboardRoute, page
@@ -25,6 +29,7 @@ from service.schemas import DatasetCreateRequest, ProjectCreateRequest
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 _CSS = (Path(__file__).parent / "static" / "dashboard.css").read_bytes()
+_PROGRESS_JS = (Path(__file__).parent / "static" / "fit_progress.js").read_bytes()
 RECENT_FITS = 20
 
 
@@ -34,25 +39,49 @@ def stylesheet() -> Response:
     return Response(_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
 
-@router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
-    """The login page: paste an API key."""
-    return page(request, "login.html", error=None)
+def _login_page(request: Request, *, status: int = 200, error: str | None = None) -> Response:
+    token = login_token(request)
+    response = page(request, "login.html", status=status, error=error, login_token=token)
+    remember_login_token(response, request, token)
+    return response
+
+
+@router.get("/static/fit_progress.js")
+def progress_script() -> Response:
+    """The fit page's progress poller (a file: the CSP allows no inline script)."""
+    return Response(
+        _PROGRESS_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"}
+    )
+
+
+@router.get("/login", response_model=None)
+def login_form(request: Request) -> Response:
+    """The login page: paste an API key (the form carries a pre-session token)."""
+    return _login_page(request)
 
 
 @router.post("/login", response_model=None)
-def login(request: Request, session: DbSession, key: Annotated[str, Form()] = "") -> Response:
-    """Check the key like the API does; on success set the session cookie."""
-    if store.authenticate(session, key.strip()) is None:
-        return page(request, "login.html", status=401, error="unknown or revoked API key")
+def login(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    key: Annotated[str, Form()] = "",
+    login_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the key like the API does; on success open a server-side session."""
+    check_login_post(request, login_token)
+    session_id = sessions.open_session(session, key.strip(), settings.session_ttl_s)
+    if session_id is None:
+        return _login_page(request, status=401, error="unknown or revoked API key")
     response = RedirectResponse("/", status_code=303)
-    open_session(response, request, key.strip())
+    open_session(response, request, session_id, settings.session_ttl_s)
     return response
 
 
 @router.post("/logout")
-def logout(viewer: FormViewer) -> RedirectResponse:
-    """End the session (the key itself stays valid)."""
+def logout(request: Request, viewer: FormViewer, session: DbSession) -> RedirectResponse:
+    """End the session: its row is deleted (the key itself stays valid)."""
+    sessions.close_session(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/login", status_code=303)
     close_session(response)
     return response

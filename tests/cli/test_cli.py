@@ -79,6 +79,12 @@ def test_fit_predict_summary_round_trip(capsys, tmp_path, example_csv, mock_samp
     )
     assert code == 0 and "group mamba" in out and "80%" in out
 
+    at = ("--at", "params=7e9,data=1.4e11", "--group", "mamba2")
+    code, _, err = run(capsys, "predict", str(fit_path), *at)
+    assert code == 2 and "unknown group 'mamba2'" in err
+    code, out, _ = run(capsys, "predict", str(fit_path), *at, "--new-group")
+    assert code == 0 and "new group drawn from the population" in out
+
     code, out, _ = run(capsys, "summary", str(fit_path))
     assert code == 0 and "diagnostics:" in out and "population" in out
 

@@ -14,6 +14,7 @@ from tests.service.conftest import Keys, make_project
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+_LOGIN_TOKEN = re.compile(r'name="login_token" value="([A-Za-z0-9_-]+)"')
 
 
 @pytest.fixture
@@ -48,9 +49,17 @@ def other(settings, client) -> Keys:
     return make_project(settings, "beta")
 
 
+def post_login(client: TestClient, key: str, **headers: str):
+    """The login form as a browser sends it: fetched first (its token), then posted."""
+    form = client.get("/login")
+    found = _LOGIN_TOKEN.search(form.text)
+    assert found, "no login token on the login form"
+    return client.post("/login", data={"key": key, "login_token": found.group(1)}, headers=headers)
+
+
 def login(client: TestClient, key: str) -> str:
     """Log ``client`` in with ``key``; returns the session's CSRF token."""
-    r = client.post("/login", data={"key": key})
+    r = post_login(client, key)
     assert r.status_code == 303 and r.headers["location"] == "/", r.text
     return csrf_of(client.get("/"))
 

@@ -100,10 +100,21 @@ def _screenshot_dir(tmp_path: Path) -> Path:
 
 
 def _example_csv(path: Path) -> Path:
-    """The simulator's example sweep (four architectures, 8 runs each), as `bayescale example`."""
+    """The simulator's example sweep (four architectures, 8 runs each), with the column names
+    `bayescale example` writes (the group is `architecture`: the upload must map it)."""
     frame = models.simulate.example_dataset(0, points_per_group=8).to_frame()
-    frame[["params", "data", "loss", "group"]].to_csv(path, index=False)
+    frame = frame[["params", "data", "loss", "group"]].rename(columns={"group": "architecture"})
+    frame.to_csv(path, index=False)
     return path
+
+
+def _wait_until_loaded(page, selector: str, timeout_s: float) -> None:
+    """Wait for an image to load. Polled from here: ``wait_for_function`` evaluates a string in
+    the page, which the dashboard's Content-Security-Policy (no 'unsafe-eval') forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.locator(selector).evaluate("img => img.complete && img.naturalWidth > 0"):
+        assert time.monotonic() < deadline, f"{selector} did not load in {timeout_s} s"
+        page.wait_for_timeout(250)
 
 
 def walk_through(
@@ -133,7 +144,11 @@ def walk_through(
     expect(page.locator("h1")).to_have_text("sweep")
     page.set_input_files("input[name=csv_file]", str(csv))
     page.get_by_role("button", name="Upload", exact=True).click()
+    expect(page.get_by_label("architecture becomes")).to_have_value("group")  # the guess
+    page.screenshot(path=str(shots / "upload_map.png"), full_page=True)
+    page.get_by_role("button", name="Store rows").click()
     expect(page.locator(".notice")).to_have_text("Stored 32 rows.")
+    expect(page.locator("#mapped")).to_contain_text("architecture → group")
     assert page.locator("table.data tbody tr").count() == 32
     page.screenshot(path=str(shots / "dataset.png"), full_page=True)
 
@@ -149,11 +164,7 @@ def walk_through(
     page.goto(f"{base}/")
     page.screenshot(path=str(shots / "project.png"), full_page=True)
     page.goto(fit_url)
-    page.wait_for_function(
-        "document.getElementById('plot-fit').complete"
-        " && document.getElementById('plot-fit').naturalWidth > 0",
-        timeout=120_000,
-    )
+    _wait_until_loaded(page, "#plot-fit", timeout_s=120)
     assert page.eval_on_selector("#plot-fit", "img => img.naturalWidth") > 300
     assert page.locator("#parameters tbody tr").count() >= 5
     assert page.locator("#diagnostics tbody tr").count() == 6
@@ -162,11 +173,7 @@ def walk_through(
     page.select_option("#predict-group", "transformer")
     page.click("#predict button[type=submit]")
     expect(page.locator("#prediction tbody tr")).to_have_count(1)
-    page.wait_for_function(
-        "document.getElementById('plot-fit').complete"
-        " && document.getElementById('plot-fit').naturalWidth > 0",
-        timeout=120_000,
-    )
+    _wait_until_loaded(page, "#plot-fit", timeout_s=120)
     return fit_url
 
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import html
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from service import sessions
 from service.dashboard.auth import SESSION_COOKIE
-from tests.dashboard.conftest import ADMIN_TOKEN, login
+from service.tables import DashboardSession, now
+from tests.dashboard.conftest import ADMIN_TOKEN, login, post_login
 from tests.service.test_fits import run_worker
 from tests.utils import example_rows
 
@@ -25,9 +32,33 @@ def make_dataset(c, csrf, name="runs", csv=GOOD_CSV):
         assert r.status_code == 303, r.text
 
 
-def upload(c, csrf, name, csv):
+def upload(c, csrf, name, csv, **roles):
+    """Choose the file, then confirm the mapping page (its guesses; ``roles``: column=field)."""
     files = {"csv_file": ("runs.csv", csv.encode(), "text/csv")}
-    return c.post(f"/datasets/{name}/upload", data={"csrf": csrf}, files=files)
+    first = c.post(f"/datasets/{name}/upload", data={"csrf": csrf}, files=files)
+    if first.status_code != 200:
+        return first
+    return c.post(f"/datasets/{name}/upload/mapped", data=mapping_form(first.text, csrf, **roles))
+
+
+def guessed_roles(page: str) -> dict[str, str]:
+    """Column -> the field preselected for it on the mapping page."""
+    out = {}
+    for i, column in re.findall(r'name="column_(\d+)" value="([^"]*)"', page):
+        chosen = re.search(rf'<select name="as_{i}".*?<option value="(\w+)" selected>', page, re.S)
+        assert chosen is not None, column
+        out[html.unescape(column)] = chosen.group(1)
+    return out
+
+
+def mapping_form(page: str, csrf: str, **roles: str) -> dict[str, str]:
+    """The mapping page's form as a browser submits it, with ``roles`` changed."""
+    text = re.search(r'<textarea name="csv_text" hidden>(.*?)</textarea>', page, re.S)
+    assert text is not None, page
+    form = {"csrf": csrf, "csv_text": html.unescape(text.group(1))}
+    for i, (column, role) in enumerate(guessed_roles(page).items()):
+        form[f"column_{i}"], form[f"as_{i}"] = column, roles.get(column, role)
+    return form
 
 
 def queue_fit(c, csrf, **fields):
@@ -61,11 +92,10 @@ class TestLogin:
         assert client.get("/login").status_code == 200
 
     def test_login_sets_a_strict_httponly_cookie(self, client, keys):
-        """The key lives only in an HttpOnly, SameSite=Strict cookie; no Secure flag over http."""
-        r = client.post("/login", data={"key": keys.admin})
+        """The session id lives in an HttpOnly, SameSite=Strict cookie; no Secure flag over http."""
+        r = post_login(client, keys.admin)
         assert r.status_code == 303
-        cookie = r.headers["set-cookie"]
-        assert cookie.startswith(f"{SESSION_COOKIE}=")
+        cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
         page = client.get("/")
         assert page.status_code == 200 and "Project alpha" in page.text and "admin key" in page.text
@@ -75,15 +105,17 @@ class TestLogin:
         from fastapi.testclient import TestClient
 
         with TestClient(app, base_url="https://testserver", follow_redirects=False) as c:
-            r = c.post("/login", data={"key": keys.read})
-        assert r.status_code == 303 and "Secure" in r.headers["set-cookie"]
+            r = post_login(c, keys.read)
+        assert r.status_code == 303
+        cookie = next(c for c in r.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE))
+        assert "Secure" in cookie
 
     def test_bad_key_is_refused(self, client, keys):
         """An unknown or malformed key gets the form back with a 401, and no cookie."""
         for key in ("bsk_000000000000_nope", "garbage", "", keys.admin + "x"):
-            r = client.post("/login", data={"key": key})
+            r = post_login(client, key)
             assert r.status_code == 401 and "unknown or revoked API key" in r.text
-            assert "set-cookie" not in r.headers
+            assert not any(c.startswith(SESSION_COOKIE) for c in r.headers.get_list("set-cookie"))
         assert client.get("/").status_code == 303
 
     def test_logout_ends_the_session(self, client, keys):
@@ -102,6 +134,124 @@ class TestLogin:
         login(client, secret)
         client.delete(f"/v1/projects/alpha/keys/{prefix}", headers=keys.headers("admin"))
         assert client.get("/").status_code == 303
+
+
+class TestServerSessions:
+    """The cookie holds a random session id; the key never leaves the login form (item 15)."""
+
+    def test_cookie_holds_a_random_id_not_the_key(self, app, client, keys):
+        r = post_login(client, keys.write)
+        cookie = client.cookies[SESSION_COOKIE]
+        assert keys.write not in cookie and keys.write.split("_")[1] not in cookie
+        assert len(cookie) == 43  # secrets.token_urlsafe(32)
+        assert all(keys.write not in c for c in r.headers.get_list("set-cookie"))
+        with app.state.sessions() as db:
+            (row,) = db.scalars(select(DashboardSession)).all()
+        assert row.digest == hashlib.sha256(cookie.encode()).hexdigest() != cookie
+
+    def test_a_session_expires(self, client, keys, settings, monkeypatch):
+        login(client, keys.read)
+        assert client.get("/").status_code == 200
+        later = now() + timedelta(seconds=settings.session_ttl_s + 1)
+        monkeypatch.setattr(sessions, "now", lambda: later)
+        assert client.get("/").status_code == 303
+
+    def test_logout_deletes_the_session_so_a_copied_cookie_is_dead(self, app, client, keys):
+        csrf = login(client, keys.write)
+        stolen = client.cookies[SESSION_COOKIE]
+        assert client.post("/logout", data={"csrf": csrf}).status_code == 303
+        with app.state.sessions() as db:
+            assert db.scalars(select(DashboardSession)).all() == []
+        client.cookies.set(SESSION_COOKIE, stolen)
+        assert client.get("/").status_code == 303
+
+    def test_revoking_the_key_deletes_its_sessions_only(self, app, as_role, keys):
+        reader, _ = as_role("read")
+        writer, _ = as_role("write")
+        r = reader.delete(f"/v1/projects/alpha/keys/{keys.read.split('_')[1]}")
+        assert r.status_code == 401  # the cookie is no API credential
+        admin_api = {"Authorization": f"Bearer {keys.admin}"}
+        assert (
+            writer.delete(
+                f"/v1/projects/alpha/keys/{keys.read.split('_')[1]}", headers=admin_api
+            ).status_code
+            == 200
+        )
+        assert reader.get("/").status_code == 303
+        assert writer.get("/").status_code == 200
+        with app.state.sessions() as db:
+            assert len(db.scalars(select(DashboardSession)).all()) == 1
+
+
+class TestLoginCsrf:
+    """Another site must not log the victim into the attacker's key (item 14)."""
+
+    def test_cross_site_login_is_refused(self, client, keys):
+        for origin in ("https://evil.example", "http://testserver.evil.example"):
+            r = post_login(client, keys.write, origin=origin)
+            assert r.status_code == 403 and "another site" in r.text, origin
+        r = post_login(client, keys.write, referer="https://evil.example/page")
+        assert r.status_code == 403
+        assert SESSION_COOKIE not in client.cookies
+        assert post_login(client, keys.write, origin="http://testserver").status_code == 303
+
+    def test_login_without_the_forms_token_is_refused(self, client, keys):
+        """A forged form (no pre-session cookie, or a guessed token) logs nobody in."""
+        assert client.post("/login", data={"key": keys.write}).status_code == 403
+        client.get("/login")
+        for token in ("", "x" * 43):
+            r = client.post("/login", data={"key": keys.write, "login_token": token})
+            assert r.status_code == 403 and "token" in r.text
+        assert SESSION_COOKIE not in client.cookies
+
+
+SECURITY_HEADERS = {
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
+
+class TestSecurityHeaders:
+    def test_every_kind_of_response_carries_them(self, client, keys):
+        csrf = login(client, keys.write)
+        responses = [
+            client.get("/"),  # HTML page
+            client.get("/login"),
+            client.get("/static/dashboard.css"),
+            client.get("/fits/" + "0" * 32),  # HTML error
+            client.post("/datasets", data={"name": "x"}),  # 403 page
+            client.get("/v1/families"),  # JSON
+            client.get("/v1/projects/alpha/datasets"),  # JSON 401
+            client.get("/nowhere"),  # problem+json 404
+            client.get("/openapi.json"),
+            client.post("/logout", data={"csrf": csrf}),  # redirect
+        ]
+        for r in responses:
+            for name, value in SECURITY_HEADERS.items():
+                assert r.headers.get(name) == value, (r.url, name)
+            csp = r.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "script-src 'self';" in csp, r.url
+            assert "unsafe-inline" not in csp
+
+    def test_dashboard_pages_need_no_inline_script(self, client, keys, settings):
+        """The policy allows only same-origin scripts: no page may carry an inline one."""
+        login(client, keys.write)
+        client.post(
+            "/v1/projects/alpha/datasets", json={"name": "runs"}, headers=keys.headers("write")
+        )
+        for path in ("/", "/login", "/datasets/runs", "/fits/new"):
+            assert not re.search(r"<script(?![^>]*\bsrc=)", client.get(path).text), path
+        assert client.get("/static/fit_progress.js").status_code == 200
+
+    def test_docs_allow_exactly_their_inline_script(self, client):
+        r = client.get("/docs")
+        csp = r.headers["content-security-policy"]
+        (inline,) = re.findall(r"<script>(.*?)</script>", r.text, re.S)
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp and "frame-ancestors 'none'" in csp
+        assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp.split("style-src")[0]
+        assert r.headers["x-frame-options"] == "DENY"
 
 
 class TestCsrf:
@@ -172,11 +322,54 @@ class TestDatasets:
         assert r.status_code == 422
         errors = cells(r.text.replace('class="errors"', 'id="errors" class="errors"'), "errors")
         assert [e[:2] for e in errors] == [["1", "loss"], ["2", "loss"]]
-        assert "(0)" in r.text and "nothing was stored" in r.text
+        assert "nothing was stored" in r.text and 'id="mapping"' in r.text
         r = c.post("/datasets/runs/upload", data={"csrf": csrf})  # no file chosen
         assert r.status_code == 422 and "<code>csv_file</code>" in r.text
         r = upload(c, csrf, "runs", "params,size\n1e6,3\n")
         assert r.status_code == 422 and "no &#39;loss&#39; column" in r.text
+
+    def test_the_examples_architecture_column_becomes_the_group(self, as_role, keys, tmp_path):
+        """`bayescale example` writes `architecture`: guessed as the group, shown, stored as it."""
+        from cli.main import main
+
+        assert main(["example", str(tmp_path / "runs.csv")]) == 0
+        csv = (tmp_path / "runs.csv").read_text()
+        c, csrf = as_role("write")
+        make_dataset(c, csrf, "runs", csv=None)
+        files = {"csv_file": ("runs.csv", csv.encode(), "text/csv")}
+        first = c.post("/datasets/runs/upload", data={"csrf": csrf}, files=files)
+        assert first.status_code == 200
+        api = keys.headers("read")
+        assert c.get("/v1/projects/alpha/datasets/runs", headers=api).json()["observations"] == 0
+        assert guessed_roles(first.text) == {
+            "params": "params", "data": "data", "loss": "loss", "architecture": "group"
+        }  # fmt: skip
+        r = c.post("/datasets/runs/upload/mapped", data=mapping_form(first.text, csrf))
+        assert r.status_code == 303
+        shown = c.get(r.headers["location"])
+        assert "<code>architecture</code> → group" in shown.text
+        stored = c.get("/v1/projects/alpha/datasets/runs/observations?limit=1000", headers=api)
+        stored = stored.json()
+        assert {row["group"] for row in stored["data"]} == {
+            "mamba", "rwkv", "transformer", "transformer-moe"
+        }  # fmt: skip
+        assert all(row["meta"] == {} for row in stored["data"])
+
+    def test_the_user_overrides_a_guess_and_bad_mappings_are_refused(self, as_role, keys):
+        c, csrf = as_role("write")
+        make_dataset(c, csrf, "runs", csv=None)
+        csv = "n,tokens,final,arch,group\n1e6,2e7,3.1,a,x\n2e6,4e7,2.9,b,x\n"
+        r = upload(c, csrf, "runs", csv, n="params", final="loss", final_="meta")
+        assert r.status_code == 303, r.text
+        r = upload(c, csrf, "runs", csv, n="params", tokens="loss", final="loss")
+        assert r.status_code == 422 and "several columns are loss (tokens, final)" in r.text
+        assert 'id="mapping"' in r.text  # the mapping page again, the file still in it
+        r = upload(c, csrf, "runs", csv, n="params")
+        assert r.status_code == 422 and "no &#39;loss&#39; column" in r.text
+        url = "/v1/projects/alpha/datasets/runs/observations"
+        rows = c.get(url, headers=keys.headers("read")).json()["data"]
+        assert len(rows) == 2 and rows[0]["params"] == 1e6 and rows[0]["loss"] == 3.1
+        assert rows[0]["group"] == "x" and rows[0]["meta"] == {"tokens": "2e7", "arch": "a"}
 
     def test_bad_dataset_name_names_the_field(self, as_role):
         c, csrf = as_role("write")
@@ -239,7 +432,8 @@ class TestFits:
         fit_id = r.headers["location"].removeprefix("/fits/")
         queued = c.get(f"/fits/{fit_id}")
         assert queued.status_code == 200 and "status-queued" in queued.text
-        assert "<progress" in queued.text and f"/fits/{fit_id}/status" in queued.text
+        assert "<progress" in queued.text and f'data-fit="{fit_id}"' in queued.text
+        assert '"/fits/" + fitId + "/status"' in client.get("/static/fit_progress.js").text
         assert c.get(f"/fits/{fit_id}/status").json() == {"status": "queued", "progress": 0.0}
         assert run_worker(client) == fit_id
         assert c.get(f"/fits/{fit_id}/status").json() == {"status": "succeeded", "progress": 1.0}

@@ -446,3 +446,23 @@ def test_require_names_missing_input_and_family() -> None:
     ) as exc:
         data.require(("params", "data"), "chinchilla")
     assert exc.value.field == "data"
+
+
+def test_guess_columns_finds_the_canonical_fields_and_an_architecture_column():
+    """`bayescale example` writes `architecture`; a run id (all distinct) is no group."""
+    import pandas as pd
+
+    from models.data import guess_columns
+
+    frame = pd.DataFrame(
+        {
+            "run": ["r1", "r2", "r3", "r4"],
+            "params": [1e6, 2e6, 1e6, 2e6],
+            "loss": [3.0, 2.8, 3.1, 2.9],
+            "architecture": ["a", "a", "b", "b"],
+        }
+    )
+    assert guess_columns(frame) == {"params": "params", "loss": "loss", "group": "architecture"}
+    with_group = frame.assign(group=["x", "x", "y", "y"])
+    assert guess_columns(with_group)["group"] == "group"
+    assert "group" not in guess_columns(frame.drop(columns="architecture"))

@@ -1,6 +1,10 @@
 """Chain initialisation from local optima (models.multistart); no NUTS here."""
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,3 +129,55 @@ def test_init_setting_is_checked_and_the_report_round_trips() -> None:
     assert d.init == report
     old = {k: v for k, v in d.to_dict().items() if k != "init"}  # a fit stored before init
     assert Diagnostics.from_dict(old).init is None
+
+
+# One process: compile a chinchilla model, then hash its log density and gradient at 32 prior
+# draws (the values multistart's L-BFGS and NUTS see).
+_DENSITY_HASH = """
+import hashlib, numpy as np, models
+from models import multistart as ms
+from models.build import prepare
+from models.config import resolve_config
+from models.sampling import CompileCache
+from models.simulate import simulate
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs
+fam = models.get_family("chinchilla")
+data = simulate(fam, CHINCHILLA_TRUTH, chinchilla_inputs(20), noise=0.02, seed=3)
+config, _ = resolve_config(fam, 1)
+md = prepare(data, fam.inputs, data.default_scales(fam.inputs))
+cache = CompileCache()
+compiled = cache.get(config, md)
+prior, density = cache.prior(config, md), ms.log_density(compiled)
+h = hashlib.sha256()
+for seed in range(32):
+    value, grad = density(prior(seed))
+    h.update(np.float64(value).tobytes() + grad.tobytes())
+print(h.hexdigest())
+"""
+
+
+@pytest.mark.slow
+def test_density_is_bit_identical_from_a_cold_and_a_warm_compile_cache(tmp_path) -> None:
+    """Issue 15 item 13: the multistart optima of one seed came out (151.582, 151.527, 125.427)
+    with a warm ~/.pytensor and (151.582, 151.556, 125.427) with a cold one. The gradient of the
+    fastmath numba build differed by ~1e-13 between a fresh compile and one linked from the
+    cache; L-BFGS stopping on a ridge turned that into another optimum. Two processes share one
+    fresh cache directory: the first compiles cold, the second loads what it wrote."""
+    flags = ",".join(
+        filter(None, [os.environ.get("PYTENSOR_FLAGS"), f"base_compiledir={tmp_path}"])
+    )
+    env = {**os.environ, "PYTENSOR_FLAGS": flags}
+    root = Path(__file__).resolve().parents[2]
+    hashes = [
+        subprocess.run(
+            [sys.executable, "-c", _DENSITY_HASH],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()[-1]
+        for _ in range(2)
+    ]
+    assert hashes[0] == hashes[1]
+    assert any((tmp_path / "numba").iterdir())  # the second process did load from the cache

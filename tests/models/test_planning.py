@@ -178,6 +178,9 @@ class TestComputeOptimal:
         new = compute_optimal(fit, 1e22)
         assert not known.population and known.group == "a"
         assert new.population and new.group is None
+        with pytest.raises(PredictionError, match="unknown group 'c'") as exc:
+            compute_optimal(fit, 1e22, group="c")  # a typo is not a new architecture
+        assert exc.value.field == "group"
 
         def width(plan):
             lo, hi = plan.budgets[0].loss.intervals[0.9]

@@ -121,8 +121,12 @@ class TestGroups:
         w = lambda p: p.mean_interval[0.9][1] - p.mean_interval[0.9][0]  # noqa: E731
         assert np.all(w(new) > w(seen))
 
-    def test_unseen_name_is_a_new_group(self, hierarchical):
-        pred = hierarchical.predict(POINTS, group="brand-new")
+    def test_unseen_name_is_refused_unless_a_new_group_is_asked_for(self, hierarchical):
+        """A typo must not silently answer for the population (issue 15, item 10)."""
+        with pytest.raises(PredictionError, match="unknown group 'brand-new'") as exc:
+            hierarchical.predict(POINTS, group="brand-new")
+        assert exc.value.field == "group"
+        pred = hierarchical.predict(POINTS, group="brand-new", new_group=True)
         assert pred.population and pred.group == "brand-new"
 
     def test_groups_differ_where_their_floors_differ(self, hierarchical):
@@ -138,7 +142,7 @@ class TestGroups:
         """No population exists for an independent parameter; say so instead of guessing."""
         fit = fake_fit(truth=HIER_TRUTH, groups=GROUPS, pooling={"E": "independent"})
         with pytest.raises(PredictionError, match="'E' is fitted independently") as exc:
-            fit.predict(POINTS, group="unseen")
+            fit.predict(POINTS, group="unseen", new_group=True)
         assert exc.value.field == "group"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -9,9 +10,11 @@ import pytest
 from matplotlib.collections import PathCollection
 
 import plots
+from models.data import Scales
 from plots.diagnostics import default_variables, pareto_k_values
 from plots.fit import exponent_names
 from tests.plots.conftest import GROUPS, fit_for
+from tests.utils import fake_fit
 
 # both formats of every kind, each over 5 KB: an empty or broken figure is far smaller
 MIN_BYTES = 5_000
@@ -86,6 +89,28 @@ def test_prior_posterior_has_a_panel_per_parameter_and_noise(chinchilla):
     fig = plots.figure("prior_posterior", chinchilla)
     titles = [ax.get_title() for ax in visible_axes(fig)]
     assert titles == [*chinchilla.family.param_names, "sigma"]
+
+
+def test_prior_posterior_draws_what_float64_holds_when_natural_units_overflow(chinchilla):
+    """Data near 1e300: every amplitude overflows to inf in natural units (was an IndexError)."""
+    huge = dataclasses.replace(chinchilla, scales=Scales({"params": 1e290, "data": 1e290}, 1e290))
+    with np.errstate(over="ignore"):
+        fig = plots.figure("prior_posterior", huge)
+        assert len(plots.render("prior_posterior", huge)) > MIN_BYTES
+    panels = {ax.get_title(): ax for ax in visible_axes(fig)}
+    overflowed = [t.get_text() for t in panels["A"].texts]  # prior draws with a small alpha fit
+    assert overflowed == ["posterior: no draw below 1e300 in natural units"]
+    assert len(panels["A"].patches) == 1
+    assert len(panels["E"].patches) == 2 and not panels["E"].texts  # 1.8e290 still fits
+
+
+def test_pareto_k_on_too_few_draws_names_the_draws():
+    """10 draws on one chain (the API's minimum) leave PSIS 2 tail draws of the 5 it needs."""
+    small = fake_fit(chains=1, draws=10)
+    with pytest.raises(plots.PlotError) as err:
+        plots.render("pareto_k", small)
+    assert err.value.field == "draws" and "has 10" in str(err.value)
+    assert len(pareto_k_values(fake_fit(chains=1, draws=25))) == len(small.data)
 
 
 def test_frontier_panels_and_group_lines(chinchilla):

@@ -205,6 +205,12 @@ def test_predict_validation(client, keys, dataset, mock_sampler):
             url, json={"points": [{"params": 1e9, "data": 1e10}]}, headers=keys.headers("read")
         ).json()["predictions"][0]["median"]
     )
+    point = {"points": [{"params": 1e9, "data": 1e10}], "group": "gpt-9"}
+    r = client.post(url, json=point, headers=keys.headers("read"))
+    assert_problem(r, 422, "group")
+    assert "unknown group 'gpt-9'" in r.json()["detail"]
+    r = client.post(url, json=point | {"new_group": True}, headers=keys.headers("read"))
+    assert r.status_code == 200 and r.json()["population"] is True and r.json()["group"] == "gpt-9"
 
 
 def test_fit_over_its_time_limit_ends_failed(client, keys, dataset, monkeypatch):

@@ -150,6 +150,9 @@ class TestPlan:
         ok = post(api, "plan", {"budgets": [1e21], "group": "mamba"}, fit="independent")
         assert ok.status_code == 200, ok.text
 
+    def test_unknown_group_is_refused_not_planned_from_the_population(self, api):
+        assert_problem(post(api, "plan", {"budgets": [1e21], "group": "gpt-9"}), 422, "group")
+
     def test_family_without_data_cannot_allocate(self, api):
         assert_problem(post(api, "plan", {"budgets": [1e21]}, fit="power_law"), 422, "family")
 

@@ -15,6 +15,7 @@ BENCHMARKS = (
     "init",
     "service_load",
     "extrapolation",
+    "defaults",
 )
 
 __all__ = ["BENCHMARKS"]

@@ -26,6 +26,7 @@ from cli.common import (
 )
 from cli.completion import add_completion_parser
 from cli.help import describe_commands
+from cli.importers import add_import_parsers
 from cli.planning import add_planning_parsers
 from cli.plots import add_plot_parser
 from cli.remote import add_remote_parsers
@@ -149,6 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_demo)
 
     add_remote_parsers(sub)
+    add_import_parsers(sub)
     add_completion_parser(sub, parser)
     describe_commands(parser, sub)  # last: lists every command registered above
     return parser

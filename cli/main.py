@@ -25,6 +25,7 @@ from cli.common import (
     sampler_args,
 )
 from cli.completion import add_completion_parser
+from cli.demo_answers import decision_lines
 from cli.help import describe_commands
 from cli.importers import add_import_parsers
 from cli.planning import add_planning_parsers
@@ -32,6 +33,10 @@ from cli.plots import add_plot_parser
 from cli.remote import add_remote_parsers
 from models import BayescaleError
 from service.errors import ServiceError
+
+# sd above this many |medians|: the draws are heavy-tailed and a mean would mislead
+HEAVY_TAIL_SD = 3.0
+DEMO_GROUP = "transformer"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -187,9 +192,16 @@ def _print_fit(
         return
     import pandas as pd
 
+    # medians and intervals: mean and sd (in --json) are dominated by a few far draws when a
+    # parameter's posterior is heavy-tailed, as population amplitudes often are
+    shown = table.drop(columns=["mean", "sd"], errors="ignore")
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"family: {result.family.key()}  groups: {', '.join(result.groups)}")
-        print(table.fillna("").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print("parameters: posterior medians and central intervals")
+        print(shown.fillna("").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    note = _heavy_tail_note(table)
+    if note:
+        print(note)
     status = "converged" if diag.converged else "NOT converged: " + "; ".join(diag.reasons)
     print(
         f"\ndiagnostics: {status}\n  max R-hat {diag.r_hat_max:.4f}  min ESS bulk "
@@ -205,6 +217,25 @@ def _print_fit(
         print(f"  warning [{w.code}]: {w.message}")
     if saved:
         print(f"\nsaved: {saved}")
+
+
+def _heavy_tail_note(table: Any) -> str:
+    """Why the table shows no means, when some parameter's draws are heavy-tailed."""
+    heavy = table[table["sd"] > HEAVY_TAIL_SD * table["median"].abs()]
+    if heavy.empty:
+        return ""
+    worst = heavy.loc[(heavy["sd"] / heavy["median"].abs()).idxmax()]
+    names = ", ".join(
+        f"{r.parameter} ({r.group if isinstance(r.group, str) else r.kind})"
+        for r in heavy.itertuples()
+    )
+    return (
+        f"note: {names} {'is' if len(heavy) == 1 else 'are'} heavy-tailed: a few draws lie far "
+        f"out (e.g. {worst['parameter']}: mean "
+        f"{worst['mean']:.4g}, sd {worst['sd']:.4g}, median {worst['median']:.4g}), so a mean "
+        "would describe those few draws, not a typical value; the median and interval barely "
+        "move with them (--json has mean and sd too)"
+    )
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -310,6 +341,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"   {who}: median {rec['median']:.3f}, 90% new-run interval [{lo:.3f}, {hi:.3f}] "
             f"({rec['region']})"
         )
+    say(f"\n4. how big to train a {DEMO_GROUP} (medians with 90% intervals):")
+    lines, decisions = decision_lines(result, data, fit_path, DEMO_GROUP)
+    for line in lines:
+        say(line)
     if args.json:
         payload = {
             "runs_csv": str(csv),
@@ -317,6 +352,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "parameters": _records(result.summary((0.9,))),
             "diagnostics": result.diagnostics.to_dict(),
             "predictions": predictions,
+            "decisions": decisions,
         }
         print(json.dumps(payload, indent=2, default=json_default))
     return 0

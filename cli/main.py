@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left (| head) is not an error
+        return code
+    except BrokenPipeError:
+        # the rest of the output has nowhere to go; point stdout at /dev/null so the
+        # interpreter's last flush does not fail again, and end quietly like `cat | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -106,7 +106,7 @@ def set_input_scale(ax: Axes, name: str, axis: str = "x") -> None:
     if scale == "log":
         target = ax.xaxis if axis == "x" else ax.yaxis
         target.set_major_locator(ticker.LogLocator(base=10, numticks=30))
-        target.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=30))
+        target.set_minor_locator(ticker.LogLocator(base=10, subs=tuple(range(2, 10)), numticks=30))
         target.set_minor_formatter(
             ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5))
         )

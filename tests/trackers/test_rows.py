@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -124,3 +126,13 @@ def test_csv_merge_refuses_a_file_that_is_not_an_import(tmp_path):
     with pytest.raises(TrackerError, match="not an import") as err:
         merge_csv(path, [{"run": "a", "step": 1, "loss": 2.0}])
     assert err.value.field == "output" and path.read_text() == "params,loss\n1e8,3.0\n"
+
+
+def test_importing_trackers_loads_neither_the_modelling_stack_nor_a_tracker():
+    """The readers load their tracker library only when they run; models is never loaded."""
+    heavy = ("models", "pymc", "mlflow", "tensorboard", "fastapi", "sqlalchemy")
+    code = f"import sys, trackers; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"

@@ -52,7 +52,9 @@ def run_cli(capsys, *argv):
     return code, out, err
 
 
-def test_event_files_to_csv_and_reimport_adds_only_new_steps(tmp_path, capsys):
+def test_event_files_to_csv_then_fit_and_plan_and_reimport_adds_only_new_steps(
+    tmp_path, capsys, mock_sampler
+):
     logdir = tmp_path / "logs"
     write_sweep(logdir)
     target = tmp_path / "runs.csv"
@@ -75,6 +77,16 @@ def test_event_files_to_csv_and_reimport_adds_only_new_steps(tmp_path, capsys):
     write_run(logdir / "n1e+08", None, [21], np.random.default_rng(1))
     code, out, _ = run_cli(capsys, *args, "-o", str(target), "--json")
     assert code == 0 and json.loads(out)["added"] == 1
+
+    fit = tmp_path / "fit.nc"
+    small = ("--draws", "50", "--tune", "50", "--chains", "2", "--quiet")
+    code, _, err = run_cli(
+        capsys, "fit", str(target), "--group-col", "group", *small, "-o", str(fit)
+    )
+    assert code == 0, err
+    code, out, err = run_cli(capsys, "plan", str(fit), "--budget", "1e21", "--json")
+    assert code == 0, err
+    assert json.loads(out)["budgets"][0]["params"]["median"] > 0
 
 
 def test_event_files_into_a_live_service_twice_store_each_step_once(tmp_path, capsys, mock_sampler):

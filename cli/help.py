@@ -20,7 +20,7 @@ ArviZ diagnostics that say whether to trust them."""
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "fit and predict on this machine",
-        ("demo", "example", "families", "fit", "predict", "summary"),
+        ("demo", "example", "import", "families", "fit", "predict", "summary"),
     ),
     ("decide from a fit", ("plan", "suggest", "backtest", "plot")),
     ("a shared server", ("serve", "remote", "worker", "admin", "migrate")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +26,18 @@ from cli.common import (
     sampler_args,
 )
 from cli.completion import add_completion_parser
+from cli.demo_answers import decision_lines
 from cli.help import describe_commands
+from cli.importers import add_import_parsers
 from cli.planning import add_planning_parsers
 from cli.plots import add_plot_parser
 from cli.remote import add_remote_parsers
 from models.errors import BayescaleError
 from service.errors import ServiceError
+
+# sd above this many |medians|: the draws are heavy-tailed and a mean would mislead
+HEAVY_TAIL_SD = 3.0
+DEMO_GROUP = "transformer"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,7 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # inside the try: a reader that left (| head) is not an error
+        return code
+    except BrokenPipeError:
+        # the rest of the output has nowhere to go; point stdout at /dev/null so the
+        # interpreter's last flush does not fail again, and end quietly like `cat | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except BayescaleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -155,6 +170,7 @@ def _parser(*, plot_options: bool = True) -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_demo)
 
     add_remote_parsers(sub)
+    add_import_parsers(sub)
     add_completion_parser(sub, parser)
     describe_commands(parser, sub)  # last: lists every command registered above
     return parser
@@ -192,9 +208,16 @@ def _print_fit(
         return
     import pandas as pd
 
+    # medians and intervals: mean and sd (in --json) are dominated by a few far draws when a
+    # parameter's posterior is heavy-tailed, as population amplitudes often are
+    shown = table.drop(columns=["mean", "sd"], errors="ignore")
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(f"family: {result.family.key()}  groups: {', '.join(result.groups)}")
-        print(table.fillna("").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print("parameters: posterior medians and central intervals")
+        print(shown.fillna("").to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    note = _heavy_tail_note(table)
+    if note:
+        print(note)
     status = "converged" if diag.converged else "NOT converged: " + "; ".join(diag.reasons)
     print(
         f"\ndiagnostics: {status}\n  max R-hat {diag.r_hat_max:.4f}  min ESS bulk "
@@ -236,6 +259,25 @@ def _print_stacking(report: dict[str, Any]) -> None:
         )
     for s in report["skipped"]:
         print(f"  left out {s['family']}: {s['reason']}")
+
+
+def _heavy_tail_note(table: Any) -> str:
+    """Why the table shows no means, when some parameter's draws are heavy-tailed."""
+    heavy = table[table["sd"] > HEAVY_TAIL_SD * table["median"].abs()]
+    if heavy.empty:
+        return ""
+    worst = heavy.loc[(heavy["sd"] / heavy["median"].abs()).idxmax()]
+    names = ", ".join(
+        f"{r.parameter} ({r.group if isinstance(r.group, str) else r.kind})"
+        for r in heavy.itertuples()
+    )
+    return (
+        f"note: {names} {'is' if len(heavy) == 1 else 'are'} heavy-tailed: a few draws lie far "
+        f"out (e.g. {worst['parameter']}: mean "
+        f"{worst['mean']:.4g}, sd {worst['sd']:.4g}, median {worst['median']:.4g}), so a mean "
+        "would describe those few draws, not a typical value; the median and interval barely "
+        "move with them (--json has mean and sd too)"
+    )
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -347,6 +389,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"   {who}: median {rec['median']:.3f}, 90% new-run interval [{lo:.3f}, {hi:.3f}] "
             f"({rec['region']})"
         )
+    say(f"\n4. how big to train a {DEMO_GROUP} (medians with 90% intervals):")
+    lines, decisions = decision_lines(result, data, fit_path, DEMO_GROUP)
+    for line in lines:
+        say(line)
     if args.json:
         payload = {
             "runs_csv": str(csv),
@@ -354,6 +400,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "parameters": _records(result.summary((0.9,))),
             "diagnostics": result.diagnostics.to_dict(),
             "predictions": predictions,
+            "decisions": decisions,
         }
         print(json.dumps(payload, indent=2, default=json_default))
     return 0

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         TargetCompute,
         TargetProbability,
         TimeTradeoff,
+        allocation_problem,
         compare_groups,
         compute_for_target,
         compute_optimal,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 
 # Public name -> (module, attribute), imported on first use.
 _LAZY: dict[str, tuple[str, str]] = {
+    "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.runs", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
     "fit": ("models.auto", "fit"),
@@ -197,6 +199,7 @@ __all__ = [
     "TargetProbability",
     "Thresholds",
     "TimeTradeoff",
+    "allocation_problem",
     "backtest",
     "check_probs",
     "compare_groups",

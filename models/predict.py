@@ -204,6 +204,14 @@ def points_frame(points: Any, inputs: Sequence[str]) -> pd.DataFrame:
         columns = {k: np.asarray([row.get(k) for row in rows], dtype=object) for k in names}
     missing = [n for n in inputs if n not in columns]
     if missing:
+        # a misspelt input ('parms') is named itself, not only the input it left missing
+        unknown = [str(c) for c in columns if c not in inputs]
+        if unknown:
+            raise PredictionError(
+                f"unknown input(s) {', '.join(map(repr, unknown))}: this fit needs "
+                f"{', '.join(inputs)} (missing {', '.join(missing)})",
+                field=unknown[0],
+            )
         raise PredictionError(f"prediction needs input(s) {', '.join(missing)}", field=missing[0])
     out = {}
     for name in inputs:

@@ -95,9 +95,21 @@ def input_label(name: str) -> str:
 
 
 def set_input_scale(ax: Axes, name: str, axis: str = "x") -> None:
-    """Log axis for scales (where power laws are straight lines), linear for fractions."""
+    """Log axis for scales (where power laws are straight lines), linear for fractions.
+
+    A log axis gets a labelled tick at every decade (matplotlib skips some over a wide range)
+    and, over up to two decades, labels at 2 and 5 between them: a sweep of model sizes
+    often spans only a decade or two and is otherwise read off two labels.
+    """
     scale = "linear" if name in LINEAR_INPUTS else "log"
     (ax.set_xscale if axis == "x" else ax.set_yscale)(scale)
+    if scale == "log":
+        target = ax.xaxis if axis == "x" else ax.yaxis
+        target.set_major_locator(ticker.LogLocator(base=10, numticks=30))
+        target.set_minor_locator(ticker.LogLocator(base=10, subs=tuple(range(2, 10)), numticks=30))
+        target.set_minor_formatter(
+            ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5))
+        )
 
 
 class _PlainLogFormatter(ticker.Formatter):
@@ -146,6 +158,10 @@ def quantile_bands(
     return median, bands
 
 
+# shading of the 50 % (False) and 90 % (True) bands
+BAND_ALPHA = {False: 0.45, True: 0.22}
+
+
 def draw_bands(
     ax: Axes,
     x: np.ndarray,
@@ -157,7 +173,8 @@ def draw_bands(
     """A median line over nested shaded intervals (wider = lighter)."""
     for p in sorted(bands, reverse=True):
         lo, hi = bands[p]
-        ax.fill_between(x, lo, hi, color=color, alpha=0.12 if p >= 0.9 else 0.25, lw=0)
+        # strong enough to read at a glance over white (tests/plots/test_readability.py)
+        ax.fill_between(x, lo, hi, color=color, alpha=BAND_ALPHA[p >= 0.9], lw=0)
     ax.plot(x, median, color=color, lw=1.8, label=label)
 
 

@@ -32,7 +32,7 @@ from plots._common import (
 if TYPE_CHECKING:
     from models import Fit
 
-N_BUDGETS = 16
+N_BUDGETS = 24
 
 
 def default_budgets(fit: Fit, k: float) -> np.ndarray:
@@ -41,11 +41,25 @@ def default_budgets(fit: Fit, k: float) -> np.ndarray:
     return np.geomspace(compute.min(), compute.max() * 1e3, N_BUDGETS)
 
 
+def curve_budgets(fit: Fit, budgets: Sequence[float] | None, k: float) -> np.ndarray:
+    """Where the curves are evaluated: a fine log grid over the budgets asked for, and them.
+
+    A few requested budgets alone draw a kinked polyline; the grid spans them (the default
+    range when fewer than two differ) and they stay on it exactly.
+    """
+    asked = np.unique(np.asarray(budgets or [], dtype=float))
+    if asked.size >= 2:
+        grid = np.geomspace(asked[0], asked[-1], N_BUDGETS)
+    else:
+        grid = default_budgets(fit, k)
+    return np.unique(np.concatenate([grid, asked]))
+
+
 def _plans(
     fit: Fit, budgets: Sequence[float] | None, group: str | None, k: float
 ) -> tuple[np.ndarray, list[tuple[str, models.ComputePlan]]]:
     """One compute-optimal plan per group to draw (the requested one, else every group)."""
-    chosen = np.sort(np.asarray(budgets, dtype=float)) if budgets else default_budgets(fit, k)
+    chosen = curve_budgets(fit, budgets, k)
     groups = [group] if group else fit.groups
     values = [float(c) for c in chosen]
     plans = [(g, models.compute_optimal(fit, values, group=g, k=k, probs=BANDS)) for g in groups]
@@ -131,10 +145,12 @@ def target_probability_plot(
             answer.probability,
             color=colors.get(g, "#000000"),
             lw=1.8,
-            marker="o",
-            ms=3,
             label=g if not plan.population else f"{g} (new group)",
         )
+        if budgets:  # the budgets asked for, on the curve
+            asked = np.isin(chosen, np.asarray(budgets, dtype=float))
+            reached = np.asarray(answer.probability)[asked]
+            ax.plot(chosen[asked], reached, "o", ms=4, color=colors.get(g))
     for q in (0.5, 0.9):
         ax.axhline(q, color="#777777", ls=":", lw=1)
     ax.set_xscale("log")

@@ -22,6 +22,7 @@ import models
 from service import dashboard
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
+from service.docs import install_docs
 from service.errors import PROBLEM, ServiceError, problem
 from service.fit_store import FitCache
 from service.headers import SecurityHeaders
@@ -80,7 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Bayesian scaling-law fits with posterior intervals, shared per project.",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc from local assets
+        redoc_url=None,
     )
+    install_docs(app)
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     for router in (

@@ -19,6 +19,9 @@ FORBIDDEN = frozenset(
         "httpx",
         "service",
         "cli",
+        "trackers",
+        "mlflow",
+        "tensorboard",
     }
 )
 MODULES = sorted(MODELS.rglob("*.py"))

@@ -33,7 +33,7 @@ Modules: :mod:`~models.planning.results` (answer types), :mod:`~models.planning.
 ``C = k N D``), ``_draws`` (model units) and ``_numerics`` (vectorised minimisers, quantiles).
 """
 
-from models.planning._allocator import Constraints
+from models.planning._allocator import Constraints, allocation_problem
 from models.planning._numerics import BISECT_TOL, GOLDEN_STEPS, GRID
 from models.planning.allocation import compare_groups, compute_optimal, plan
 from models.planning.results import (
@@ -79,6 +79,7 @@ __all__ = [
     "TargetCompute",
     "TargetProbability",
     "TimeTradeoff",
+    "allocation_problem",
     "compare_groups",
     "compute_for_target",
     "compute_optimal",

@@ -15,6 +15,7 @@ import numpy as np
 
 from models.build import scaled_inputs
 from models.errors import PredictionError
+from models.families.base import ScalingLaw
 from models.planning._draws import _draws, _scaled
 from models.planning._numerics import _minimise, _positive
 from models.result import Fit
@@ -73,6 +74,16 @@ def _limits(k: float, inputs: Mapping[str, float] | None, constraints: Constrain
     return _Limits(inputs=extra, **out)  # type: ignore[arg-type]
 
 
+def allocation_problem(fam: ScalingLaw) -> str:
+    """Why fits of ``fam`` cannot split compute between size and data, or '' when they can."""
+    if "params" in fam.inputs and {"data", "steps"} & set(fam.inputs):
+        return ""
+    return (
+        f"compute allocation needs a family with inputs 'params' and 'data' (or "
+        f"'steps' with tokens_per_step); '{fam.key()}' has {', '.join(fam.inputs)}"
+    )
+
+
 class _Allocator:
     """Natural loss of one group's draws along ``N D = C/k`` and the feasible segment of log N.
 
@@ -82,12 +93,9 @@ class _Allocator:
 
     def __init__(self, fit: Fit, limits: _Limits, group: str | None, seed: int) -> None:
         fam = fit.family
-        if "params" not in fam.inputs or not {"data", "steps"} & set(fam.inputs):
-            raise PredictionError(
-                f"compute allocation needs a family with inputs 'params' and 'data' (or "
-                f"'steps' with tokens_per_step); '{fam.key()}' has {', '.join(fam.inputs)}",
-                field="family",
-            )
+        problem = allocation_problem(fam)
+        if problem:
+            raise PredictionError(problem, field="family")
         self.axis = "steps" if "steps" in fam.inputs else "data"
         if self.axis == "steps" and limits.tokens_per_step is None:
             raise PredictionError(

@@ -320,6 +320,35 @@ class Client:
                 log.warning("rows %d.. not logged to %s: %s", start, dataset, exc)
         return answers
 
+    def import_rows(
+        self, dataset: str, rows: Sequence[Mapping[str, Any]], *, create: bool = True
+    ) -> tuple[int, int]:
+        """Add tracked runs' rows (each with ``run`` and ``step``) that the dataset lacks.
+
+        Rows already stored under the same ``(run, step)`` are left alone; each new one is
+        sent with :meth:`log_observation`'s ``(dataset, run, step)`` key, so an import that is
+        interrupted and run again stores every step once. ``trackers.mlflow_rows`` and
+        ``trackers.tensorboard_rows`` make such rows. Returns (added, already there).
+        """
+        if create:
+            self.create_dataset(dataset, exist_ok=True)
+        # log_observation keeps run and step in the row's meta
+        stored = {
+            (str(o.meta["run"]), int(o.meta["step"]))
+            for o in self.iter_observations(dataset)
+            if "run" in o.meta and "step" in o.meta
+        }
+        added = 0
+        for row in rows:
+            run, step = str(row["run"]), int(row["step"])
+            if (run, step) in stored:
+                continue
+            fields = {k: v for k, v in row.items() if k not in ("run", "step")}
+            self.log_observation(dataset, run=run, step=step, **fields)
+            stored.add((run, step))
+            added += 1
+        return added, len(rows) - added
+
     # -- fits -------------------------------------------------------------------------------
 
     def fit(

@@ -41,3 +41,22 @@ def _check(name: str, value: float | None, op: str, limit: float, applies: bool 
         return Check(name, value, f"{op} {limit:g}", None)
     passed = value <= limit if op == "≤" else value >= limit
     return Check(name, value, f"{op} {limit:g}", bool(passed))
+
+
+def pareto_advice(diagnostics: dict[str, Any], checks: list[Check]) -> str:
+    """What to do when the sampler converged but LOO's Pareto k failed, or ''.
+
+    The two verdicts answer different questions, and side by side (green "converged", red k)
+    they read as a contradiction without this.
+    """
+    failed = any(c.name.startswith("Pareto k") and c.passed is False for c in checks)
+    if not (failed and diagnostics.get("converged")):
+        return ""
+    return (
+        "Converged is about the sampler: the chains agree and explored the posterior, so the "
+        "parameters and predictions can be read. The red Pareto k is about the data: some runs "
+        "are so influential or outlying that leaving one out changes the fit, and the LOO "
+        "score (ELPD) is unreliable. Look at those runs for a diverged or mislabelled one, "
+        "refit with likelihood student_t to make the fit robust to them, and compare models "
+        "with a backtest rather than LOO."
+    )

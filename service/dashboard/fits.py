@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 import models
 import plots
-from models import ScalingLaw
+from models import ScalingLaw, allocation_problem
 from service import fit_store, plotting, store
 from service.dashboard.auth import CurrentViewer, DbSession, FormViewer, Viewer
-from service.dashboard.checks import diagnostic_checks
+from service.dashboard.checks import diagnostic_checks, pareto_advice
 from service.dashboard.forms import fit_request, form_fields, plan_request, predict_request
 from service.dashboard.render import DashboardRoute, page
 from service.deps import FitCacheDep, SettingsDep
@@ -183,6 +183,7 @@ def _fit_page(
     dataset = session.get(Dataset, job.dataset_id)
     family = models.get_family(job.family, **(job.spec.get("family_options") or {}))
     groups = sorted({p["group"] for p in job.summary or [] if p.get("group")})
+    checks = diagnostic_checks(job.diagnostics) if job.diagnostics else []
     return page(
         request,
         "fit.html",
@@ -192,7 +193,10 @@ def _fit_page(
         dataset=dataset,
         inputs=family.inputs,
         groups=groups,
-        checks=diagnostic_checks(job.diagnostics) if job.diagnostics else [],
+        checks=checks,
+        pareto_advice=pareto_advice(job.diagnostics or {}, checks),
+        # a one-input fit (power_law) has no size/data split to plan: no Plan form, say why
+        plan_problem=allocation_problem(family),
         shown_plots=SHOWN_PLOTS,
         plot_kinds=_plot_kinds(family),
         form=form or {},

@@ -72,9 +72,16 @@ def _one_input(x: str, data: ScalingData) -> list[Candidate]:
 
 
 def non_monotone(data: ScalingData, x: str) -> bool:
-    """Whether some group's loss rises along ``x`` by more than 5 % of its range, then falls."""
-    for g in data.groups:
-        rows = np.flatnonzero(data.group == g)
+    """Whether the loss rises along ``x`` by more than 5 % of its range, then falls again.
+
+    Checked per group and, when the rows carry ``data``, per value of it (double descent is a
+    peak along N at fixed D; across D the loss of a two-input sweep is not ordered by N).
+    """
+    keys = data.group.astype(str)
+    if "data" in data.inputs and x != "data":
+        keys = np.char.add(np.char.add(keys, "|"), data.inputs["data"].astype(str))
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
         loss = data.loss[rows][np.argsort(data.inputs[x][rows], kind="stable")]
         if len(loss) < 5:
             continue
@@ -87,11 +94,16 @@ def non_monotone(data: ScalingData, x: str) -> bool:
 
 
 def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float | None]:
-    """Laws for the inputs present; the data they are fitted on; k when compute was derived."""
-    names = set(data.inputs)
+    """Laws for the inputs present; the data they are fitted on; k when compute was derived.
+
+    Only inputs that vary are scale axes (a sweep of N at fixed D is a one-input problem).
+    ``double_descent`` joins whenever the rows have N and D and some group's loss is
+    non-monotone along N (:func:`non_monotone`).
+    """
+    names, moving = set(data.inputs), set(data.varying_inputs)
     k: float | None = None
     out: list[Candidate] = []
-    if {"params", "data"} <= names:
+    if {"params", "data"} <= moving:
         out.append(Candidate(get_family("chinchilla")))
         if "unique_data" in names:
             out.append(Candidate(get_family("data_constrained")))
@@ -102,20 +114,19 @@ def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float |
             data = replace(data, inputs=inputs)
         out += [Candidate(get_family("power_law", x="compute"))]
         out += [Candidate(get_family("broken_power_law", x="compute", breaks="1"))]
-    elif {"params", "steps"} <= names:
+    elif {"params", "steps"} <= moving:
         out.append(Candidate(get_family("scale_time")))
         out += _one_input("steps", data)[:2]
-    elif len(names) == 1 or names <= {"compute", "params", "data", "steps"}:
-        x = scale_axis(data.inputs)
-        out += _one_input(x, data)
-        if x == "params" and non_monotone(data, x):
-            out.append(Candidate(get_family("double_descent")))
+    elif moving & {"compute", "params", "data", "steps"}:
+        out += _one_input(scale_axis(moving), data)
     else:
         raise FamilyError(
             f"family auto has no candidate laws for inputs {', '.join(sorted(names))}; "
             "name a family",
             field="family",
         )
+    if {"params", "data"} <= names and non_monotone(data, "params"):
+        out.append(Candidate(get_family("double_descent")))
     return out, data, k
 
 

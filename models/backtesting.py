@@ -193,7 +193,7 @@ def holdout_split(
     that leaves a side empty, before anything is queued.
     """
     if family == AUTO:
-        by = by or scale_axis(data.inputs)
+        by = by or scale_axis(data.varying_inputs or list(data.inputs))
     else:
         options = family_options or {}
         fam = family if isinstance(family, ScalingLaw) else get_family(family, **options)

@@ -277,6 +277,11 @@ class ScalingData:
                 field=missing[0],
             )
 
+    @property
+    def varying_inputs(self) -> list[str]:
+        """Inputs whose values are not all equal (canonical order)."""
+        return [n for n in INPUTS if n in self.inputs and np.ptp(self.inputs[n]) > 0]
+
     def subset(self, mask: np.ndarray) -> ScalingData:
         """Rows where ``mask`` is true (e.g. a fit-small / predict-large split)."""
         mask = np.asarray(mask, dtype=bool)

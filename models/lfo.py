@@ -35,8 +35,8 @@ MAX_SCORED = 200
 
 
 def axis_of(data: ScalingData) -> str:
-    """The scale axis leave-future-out cuts along (:func:`models.data.scale_axis`)."""
-    return scale_axis(data.inputs)
+    """The axis leave-future-out cuts along: :func:`models.data.scale_axis` of varying inputs."""
+    return scale_axis(data.varying_inputs or list(data.inputs))
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,18 @@ def test_candidates_follow_the_inputs():
 def test_double_descent_is_a_candidate_only_for_non_monotone_curves():
     x = np.geomspace(10, 1e4, 30)
     bump = 1 + np.exp(-((np.log(x) - np.log(300)) ** 2))
-    data = models.ScalingData({"params": x}, 0.3 + x**-0.3 + bump, np.array(["a"] * 30))
+    # a width sweep at one dataset size D (double descent needs both inputs)
+    inputs = {"params": x, "data": np.full(30, 500.0)}
+    data = models.ScalingData(inputs, 0.3 + x**-0.3 + bump, np.array(["a"] * 30))
     assert non_monotone(data, "params")
-    assert "double_descent" in [c.family.name for c in candidates(data)[0]]
+    found = [c.family.name for c in candidates(data)[0]]
+    assert "double_descent" in found and "power_law" in found  # constant D: laws over N
     assert not non_monotone(_curve(x="params"), "params")
+    # a two-input sweep is not ordered by N across D: no false alarm
+    sweep = models.simulate.simulate(
+        models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(30), seed=1
+    )
+    assert not non_monotone(sweep, "params")
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,8 @@ def run_bayescale(
         "wall_s": wall,
         "settings": {k: s[k] for k in ("draws", "tune", "chains")} | {"seed": task.sampler_seed},
         "agrees_with_models_backtest": bool(
-            np.isclose(product.rmse_log, scores["rmse_log"], rtol=1e-9, atol=1e-12)
+            # predict's quantiles read float32 order statistics (relative error < 1e-7)
+            np.isclose(product.rmse_log, scores["rmse_log"], rtol=1e-6, atol=1e-12)
             and all(
                 np.isclose(product.coverage[p], scores["coverage"][k])
                 for p, k in zip(product.coverage, scores["coverage"], strict=True)

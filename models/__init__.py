@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from models.auto import validate as validate_fit
     from models.backtesting import Backtest, Score, backtest, holdout_split
     from models.build import prepare
-    from models.config import DEFAULT_LIKELIHOOD
-    from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData
+    from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData, guess_columns
+    from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
     from models.diagnostics import Diagnostics, FitWarning, Thresholds
     from models.errors import (
         BayescaleError,
@@ -62,18 +62,18 @@ if TYPE_CHECKING:
     from models.predict import Prediction, check_probs, interval_tag
     from models.priors import HyperPrior, PriorSpec
     from models.result import Fit
-    from models.runs import DEFAULT_MAX_PER_RUN
     from models.sampling import COMPILE_CACHE, SamplerSettings
 
     # exported as simulate_data: the name simulate would hide the module models.simulate
     from models.simulate import SCALE_TIME_EXAMPLE, example_dataset
     from models.simulate import simulate as simulate_data
-    from models.spec import AUTO, DEFAULT_FAMILY, FitSpec
+    from models.spec import FitSpec
 
 # Public name -> (module, attribute), imported on first use.
 _LAZY: dict[str, tuple[str, str]] = {
+    "guess_columns": ("models.data", "guess_columns"),
     "allocation_problem": ("models.planning", "allocation_problem"),
-    "DEFAULT_MAX_PER_RUN": ("models.runs", "DEFAULT_MAX_PER_RUN"),
+    "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
     "fit": ("models.auto", "fit"),
     "fit_auto": ("models.auto", "fit_auto"),
@@ -83,7 +83,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "backtest": ("models.backtesting", "backtest"),
     "holdout_split": ("models.backtesting", "holdout_split"),
     "prepare": ("models.build", "prepare"),
-    "DEFAULT_LIKELIHOOD": ("models.config", "DEFAULT_LIKELIHOOD"),
+    "DEFAULT_LIKELIHOOD": ("models.defaults", "DEFAULT_LIKELIHOOD"),
     "DEFAULT_GROUP": ("models.data", "DEFAULT_GROUP"),
     "INPUTS": ("models.data", "INPUTS"),
     "Scales": ("models.data", "Scales"),
@@ -135,8 +135,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "SCALE_TIME_EXAMPLE": ("models.simulate", "SCALE_TIME_EXAMPLE"),
     "example_dataset": ("models.simulate", "example_dataset"),
     "simulate_data": ("models.simulate", "simulate"),
-    "AUTO": ("models.spec", "AUTO"),
-    "DEFAULT_FAMILY": ("models.spec", "DEFAULT_FAMILY"),
+    "AUTO": ("models.defaults", "AUTO"),
+    "DEFAULT_FAMILY": ("models.defaults", "DEFAULT_FAMILY"),
     "FitSpec": ("models.spec", "FitSpec"),
 }
 
@@ -213,6 +213,7 @@ __all__ = [
     "fit_to_bytes",
     "get_family",
     "group_draws",
+    "guess_columns",
     "holdout_split",
     "interval_tag",
     "iso_loss",

@@ -28,7 +28,9 @@ import numpy as np
 import xarray as xr
 
 from models import fitting
+from models.config import ModelConfig
 from models.data import Scales, ScalingData, scale_axis
+from models.defaults import AUTO
 from models.diagnostics import FitWarning, Thresholds
 from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
 from models.errors import DataError, FamilyError
@@ -36,7 +38,7 @@ from models.families import REGISTRY, ScalingLaw, get_family
 from models.lfo import Cut, axis_of, cuts, record, refit_settings
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
-from models.spec import AUTO, FitSpec, SpecFields, as_spec
+from models.spec import FitSpec, SpecFields, as_spec
 from models.stacking import (
     MIN_WEIGHT,
     Stacked,
@@ -392,17 +394,16 @@ def validate(
     *,
     thresholds: Thresholds | None = None,
     **fields: Unpack[SpecFields],
-) -> list[FitWarning]:
+) -> tuple[ModelConfig | None, list[FitWarning]]:
     """Everything a fit checks before sampling (raises a ``BayescaleError`` naming the field).
 
-    For ``auto``: the options are refused as in :func:`fit_auto`, and at least one candidate
-    must accept the rows (else ``DataError`` naming ``loss``). Returns the warnings found (the
-    resolved config of a named law: :func:`models.fitting.validate_fit`).
+    Returns the resolved config (None for ``auto``: several laws) and the warnings found. For
+    ``auto`` the options are refused as in :func:`fit_auto`, and at least one candidate must
+    accept the rows (else ``DataError`` naming ``loss``).
     """
     spec = as_spec(spec, **fields)
     if not spec.is_auto:
-        _, found = fitting.validate_fit(data, spec, thresholds=thresholds)
-        return found
+        return fitting.validate_fit(data, spec, thresholds=thresholds)
     _refuse(spec)
     laws, work, _ = candidates(data)
     reasons = []
@@ -411,7 +412,7 @@ def validate(
             _, found = fitting.validate_fit(
                 work, replace(spec, family=cand.family), thresholds=thresholds
             )
-            return found
+            return None, found
         except DataError as exc:
             reasons.append(f"{cand.family.key()}: {exc}")
     raise DataError(f"too few rows for every candidate law ({'; '.join(reasons)})", field="loss")

@@ -32,11 +32,12 @@ import numpy as np
 
 from models import auto
 from models.data import ScalingData, scale_axis
+from models.defaults import AUTO, DEFAULT_FAMILY
 from models.errors import PredictionError
 from models.families import ScalingLaw, get_family
 from models.predict import Prediction, check_probs, interval_tag
 from models.result import Fit
-from models.spec import AUTO, DEFAULT_FAMILY, FitSpec, as_spec
+from models.spec import FitSpec, as_spec
 from models.splits import split
 
 SCORE_PROBS: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
@@ -258,7 +259,7 @@ def backtest(
     (``family_options``, ``pooling``, ``settings``, ``progress``, ``time_limit_s``, ...).
     """
     probs = check_probs(probs)
-    model_keys = ("family_options", "pooling", "priors", "likelihood", "settings")
+    model_keys = ("family_options", "pooling", "priors", "likelihood", "settings", "max_per_run")
     spec = as_spec(family, **{k: fit_kwargs.pop(k) for k in model_keys if k in fit_kwargs})
     if not spec.is_auto:
         spec = replace(spec, family=spec.law())

@@ -12,15 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from models import defaults
 from models.errors import PriorError
 from models.families import POOLING_CHOICES, Pooling, ScalingLaw
 from models.priors import HyperPrior, PriorSpec, canonical_json
 
 Likelihood = Literal["normal", "student_t"]
 LIKELIHOODS: tuple[Likelihood, ...] = ("normal", "student_t")
-# Student-t by default: on real curves the Normal let early or outlying points set the exponent
-# (BENCHMARKS.md, "Robust likelihood"); ``normal`` remains an option.
-DEFAULT_LIKELIHOOD: Likelihood = "student_t"
+DEFAULT_LIKELIHOOD: Likelihood = defaults.DEFAULT_LIKELIHOOD  # type: ignore[assignment]
 # Observation noise is on log loss: sigma = 0.1 means runs scatter by about 10 %.
 NOISE_PRIORS: dict[str, PriorSpec] = {
     "sigma": PriorSpec("HalfNormal", sigma=0.2),

@@ -384,14 +384,14 @@ def _run_column(frame: pd.DataFrame, run_col: str) -> np.ndarray:
 
 
 def guess_columns(frame: pd.DataFrame) -> dict[str, str]:
-    """Field (an input, ``loss``, ``group``) -> the column that most likely holds it.
+    """Field (an input, ``loss``, ``group``, ``run``) -> the column that most likely holds it.
 
     Columns named like a field are that field. Without a ``group`` column, the first column that
     is not numeric and repeats its values (2 to n/2 distinct: an architecture, not a run id)
     is the group, as ``bayescale example`` writes ``architecture``. A guess, for a form to
     preselect: the caller confirms it (``from_frame``'s ``mapping``/``group_col``).
     """
-    guess = {name: name for name in (*INPUTS, "loss", "group") if name in frame.columns}
+    guess = {name: name for name in (*INPUTS, "loss", "group", "run") if name in frame.columns}
     if "group" not in guess:
         for column in frame.columns:
             if column in guess.values():

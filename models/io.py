@@ -22,6 +22,7 @@ import xarray as xr
 from models.auto import combine
 from models.config import resolve_config
 from models.data import Scales, ScalingData
+from models.defaults import AUTO
 from models.diagnostics import Diagnostics
 from models.discrepancy import Discrepancy
 from models.errors import BayescaleError, IncompatibleFitError
@@ -29,7 +30,6 @@ from models.families import get_family
 from models.priors import canonical_json
 from models.result import Fit
 from models.sampling import SamplerSettings
-from models.spec import AUTO
 from models.stacking import Stacked
 
 FORMAT_VERSION = 1

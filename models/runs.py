@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from models import defaults
 from models.data import ScalingData
 from models.errors import SettingsError
 from models.posterior import flat
 
-DEFAULT_MAX_PER_RUN = 30
+DEFAULT_MAX_PER_RUN = defaults.DEFAULT_MAX_PER_RUN
 # The axis a run is thinned along: its training time, in the first unit the data has.
 RUN_AXES = ("steps", "data", "compute")
 

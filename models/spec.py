@@ -12,15 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
 from models.config import DEFAULT_LIKELIHOOD
+from models.defaults import AUTO, DEFAULT_FAMILY
 from models.families import ScalingLaw, get_family
 from models.priors import HyperPrior, PriorSpec
 from models.runs import DEFAULT_MAX_PER_RUN
 from models.sampling import SamplerSettings
-
-# The family fitted when none is named: by models.fit, the HTTP API, the CLI and the dashboard:
-# "auto", candidate laws weighted by leave-future-out stacking (models.auto).
-AUTO = "auto"
-DEFAULT_FAMILY = AUTO
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,16 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
+# The pages install_docs serves (their inline start-up scripts get a hashed CSP: service.headers)
+DOCS_PATHS: tuple[str, ...] = ("/docs", "/docs/oauth2-redirect", "/redoc")
 
 
 def install_docs(app: FastAPI) -> None:
     """Serve the interactive docs from local assets (create the app with ``docs_url=None``)."""
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
-    redirect = "/docs/oauth2-redirect"
+    swagger, redirect, redoc_path = DOCS_PATHS
 
-    @app.get("/docs", include_in_schema=False)
+    @app.get(swagger, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
@@ -43,7 +45,7 @@ def install_docs(app: FastAPI) -> None:
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/redoc", include_in_schema=False)
+    @app.get(redoc_path, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_redoc_html(

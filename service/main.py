@@ -22,7 +22,7 @@ import models
 from service import dashboard
 from service.config import Settings, get_settings
 from service.db import make_engine, session_factory
-from service.docs import install_docs
+from service.docs import DOCS_PATHS, install_docs
 from service.errors import PROBLEM, ServiceError, problem
 from service.fit_store import FitCache
 from service.headers import SecurityHeaders
@@ -104,8 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(InputGuard)  # reads the body BodyLimit has bounded
     app.add_middleware(BodyLimit)
     _install_error_handlers(app)
-    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    app.add_middleware(SecurityHeaders, docs_paths=[path for path in docs if path])
+    app.add_middleware(SecurityHeaders, docs_paths=DOCS_PATHS)
     app.openapi = _openapi(app)  # type: ignore[method-assign]
     return app
 

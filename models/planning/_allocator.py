@@ -121,11 +121,13 @@ class _Allocator:
         self.group, self.population, self.params = _draws(fit, group, seed)
         self.columns = {n: v[:, None] for n, v in self.params.items()}
         n_draws = len(next(iter(self.params.values())))
-        # Per draw tau * eta of the extrapolation discrepancy (models.discrepancy), (S, 1).
+        # Per draw tau * eta of the extrapolation discrepancy (models.discrepancy), (S, 1). It is
+        # the law's error, common to every group: drawn from the fit's own seed, not ``seed``
+        # (which differs between two new groups), so it cancels when groups are compared.
         self.delta = (
             None
             if fit.discrepancy is None
-            else np.asarray(fit.discrepancy.tau_draws(n_draws, seed))[:, None]
+            else np.asarray(fit.discrepancy.tau_draws(n_draws, fit.settings.seed))[:, None]
         )
         self.log_k = float(np.log(limits.k))
         # D >= one token (one step on the steps axis): the segment's natural lower end.

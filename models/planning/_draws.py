@@ -36,11 +36,12 @@ def _draws(fit: Fit, group: str | None, seed: int) -> tuple[str | None, bool, di
     return group, group not in fit.groups, params
 
 
-def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array], seed: int = 0) -> Array:
+def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
     """Natural log loss of the mean curve, (P, S), at the points of ``frame``.
 
     Includes the fit's extrapolation discrepancy (:mod:`models.discrepancy`): planning answers
-    beyond the data are as uncertain as predictions there.
+    beyond the data are as uncertain as predictions there. Its draws come from the fit's own
+    seed: the law's error is the same whichever group or question asks.
     """
     inputs = fit.family.inputs
     natural = {n: frame[n].to_numpy() for n in inputs}
@@ -49,5 +50,5 @@ def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array], seed: int = 0) 
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         out = np.log(fit.family.curve(np, x, p)) + np.log(fit.scales.loss)
     if fit.discrepancy is not None:
-        out = out + fit.discrepancy.shift(natural, out.shape[1], seed)
+        out = out + fit.discrepancy.shift(natural, out.shape[1], fit.settings.seed)
     return np.asarray(out, dtype=float)

@@ -1,4 +1,4 @@
-"""The upload's column mapping: which CSV column is the group, each input, the loss.
+"""The upload's column mapping: which CSV column is the group, the run, each input, the loss.
 
 The guesses are :func:`models.data.guess_columns` (the same reading of a CSV the CLI's
 ``--group-col``/``--map`` confirm); the user confirms or changes them on the mapping page, and
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models.data import INPUTS, guess_columns
+from models import INPUTS, guess_columns
 from service.errors import Invalid
 
 META = "meta"
-ROLES: tuple[str, ...] = ("group", *INPUTS, "loss", META)
+ROLES: tuple[str, ...] = ("group", "run", *INPUTS, "loss", META)
 SAMPLES = 3
 
 

@@ -82,7 +82,7 @@ def test_runs_of_one_row_get_no_effect():
     data = trajectories(n_runs=2, n=5)
     ids = ScalingData(data.inputs, data.loss, run=[f"id{i}" for i in range(len(data))])
     assert ids.runs == [] and set(ids.run_index) == {0}
-    config, _ = models.fitting.validate_fit(ids, STEPS_LAW)
+    config, _ = models.validate_fit(ids, STEPS_LAW)
     assert config.n_runs == 0
     mixed = ScalingData(data.inputs, data.loss, run=[*data.run[:-1], "lonely"])
     assert mixed.runs == ["run0", "run1"] and mixed.run_index[-1] == 2

@@ -444,6 +444,7 @@ CASES = [
         "/fits",
         {
             "dataset": "runs",
+            "family": "chinchilla",
             "priors": {"alpha": {"mu": _dist("Normal", mu=1e300, sigma=1), "sigma": HALF}},
         },
         JSON,
@@ -456,6 +457,7 @@ CASES = [
         "/fits",
         {
             "dataset": "runs",
+            "family": "chinchilla",
             "priors": {
                 "alpha": {
                     "mu": _dist("Normal", mu=0, sigma=1),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import models
 from tests.service.test_fits import run_worker, submit
+from tests.utils import replace_sampler
 
 PANIC = (
     "PyO3 panic: called `Result::unwrap()` on an `Err` value: LogpError\n"
@@ -17,7 +17,7 @@ def test_a_sampler_panic_is_one_sentence_in_error_reason(client, keys, dataset, 
     def panic(*args, **kwargs):
         raise RuntimeError(PANIC)
 
-    monkeypatch.setattr(models.fit_module, "sample_posterior", panic)
+    replace_sampler(monkeypatch, panic)
     assert submit(client, keys).status_code == 202
     fit_id = run_worker(client)
     fit = client.get(f"/v1/projects/alpha/fits/{fit_id}", headers=keys.headers("read")).json()

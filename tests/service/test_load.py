@@ -21,13 +21,12 @@ import httpx
 import pytest
 import uvicorn
 
-import models
 from service import jobs
 from service.config import Settings
 from service.main import create_app
 from tests.service.conftest import make_project
 from tests.service.deployment import free_port
-from tests.utils import example_rows, fake_sampler
+from tests.utils import example_rows, fake_sampler, replace_sampler
 
 # slow tier (CI runs it): a live server and a fit per database, ~1 min idle, ~3 min loaded
 pytestmark = pytest.mark.slow
@@ -44,7 +43,7 @@ def live(request, tmp_path, monkeypatch):
     # the queue may wait as long as this shared 2-core machine needs: what is under test is that
     # no request fails on the pool or a lock, not how fast a loaded machine drains 300 requests
     settings = settings.model_copy(update={"rate_limit_per_minute": 0, "max_queue_wait_s": 600})
-    monkeypatch.setattr(models.fit_module, "sample_posterior", fake_sampler)
+    replace_sampler(monkeypatch, fake_sampler)
     app = create_app(settings)
     port = free_port()
     server = uvicorn.Server(

@@ -28,7 +28,10 @@ def test_input_names_are_the_models_inputs() -> None:
 
 
 def test_likelihoods_are_the_models_likelihoods() -> None:
-    assert get_args(FitRequest.model_fields["likelihood"].annotation) == config.LIKELIHOODS
+    # Literal[...] | None: None asks for the server's default (models.DEFAULT_LIKELIHOOD)
+    literal, none = get_args(FitRequest.model_fields["likelihood"].annotation)
+    assert get_args(literal) == config.LIKELIHOODS and none is type(None)
+    assert config.DEFAULT_LIKELIHOOD in config.LIKELIHOODS
 
 
 def test_sampler_bounds_are_the_models_bounds() -> None:

@@ -75,9 +75,11 @@ def max_per_run_arg(p: argparse.ArgumentParser, default: int | str | None) -> No
     )
 
 
-def _max_per_run(text: str) -> int | None:
+def _max_per_run(text: str) -> int | str | None:
     if text.strip().lower() == "none":
         return None
+    if text == "default":  # remote fit's default: the server's own (argparse converts defaults)
+        return text
     try:
         return int(text)
     except ValueError:

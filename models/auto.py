@@ -121,6 +121,11 @@ def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float |
         out += _one_input("steps", data)[:2]
     elif moving & {"compute", "params", "data", "steps"}:
         out += _one_input(scale_axis(moving), data)
+    elif not moving:
+        raise DataError(
+            "no input varies across the rows: a scaling law needs runs at several scales",
+            field="loss",
+        )
     else:
         raise FamilyError(
             f"family auto has no candidate laws for inputs {', '.join(sorted(names))}; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -120,18 +121,24 @@ def drop_redis_namespace(url: str, namespace: str) -> None:
     client.close()
 
 
-@pytest.fixture
-def pg_settings(tmp_path) -> Iterator[Settings]:
-    """Settings on a fresh schema of the machine's PostgreSQL, dropped afterwards."""
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a fresh schema ``<prefix>_<hex>`` of the machine's PostgreSQL, dropped after."""
     base = postgres_url()
-    schema = f"bayescale_test_{secrets.token_hex(4)}"
+    schema = f"{prefix}_{secrets.token_hex(4)}"
     engine = create_engine(base)
     with engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}?options=-csearch_path%3D{schema}"
     try:
-        yield Settings(data_dir=tmp_path, database_url=url, workers=0)
+        yield f"{base}?options=-csearch_path%3D{schema}"
     finally:
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@pytest.fixture
+def pg_settings(tmp_path) -> Iterator[Settings]:
+    """Settings on a fresh schema of the machine's PostgreSQL, dropped afterwards."""
+    with postgres_schema("bayescale_test") as url:
+        yield Settings(data_dir=tmp_path, database_url=url, workers=0)

@@ -7,16 +7,14 @@ keys) must be unchanged.
 
 from __future__ import annotations
 
-import secrets
 from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import add_dataset, make_project, postgres_url
+from tests.service.conftest import add_dataset, make_project, postgres_schema
 from tests.service.test_fits import run_worker, submit
 from tests.utils import fake_sampler, replace_sampler
 
@@ -741,17 +739,8 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         yield None  # the default: a SQLite file in data_dir
         return
-    base = postgres_url()
-    schema = f"bayescale_bad_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("bayescale_bad") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections import Counter
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -33,11 +32,10 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis.config import HealthCheck
-from sqlalchemy import create_engine, text
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import add_dataset, make_project, postgres_url
+from tests.service.conftest import add_dataset, make_project, postgres_schema
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
@@ -68,17 +66,8 @@ def database_url():
     if os.environ.get("BAYESCALE_FUZZ_DB", "sqlite") == "sqlite":
         yield None
         return
-    base = postgres_url()
-    schema = f"bayescale_fuzz_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("bayescale_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

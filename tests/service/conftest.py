@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,7 @@ from sqlalchemy import create_engine, text
 from service import admin
 from service.config import Settings
 from service.main import create_app
-from tests.utils import example_rows
+from tests.utils import example_rows, fake_sampler, replace_sampler
 
 
 @dataclass
@@ -37,6 +38,17 @@ def settings(tmp_path) -> Settings:
 def client(settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@contextmanager
+def mocked_app(settings: Settings, **client_options: Any) -> Iterator[TestClient]:
+    """A client of the app on ``settings`` whose sampler draws from the prior (no NUTS)."""
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        TestClient(create_app(settings), **client_options) as client,
+    ):
+        replace_sampler(mp, fake_sampler)
+        yield client
 
 
 def make_project(settings: Settings, name: str) -> Keys:
@@ -135,6 +147,16 @@ def postgres_schema(prefix: str) -> Iterator[str]:
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@contextmanager
+def fresh_database(kind: str, prefix: str) -> Iterator[str | None]:
+    """``sqlite``: None (the default, a SQLite file in data_dir); else a fresh PostgreSQL schema."""
+    if kind == "sqlite":
+        yield None
+        return
+    with postgres_schema(prefix) as url:
+        yield url
 
 
 @pytest.fixture

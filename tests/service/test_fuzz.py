@@ -35,11 +35,10 @@ from schemathesis.config import HealthCheck
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import add_dataset, make_project, postgres_schema
+from tests.service.conftest import add_dataset, fresh_database, make_project, mocked_app
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
-from tests.utils import fake_sampler, replace_sampler
 
 MAX_EXAMPLES = 40
 
@@ -63,10 +62,7 @@ def database_url():
 
     PostgreSQL is where a NUL byte in a string used to be a 500 (SQLite stores it).
     """
-    if os.environ.get("BAYESCALE_FUZZ_DB", "sqlite") == "sqlite":
-        yield None
-        return
-    with postgres_schema("bayescale_fuzz") as url:
+    with fresh_database(os.environ.get("BAYESCALE_FUZZ_DB", "sqlite"), "bayescale_fuzz") as url:
         yield url
 
 
@@ -79,12 +75,7 @@ def api(tmp_path_factory, database_url):
         workers=0,
         rate_limit_per_minute=0,
     )
-    app = create_app(settings)
-    with (
-        pytest.MonkeyPatch.context() as mp,
-        TestClient(app, raise_server_exceptions=False) as client,
-    ):
-        replace_sampler(mp, fake_sampler)
+    with mocked_app(settings, raise_server_exceptions=False) as client:
         keys = make_project(settings, "alpha")
         make_project(settings, "beta")
         add_dataset(client, keys)

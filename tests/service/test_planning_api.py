@@ -9,15 +9,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 import models
 from service.config import Settings
-from service.main import create_app
-from tests.service.conftest import add_dataset, make_project
+from tests.service.conftest import add_dataset, make_project, mocked_app
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import run_worker, submit
-from tests.utils import SCALE_TIME_TRUTH, fake_sampler, replace_sampler
+from tests.utils import SCALE_TIME_TRUTH
 
 TARGET = {"params": 7e9, "data": 1.4e11}
 
@@ -45,8 +43,7 @@ def app_with_fits(tmp_path_factory, name: str, **bodies: dict) -> Iterator[Simpl
     """An app (sampler mocked) where alpha has datasets 'runs' and 'curves', a succeeded fit per
     named body in ``bodies`` and one queued fit; beta is a second project."""
     settings = Settings(data_dir=tmp_path_factory.mktemp(name), workers=0)
-    with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        replace_sampler(mp, fake_sampler)
+    with mocked_app(settings) as client:
         keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
         add_dataset(client, keys)
         add_dataset(client, keys, "curves", curve_rows())

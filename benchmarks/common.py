@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models import Diagnostics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # the real datasets live beside the checkout, never in it; CI may point elsewhere
@@ -482,3 +485,21 @@ def checks_table(checks: Sequence[Check]) -> str:
     ]
     headers = ["benchmark", "check", "measured", "bound", "verdict"]
     return table(headers, rows, "\nRegression checks")
+
+
+DIAGNOSTIC_FIGURES = (
+    "r_hat_max",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "divergences",
+    "bfmi_min",
+    "converged",
+)
+
+
+def diagnostics_record(d: Diagnostics, *extra: str) -> dict[str, Any]:
+    """A fit's convergence figures as a benchmark JSON records them (``extra``: more of them),
+    then its warning codes."""
+    return {name: getattr(d, name) for name in (*DIAGNOSTIC_FIGURES, *extra)} | {
+        "warnings": [w.code for w in d.warnings]
+    }

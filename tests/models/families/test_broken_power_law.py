@@ -12,7 +12,7 @@ from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.broken_power_law import BrokenPowerLaw, softplus
 from models.simulate import draw_prior, simulate
-from tests.models.families.recovery import assert_recovered
+from tests.models.families.helpers import assert_recovered
 
 ONE = {"a": 1.0, "b": 2.0, "c0": 0.5, "c1": 1.0, "d1": 10.0, "f1": 1.0}
 TWO = {**ONE, "c2": -0.5, "delta2": math.log(10.0), "f2": 0.5}  # d2 = 100

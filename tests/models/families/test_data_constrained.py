@@ -11,7 +11,7 @@ from models import FamilyError, Scales, ScalingData, get_family
 from models.build import scaled_inputs
 from models.families.data_constrained import R_STAR_PUBLISHED, DataConstrained
 from models.simulate import draw_prior, simulate
-from tests.models.families.recovery import assert_recovered
+from tests.models.families.helpers import assert_recovered, family_of
 from tests.utils import CHINCHILLA_TRUTH
 
 TRUTH = {**CHINCHILLA_TRUTH, "R_star": R_STAR_PUBLISHED}
@@ -40,9 +40,7 @@ def sweep(seed: int = 0, size: int = 60) -> dict[str, np.ndarray]:
 
 @pytest.fixture
 def family() -> DataConstrained:
-    fam = get_family("data_constrained")
-    assert isinstance(fam, DataConstrained)
-    return fam
+    return family_of(DataConstrained, "data_constrained")
 
 
 def test_inputs_and_parameters(family: DataConstrained) -> None:

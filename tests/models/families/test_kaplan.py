@@ -11,7 +11,7 @@ from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.kaplan import Kaplan
 from models.simulate import draw_prior, simulate
-from tests.models.families.recovery import assert_recovered
+from tests.models.families.helpers import assert_recovered
 
 # Kaplan et al. 2020, Eqs. 1.5 and 1.6 (natural units: parameters, tokens, steps; nats/token)
 ND = {"alpha_N": 0.076, "alpha_D": 0.095, "N_c": 8.8e13, "D_c": 5.4e13}

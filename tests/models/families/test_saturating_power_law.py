@@ -12,7 +12,7 @@ from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.saturating_power_law import SaturatingPowerLaw
 from models.simulate import draw_prior, simulate
-from tests.models.families.recovery import assert_recovered
+from tests.models.families.helpers import assert_recovered
 
 P = {"E": 2.0, "G": 8.0, "c": 0.5, "x0": 100.0, "alpha": 2.0}
 

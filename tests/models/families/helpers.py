@@ -1,15 +1,23 @@
-"""The slow tier's recovery check for a family: real NUTS on simulated data, every true parameter
-inside its 90 % interval."""
+"""Helpers of the family tests: a family as its own class, and the slow tier's recovery check
+(real NUTS on simulated data, every true parameter inside its 90 % interval)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import models
 from tests.conftest import SLOW
 
 # Smaller than SLOW (4 x 1000): each family's recovery test stays around a minute on 2 cores.
 SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=SLOW.seed)
+
+
+def family_of[Law: models.ScalingLaw](cls: type[Law], name: str, **options: Any) -> Law:
+    """``get_family(name, **options)``, checked to be a ``cls`` (typed as one for the tests)."""
+    family = models.get_family(name, **options)
+    assert isinstance(family, cls)
+    return family
 
 
 def assert_recovered(

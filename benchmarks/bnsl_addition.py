@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import header, table, timed, write_json
+from benchmarks.common import diagnostics_record, header, table, timed, write_json
 
 CSV = Path("bnsl_4digit_addition") / "4_digit_addition_test_ce_vs_dataset_size.csv"
 MAPPING = {"data": "train_dataset_size", "loss": "test_cross_entropy"}
@@ -79,15 +79,7 @@ def evaluate(
             )
         ],
         "coverage": coverage,
-        "diagnostics": {
-            "r_hat_max": d.r_hat_max,
-            "ess_bulk_min": d.ess_bulk_min,
-            "ess_tail_min": d.ess_tail_min,
-            "divergences": d.divergences,
-            "bfmi_min": d.bfmi_min,
-            "converged": d.converged,
-            "warnings": [w.code for w in d.warnings],
-        },
+        "diagnostics": diagnostics_record(d),
         "params": params,
     }
 

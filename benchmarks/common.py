@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from models import Diagnostics
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # the real datasets live beside the checkout, never in it; CI may point elsewhere
@@ -52,21 +55,16 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
 
 def git_revision() -> str | None:
     """``HEAD`` of the repository, with ``+dirty`` when the tree has changes."""
+
+    def git(*args: str) -> str:
+        run = subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        )
+        return run.stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None
     return head + ("+dirty" if dirty else "")
@@ -482,3 +480,21 @@ def checks_table(checks: Sequence[Check]) -> str:
     ]
     headers = ["benchmark", "check", "measured", "bound", "verdict"]
     return table(headers, rows, "\nRegression checks")
+
+
+DIAGNOSTIC_FIGURES = (
+    "r_hat_max",
+    "ess_bulk_min",
+    "ess_tail_min",
+    "divergences",
+    "bfmi_min",
+    "converged",
+)
+
+
+def diagnostics_record(d: Diagnostics, *extra: str) -> dict[str, Any]:
+    """A fit's convergence figures as a benchmark JSON records them (``extra``: more of them),
+    then its warning codes."""
+    return {name: getattr(d, name) for name in (*DIAGNOSTIC_FIGURES, *extra)} | {
+        "warnings": [w.code for w in d.warnings]
+    }

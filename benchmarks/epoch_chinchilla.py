@@ -17,6 +17,7 @@ import pandas as pd
 from benchmarks.common import (
     contention,
     contention_note,
+    diagnostics_record,
     header,
     sampler_stats,
     table,
@@ -90,16 +91,7 @@ def replication(fit: Any, wall: float, compiled: bool, likelihood: str) -> dict[
             "median_in_epoch_ci": None if ci is None else bool(ci[0] <= median <= ci[1]),
         }
     d = fit.diagnostics
-    diagnostics = {
-        "r_hat_max": d.r_hat_max,
-        "ess_bulk_min": d.ess_bulk_min,
-        "ess_tail_min": d.ess_tail_min,
-        "divergences": d.divergences,
-        "bfmi_min": d.bfmi_min,
-        "converged": d.converged,
-        "pareto_k_bad": d.pareto_k_bad,
-        "warnings": [w.code for w in d.warnings],
-    }
+    diagnostics = diagnostics_record(d, "pareto_k_bad")
     checks = {
         "r_hat_le_1.01": d.r_hat_max <= 1.01,
         "no_divergences": d.divergences == 0,

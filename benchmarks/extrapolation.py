@@ -446,47 +446,33 @@ def violations(result: dict[str, Any]) -> list[str]:
     return [f"{c.name} = {c.measured} (bound {c.bound})" for c in checks(result) if not c.passed]
 
 
+SCORE_COLUMNS = ["RMSE log", "ARE", "cov50", "cov80", "cov90", "cov95", "width90", "IS90", "CRPS"]
+
+
+def _score_cells(s: dict[str, Any]) -> list[Any]:
+    """A method's scores in the order of ``SCORE_COLUMNS``."""
+    cov = s["coverage"]
+    return [
+        s["rmse_log"],
+        s["mare"],
+        *(cov[k] for k in ("50", "80", "90", "95")),
+        s["width_log"]["90"],
+        s["interval_score"]["90"],
+        s["crps_log"],
+    ]
+
+
 def report(result: dict[str, Any]) -> str:
     """The printed tables: per task and method, then the overall means and ratios."""
-    headers = [
-        "task",
-        "method",
-        "RMSE log",
-        "ARE",
-        "cov50",
-        "cov80",
-        "cov90",
-        "cov95",
-        "width90",
-        "IS90",
-        "CRPS",
-        "R-hat",
-        "div",
-        "s",
-    ]
+    headers = ["task", "method", *SCORE_COLUMNS, "R-hat", "div", "s"]
     rows: list[list[Any]] = []
 
     def line(task: str, name: str, m: dict[str, Any]) -> list[Any]:
         if "scores" not in m:
             return [task, name, m.get("error", "-")[:40], *[None] * (len(headers) - 3)]
-        s, d = m["scores"], m.get("diagnostics", {})
-        cov = s["coverage"]
-        return [
-            task,
-            name,
-            s["rmse_log"],
-            s["mare"],
-            cov["50"],
-            cov["80"],
-            cov["90"],
-            cov["95"],
-            s["width_log"]["90"],
-            s["interval_score"]["90"],
-            s["crps_log"],
-            d.get("r_hat_max"),
-            d.get("divergences"),
-            m["wall_s"],
-        ]
+        d = m.get("diagnostics", {})
+        cells = _score_cells(m["scores"])
+        return [task, name, *cells, d.get("r_hat_max"), d.get("divergences"), m["wall_s"]]
 
     for task_name, task in result["tasks"].items():
         for name, m in task["methods"].items():
@@ -511,32 +497,10 @@ def report(result: dict[str, Any]) -> str:
             "\nbayescale / best baseline per metric (< 1: bayescale better)",
         )
     )
-    rows = [
-        [
-            name,
-            o["rmse_log"],
-            o["mare"],
-            *(o["coverage"][k] for k in ("50", "80", "90", "95")),
-            o["width_log"]["90"],
-            o["interval_score"]["90"],
-            o["crps_log"],
-        ]
-        for name, o in result["overall"].items()
-    ]
+    rows = [[name, *_score_cells(o)] for name, o in result["overall"].items()]
     out.append(
         table(
-            [
-                "method",
-                "RMSE log",
-                "ARE",
-                "cov50",
-                "cov80",
-                "cov90",
-                "cov95",
-                "width90",
-                "IS90",
-                "CRPS",
-            ],
+            ["method", *SCORE_COLUMNS],
             rows,
             f"\nOverall: equal-weight mean over {len(result['tasks'])} tasks",
         )

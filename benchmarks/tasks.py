@@ -107,6 +107,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -148,6 +149,28 @@ class Task:
 
 def _split(data: ScalingData, train: np.ndarray) -> tuple[ScalingData, ScalingData]:
     return data.subset(train), data.subset(~train)
+
+
+def _from_frames(
+    train: pd.DataFrame, test: pd.DataFrame, *mapping: dict[str, str], **options: Any
+) -> tuple[ScalingData, ScalingData]:
+    """Training and held-out rows read alike (``ScalingData.from_frame``'s column map, options)."""
+    return (
+        ScalingData.from_frame(train, *mapping, **options),
+        ScalingData.from_frame(test, *mapping, **options),
+    )
+
+
+def _split_frame(
+    frame: pd.DataFrame, fit: pd.Series, **options: Any
+) -> tuple[ScalingData, ScalingData]:
+    """The rows where ``fit`` holds train, the others are held out."""
+    return _from_frames(frame[fit], frame[~fit], **options)
+
+
+def _one_input(x: str) -> dict[str, Any]:
+    """A task on one resource ``x``: every baseline gets it and the plots run along it."""
+    return {"approach3_inputs": (x,), "single_input": x, "plot_x": x}
 
 
 def epoch_chinchilla(data_dir: Path) -> Task:
@@ -237,9 +260,7 @@ def bnsl_4digit_addition(data_dir: Path) -> Task:
         test,
         "broken_power_law",
         {"x": "data", "breaks": "1"},
-        approach3_inputs=("data",),
-        single_input="data",
-        plot_x="data",
+        **_one_input("data"),
         source=str(path),
     )
 
@@ -262,9 +283,7 @@ def nslpfn_nanogpt_width(data_dir: Path) -> Task:
         "power_law",
         {"x": "params"},
         pooling="partial",
-        approach3_inputs=("params",),
-        single_input="params",
-        plot_x="params",
+        **_one_input("params"),
         source=str(path),
     )
 
@@ -287,9 +306,7 @@ def sim_double_descent(data_dir: Path, seed: int = 11) -> Task:
         test,
         "double_descent",
         dict(DD_OPTIONS),
-        approach3_inputs=("params",),
-        single_input="params",
-        plot_x="params",
+        **_one_input("params"),
         simulated=True,
         source=f"models.simulate, truth {DD_TRUTH}, noise 0.02, seed {seed}",
     )
@@ -334,9 +351,11 @@ def gemstones(data_dir: Path) -> Task:
     fit_rows = (n <= GEMSTONES_FIT_PARAMS) & (tokens <= GEMSTONES_FIT_TOKENS)
     predict_rows = (n >= GEMSTONES_PREDICT_PARAMS) & (tokens == tokens.max())
     mapping = {"params": "params_active_precise", "data": "tokens", "loss": "final_loss"}
-    train, test = (
-        ScalingData.from_frame(frame[rows].reset_index(drop=True), mapping, flops_per_param_token=6)
-        for rows in (fit_rows, predict_rows)
+    train, test = _from_frames(
+        frame[fit_rows].reset_index(drop=True),
+        frame[predict_rows].reset_index(drop=True),
+        mapping,
+        flops_per_param_token=6,
     )
     return Task(
         "gemstones",
@@ -368,10 +387,8 @@ def _colpret_family_task(
     predict_rows = log_spaced(
         frame[held_out & late], ["model"], "data", COLPRET_PREDICT_CHECKPOINTS
     )
-    train, test = (
-        ScalingData.from_frame(rows[["params", "data", "loss"]], flops_per_param_token=6)
-        for rows in (fit_rows, predict_rows)
-    )
+    columns = ["params", "data", "loss"]
+    train, test = _from_frames(fit_rows[columns], predict_rows[columns], flops_per_param_token=6)
     return Task(name, split, train, test, "chinchilla", source=str(source))
 
 
@@ -417,9 +434,11 @@ def colpret_datablations(data_dir: Path) -> Task:
     final = frame["data"] == frame.groupby(curve)["data"].transform("max")
     fit_rows = log_spaced(frame[~held_out], curve, "data", DATABLATIONS_FIT_CHECKPOINTS)
     columns = ["dataset", "params", "data", "unique_data", "loss"]
-    train, test = (
-        ScalingData.from_frame(rows[columns], group_col="dataset", flops_per_param_token=6)
-        for rows in (fit_rows, frame[held_out & final])
+    train, test = _from_frames(
+        fit_rows[columns],
+        frame[held_out & final][columns],
+        group_col="dataset",
+        flops_per_param_token=6,
     )
     return Task(
         "colpret_datablations",
@@ -454,10 +473,8 @@ def _trajectory_task(
     predict_rows = log_spaced(
         frame[fraction >= TRAJECTORY_PREDICT_FROM], [run], "data", TRAJECTORY_PREDICT_CHECKPOINTS
     )
-    train, test = (
-        ScalingData.from_frame(rows[[run, "data", "loss"]], group_col=run)
-        for rows in (fit_rows, predict_rows)
-    )
+    columns = [run, "data", "loss"]
+    train, test = _from_frames(fit_rows[columns], predict_rows[columns], group_col=run)
     return Task(
         name,
         split,
@@ -465,9 +482,7 @@ def _trajectory_task(
         test,
         "power_law",
         {"x": "data"},
-        approach3_inputs=("data",),
-        single_input="data",
-        plot_x="data",
+        **_one_input("data"),
         source=str(source),
     )
 
@@ -538,10 +553,7 @@ def colpret_gzip(data_dir: Path) -> Task:
     """gzip-scaling PCFG runs, a group per dataset: fit N <= 59M, predict 275M and 1.39B."""
     frame, path = gzip_runs(data_dir)
     small = frame["params"] <= GZIP_FIT_PARAMS
-    train, test = (
-        ScalingData.from_frame(rows, group_col="dataset", flops_per_param_token=6)
-        for rows in (frame[small], frame[~small])
-    )
+    train, test = _split_frame(frame, small, group_col="dataset", flops_per_param_token=6)
     return Task(
         "colpret_gzip",
         "per PCFG dataset (5 gzip-compressibilities), fit the 4.2M-59M models at every token "
@@ -575,10 +587,7 @@ def openclip_imagenet(data_dir: Path) -> Task:
         }
     )
     small = frame["arch"].isin(OPENCLIP_FIT_ARCHS)
-    train, test = (
-        ScalingData.from_frame(rows.drop(columns="arch"), group_col="upstream")
-        for rows in (frame[small], frame[~small])
-    )
+    train, test = _split_frame(frame.drop(columns="arch"), small, group_col="upstream")
     return Task(
         "openclip_imagenet",
         "per LAION dataset (80M, 400M, 2B), fit ViT-B/32 and B/16 (3B-34B samples), predict "
@@ -587,9 +596,7 @@ def openclip_imagenet(data_dir: Path) -> Task:
         test,
         "power_law",
         {"x": "compute"},
-        approach3_inputs=("compute",),
-        single_input="compute",
-        plot_x="compute",
+        **_one_input("compute"),
         source=str(path),
     )
 
@@ -614,7 +621,7 @@ def obsscaling_mmlu(data_dir: Path) -> Task:
         }
     )
     small = frame["compute"] <= OBSSCALING_FIT_FLOPS
-    train, test = (ScalingData.from_frame(rows) for rows in (frame[small], frame[~small]))
+    train, test = _split_frame(frame, small)
     return Task(
         "obsscaling_mmlu",
         "base LMs of 30+ families (one group), MMLU 5-shot error; fit C <= 1e23 FLOP, predict "
@@ -641,9 +648,7 @@ def llama2_long_context(data_dir: Path) -> Task:
         {"size": raw["params"].astype(str) + "B", "data": raw["context"], "loss": raw["loss"]}
     )
     short = frame["data"] <= LLAMA2_FIT_CONTEXT
-    train, test = (
-        ScalingData.from_frame(rows, group_col="size") for rows in (frame[short], frame[~short])
-    )
+    train, test = _split_frame(frame, short, group_col="size")
     return Task(
         "llama2_long_context",
         "per size (7B, 13B, 34B, 70B), fit context positions <= 100 (digitised units), "
@@ -652,9 +657,7 @@ def llama2_long_context(data_dir: Path) -> Task:
         test,
         "power_law",
         {"x": "data"},
-        approach3_inputs=("data",),
-        single_input="data",
-        plot_x="data",
+        **_one_input("data"),
         source=str(path),
     )
 
@@ -680,9 +683,7 @@ def nslpfn_nanogpt_min_loss(data_dir: Path) -> Task:
         test,
         "power_law",
         {"x": "params"},
-        approach3_inputs=("params",),
-        single_input="params",
-        plot_x="params",
+        **_one_input("params"),
         source=str(path),
     )
 

@@ -5,24 +5,13 @@ import json
 import pytest
 
 import models
-from cli.main import main
+from tests.cli.conftest import SAMPLER
 from tests.cli.test_cli import run
-from tests.utils import fake_sampler, replace_sampler
-
-SAMPLER = ["--draws", "40", "--tune", "10", "--chains", "2", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def fit_path(tmp_path_factory):
-    """A hierarchical chinchilla fit of the example's four architectures (prior draws)."""
-    folder = tmp_path_factory.mktemp("plan")
-    csv, path = folder / "runs.csv", folder / "fit.nc"
-    with pytest.MonkeyPatch.context() as mp:
-        replace_sampler(mp, fake_sampler)
-        assert main(["example", str(csv)]) == 0
-        argv = ["fit", str(csv), "--group-col", "architecture", *SAMPLER, "-o", str(path)]
-        assert main(argv) == 0
-    return str(path)
+def fit_path(example_fit):
+    return str(example_fit[0])
 
 
 def run_json(capsys, *argv):
@@ -105,18 +94,15 @@ class TestSuggest:
         assert err.count("\n") == 1
 
 
+def backtest_argv(csv):
+    """A chinchilla backtest of the example CSV, a group per architecture."""
+    return ["backtest", str(csv), "--family", "chinchilla", "--group-col", "architecture", *SAMPLER]
+
+
 @pytest.mark.usefixtures("mock_sampler")
 class TestBacktest:
     def test_fraction_split_scores_every_group(self, capsys, example_csv):
-        argv = [
-            "backtest",
-            str(example_csv),
-            "--family",
-            "chinchilla",
-            "--group-col",
-            "architecture",
-            *SAMPLER,
-        ]
+        argv = backtest_argv(example_csv)
         res = run_json(capsys, *argv, "--fraction", "0.75")
         assert res["split"] == {"fraction": 0.75, "by": "params"}
         assert res["n_train"] == 76 and res["n_test"] == 24  # round(0.75 x 25) = 19 per group
@@ -125,15 +111,7 @@ class TestBacktest:
 
     def test_below_split_table_and_saved_training_fit(self, capsys, tmp_path, example_csv):
         saved = tmp_path / "train.nc"
-        argv = [
-            "backtest",
-            str(example_csv),
-            "--family",
-            "chinchilla",
-            "--group-col",
-            "architecture",
-            *SAMPLER,
-        ]
+        argv = backtest_argv(example_csv)
         code, out, err = run(capsys, *argv, "--below", "params=1e9", "-o", str(saved))
         assert code == 0, err
         assert "backtest of chinchilla" in out and "overall" in out and "cov90" in out

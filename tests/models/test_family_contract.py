@@ -160,6 +160,25 @@ def test_describe_is_json_serialisable(family: ScalingLaw) -> None:
     assert json.loads(json.dumps(family.describe())) == family.describe()
 
 
+DESCRIBED = {"name", "formula", "inputs", "options", "use_when", "citation", "parameters"}
+DESCRIBED_PARAMETER = {
+    "name",
+    "description",
+    "unit",
+    "link",
+    "default_pooling",
+    "prior",
+    "population_prior",
+}
+
+
+def test_describe_has_every_field(family: ScalingLaw) -> None:
+    """``bayescale families`` and ``GET /v1/families`` show these fields for every family."""
+    info = family.describe()
+    assert set(info) == DESCRIBED
+    assert all(set(param) == DESCRIBED_PARAMETER for param in info["parameters"])
+
+
 def test_priors_survive_json_round_trip(family: ScalingLaw) -> None:
     """Priors listed by describe() parse back to the family's own priors."""
     described = json.loads(json.dumps(family.describe()))["parameters"]

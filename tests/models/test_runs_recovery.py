@@ -16,6 +16,12 @@ SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=1)
 REPLICATES = range(6)
 
 
+def runs(checkpoints: int, **options):
+    """``n_runs`` runs of LAW at ``checkpoints`` log-spaced steps, each with its own offset."""
+    steps = {"steps": np.geomspace(100, 1e5, checkpoints)}
+    return simulate_runs(LAW, TRUTH, steps, sigma_run=SIGMA_RUN, noise=NOISE, **options)
+
+
 def new_run_coverage(fit, new_runs, prob=0.9):
     p = fit.predict({"steps": new_runs.inputs["steps"]}, probs=(prob,), seed=3)
     lo, hi = p.new_run_interval[prob]
@@ -31,25 +37,8 @@ def test_run_effect_recovered_and_new_runs_covered():
     """
     with_runs, ignoring = [], []
     for rep in REPLICATES:
-        data, offsets = simulate_runs(
-            LAW,
-            TRUTH,
-            {"steps": np.geomspace(100, 1e5, 200)},
-            n_runs=4,
-            sigma_run=SIGMA_RUN,
-            noise=NOISE,
-            seed=rep,
-        )
-        new_runs, _ = simulate_runs(
-            LAW,
-            TRUTH,
-            {"steps": np.geomspace(100, 1e5, 20)},
-            n_runs=200,
-            sigma_run=SIGMA_RUN,
-            noise=NOISE,
-            seed=1000 + rep,
-            prefix="new",
-        )
+        data, offsets = runs(checkpoints=200, n_runs=4, seed=rep)
+        new_runs, _ = runs(checkpoints=20, n_runs=200, seed=1000 + rep, prefix="new")
         fit = models.fit(data, LAW, settings=SETTINGS)
         d = fit.diagnostics
         assert d.converged, (rep, d.reasons)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,7 +16,7 @@ from sqlalchemy import create_engine, text
 from service import admin
 from service.config import Settings
 from service.main import create_app
-from tests.utils import example_rows
+from tests.utils import example_rows, fake_sampler, replace_sampler
 
 
 @dataclass
@@ -36,6 +38,17 @@ def settings(tmp_path) -> Settings:
 def client(settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@contextmanager
+def mocked_app(settings: Settings, **client_options: Any) -> Iterator[TestClient]:
+    """A client of the app on ``settings`` whose sampler draws from the prior (no NUTS)."""
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        TestClient(create_app(settings), **client_options) as client,
+    ):
+        replace_sampler(mp, fake_sampler)
+        yield client
 
 
 def make_project(settings: Settings, name: str) -> Keys:
@@ -120,18 +133,34 @@ def drop_redis_namespace(url: str, namespace: str) -> None:
     client.close()
 
 
-@pytest.fixture
-def pg_settings(tmp_path) -> Iterator[Settings]:
-    """Settings on a fresh schema of the machine's PostgreSQL, dropped afterwards."""
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a fresh schema ``<prefix>_<hex>`` of the machine's PostgreSQL, dropped after."""
     base = postgres_url()
-    schema = f"bayescale_test_{secrets.token_hex(4)}"
+    schema = f"{prefix}_{secrets.token_hex(4)}"
     engine = create_engine(base)
     with engine.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}?options=-csearch_path%3D{schema}"
     try:
-        yield Settings(data_dir=tmp_path, database_url=url, workers=0)
+        yield f"{base}?options=-csearch_path%3D{schema}"
     finally:
         with engine.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@contextmanager
+def fresh_database(kind: str, prefix: str) -> Iterator[str | None]:
+    """``sqlite``: None (the default, a SQLite file in data_dir); else a fresh PostgreSQL schema."""
+    if kind == "sqlite":
+        yield None
+        return
+    with postgres_schema(prefix) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_settings(tmp_path) -> Iterator[Settings]:
+    """Settings on a fresh schema of the machine's PostgreSQL, dropped afterwards."""
+    with postgres_schema("bayescale_test") as url:
+        yield Settings(data_dir=tmp_path, database_url=url, workers=0)

@@ -7,18 +7,13 @@ keys) must be unchanged.
 
 from __future__ import annotations
 
-import secrets
 from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from service.config import Settings
-from service.main import create_app
-from tests.service.conftest import add_dataset, make_project, postgres_url
+from tests.service.conftest import add_dataset, fresh_database, make_project, mocked_app
 from tests.service.test_fits import run_worker, submit
-from tests.utils import fake_sampler, replace_sampler
 
 P = "/v1/projects/alpha"
 FIT = "{fit}"  # replaced by the succeeded fit's id
@@ -767,20 +762,8 @@ CASES = [
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def database_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield None  # the default: a SQLite file in data_dir
-        return
-    base = postgres_url()
-    schema = f"bayescale_bad_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with fresh_database(request.param, "bayescale_bad") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -791,8 +774,7 @@ def api(tmp_path_factory, database_url):
         workers=0,
         max_batch_rows=500,
     )
-    with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        replace_sampler(mp, fake_sampler)
+    with mocked_app(settings) as client:
         keys = make_project(settings, "alpha")
         add_dataset(client, keys)
         fit = submit(client, keys).json()["id"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import threading
 import time
@@ -19,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from service.tables import Batch, Observation
-from tests.service.conftest import postgres_url
+from tests.service.conftest import postgres_schema
 from tests.service.deployment import Team
 
 pytestmark = pytest.mark.slow
@@ -35,17 +34,8 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data' / 'bayescale.db'}"
         return
-    base = postgres_url()
-    schema = f"bayescale_crash_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with postgres_schema("bayescale_crash") as url:
+        yield url
 
 
 def body(c: int, i: int) -> dict:

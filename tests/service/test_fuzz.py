@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections import Counter
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -33,15 +32,13 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 from schemathesis.config import HealthCheck
-from sqlalchemy import create_engine, text
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import add_dataset, make_project, postgres_url
+from tests.service.conftest import add_dataset, fresh_database, make_project, mocked_app
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
-from tests.utils import fake_sampler, replace_sampler
 
 MAX_EXAMPLES = 40
 
@@ -65,20 +62,8 @@ def database_url():
 
     PostgreSQL is where a NUL byte in a string used to be a 500 (SQLite stores it).
     """
-    if os.environ.get("BAYESCALE_FUZZ_DB", "sqlite") == "sqlite":
-        yield None
-        return
-    base = postgres_url()
-    schema = f"bayescale_fuzz_{secrets.token_hex(4)}"
-    engine = create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with fresh_database(os.environ.get("BAYESCALE_FUZZ_DB", "sqlite"), "bayescale_fuzz") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +75,7 @@ def api(tmp_path_factory, database_url):
         workers=0,
         rate_limit_per_minute=0,
     )
-    app = create_app(settings)
-    with (
-        pytest.MonkeyPatch.context() as mp,
-        TestClient(app, raise_server_exceptions=False) as client,
-    ):
-        replace_sampler(mp, fake_sampler)
+    with mocked_app(settings, raise_server_exceptions=False) as client:
         keys = make_project(settings, "alpha")
         make_project(settings, "beta")
         add_dataset(client, keys)

@@ -3,19 +3,19 @@
 Read-only route tests share one app and its fits (module scope); tests that submit use their own.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 
 import models
 from service.config import Settings
-from service.main import create_app
-from tests.service.conftest import add_dataset, make_project
+from tests.service.conftest import add_dataset, make_project, mocked_app
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import run_worker, submit
-from tests.utils import SCALE_TIME_TRUTH, fake_sampler, replace_sampler
+from tests.utils import SCALE_TIME_TRUTH
 
 TARGET = {"params": 7e9, "data": 1.4e11}
 
@@ -38,23 +38,32 @@ def curve_rows():
     ]
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    """One app with fits of every kind the read-only tests plan on."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("planning"), workers=0)
-    with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        replace_sampler(mp, fake_sampler)
+@contextmanager
+def app_with_fits(tmp_path_factory, name: str, **bodies: dict) -> Iterator[SimpleNamespace]:
+    """An app (sampler mocked) where alpha has datasets 'runs' and 'curves', a succeeded fit per
+    named body in ``bodies`` and one queued fit; beta is a second project."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp(name), workers=0)
+    with mocked_app(settings) as client:
         keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
         add_dataset(client, keys)
         add_dataset(client, keys, "curves", curve_rows())
-        fits = SimpleNamespace(
-            chinchilla=fitted(client, keys),
-            independent=fitted(client, keys, pooling="independent"),
-            power_law=fitted(client, keys, family="power_law", family_options={"x": "params"}),
-            scale_time=fitted(client, keys, dataset="curves", family="scale_time"),
-        )
+        fits = SimpleNamespace(**{k: fitted(client, keys, **body) for k, body in bodies.items()})
         fits.queued = submit(client, keys).json()["id"]  # never run
         yield SimpleNamespace(client=client, keys=keys, other=other, fits=fits)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """One app with fits of every kind the read-only tests plan on."""
+    with app_with_fits(
+        tmp_path_factory,
+        "planning",
+        chinchilla={},
+        independent={"pooling": "independent"},
+        power_law={"family": "power_law", "family_options": {"x": "params"}},
+        scale_time={"dataset": "curves", "family": "scale_time"},
+    ) as api:
+        yield api
 
 
 def post(api, route, body, fit="chinchilla", keys=None):

@@ -3,37 +3,25 @@
 from __future__ import annotations
 
 import inspect
-from types import SimpleNamespace
 
 import pytest
-from fastapi.testclient import TestClient
 
 import plots
-from service.config import Settings
-from service.main import create_app
 from service.routes.plots import read_plot
-from tests.service.conftest import add_dataset, make_project
 from tests.service.test_api import assert_problem
-from tests.service.test_fits import submit
-from tests.service.test_planning_api import curve_rows, fitted
-from tests.utils import fake_sampler, replace_sampler
+from tests.service.test_planning_api import app_with_fits
 
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    settings = Settings(data_dir=tmp_path_factory.mktemp("plots"), workers=0)
-    with pytest.MonkeyPatch.context() as mp, TestClient(create_app(settings)) as client:
-        replace_sampler(mp, fake_sampler)
-        keys, other = make_project(settings, "alpha"), make_project(settings, "beta")
-        add_dataset(client, keys)
-        add_dataset(client, keys, "curves", curve_rows())
-        fits = SimpleNamespace(
-            chinchilla=fitted(client, keys),
-            backtest=fitted(client, keys, holdout={"below": {"params": 5e8}}),
-            scale_time=fitted(client, keys, dataset="curves", family="scale_time"),
-        )
-        fits.queued = submit(client, keys).json()["id"]
-        yield SimpleNamespace(client=client, keys=keys, other=other, fits=fits)
+    with app_with_fits(
+        tmp_path_factory,
+        "plots",
+        chinchilla={},
+        backtest={"holdout": {"below": {"params": 5e8}}},
+        scale_time={"dataset": "curves", "family": "scale_time"},
+    ) as api:
+        yield api
 
 
 def get(api, fit, path, keys=None, **params):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -41,16 +42,19 @@ def mocked(monkeypatch):
     replace_sampler(monkeypatch, fake)
 
 
-def start(settings):
+@contextmanager
+def started(settings):
+    """A client of the app on ``settings`` with project alpha holding the example's runs."""
     keys = make_project(settings, "alpha")
-    client = TestClient(create_app(settings))
-    client.__enter__()
-    h = keys.headers("write")
-    client.post("/v1/projects/alpha/datasets", json={"name": "runs"}, headers=h)
-    client.post(
-        "/v1/projects/alpha/datasets/runs/observations", json={"rows": example_rows()}, headers=h
-    )
-    return client, keys
+    with TestClient(create_app(settings)) as client:
+        h = keys.headers("write")
+        client.post("/v1/projects/alpha/datasets", json={"name": "runs"}, headers=h)
+        client.post(
+            "/v1/projects/alpha/datasets/runs/observations",
+            json={"rows": example_rows()},
+            headers=h,
+        )
+        yield client, keys
 
 
 def submit(client, keys):
@@ -68,8 +72,7 @@ def pending(queue: FitQueue) -> int:
 
 
 def test_submit_enqueues_after_commit_and_a_worker_runs_it(queue_settings, mocked):
-    client, keys = start(queue_settings)
-    try:
+    with started(queue_settings) as (client, keys):
         queue = FitQueue(queue_settings, client.app.state.sessions)
         fit_id = submit(client, keys)
         assert pending(queue) == 1
@@ -84,13 +87,10 @@ def test_submit_enqueues_after_commit_and_a_worker_runs_it(queue_settings, mocke
         done = client.get(f"/v1/projects/alpha/fits/{fit_id}", headers=keys.headers("read"))
         assert done.json()["status"] == "succeeded", done.json()
         assert client.get("/ready").json()["checks"] == {"database": "ok", "queue": "ok"}
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_duplicate_message_for_a_finished_fit_is_a_no_op(queue_settings, mocked):
-    client, keys = start(queue_settings)
-    try:
+    with started(queue_settings) as (client, keys):
         queue = FitQueue(queue_settings, client.app.state.sessions)
         fit_id = submit(client, keys)
         queue._run(fit_id)
@@ -98,13 +98,10 @@ def test_duplicate_message_for_a_finished_fit_is_a_no_op(queue_settings, mocked)
         with client.app.state.sessions() as session:
             job = session.get(FitJob, fit_id)
             assert job.status == "succeeded" and job.attempts == 1
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_sweeper_resends_lost_and_orphaned_fits_once(queue_settings, mocked):
-    client, keys = start(queue_settings)
-    try:
+    with started(queue_settings) as (client, keys):
         sessions = client.app.state.sessions
         queue = FitQueue(queue_settings, sessions)
         lost, orphan, fresh = submit(client, keys), submit(client, keys), submit(client, keys)
@@ -132,13 +129,10 @@ def test_sweeper_resends_lost_and_orphaned_fits_once(queue_settings, mocked):
             for fit_id in (lost, orphan):
                 assert session.get(FitJob, fit_id).status == "succeeded"
             assert session.get(FitJob, fresh).status == "queued"
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_live_worker_keeps_its_fit(queue_settings, mocked):
-    client, keys = start(queue_settings)
-    try:
+    with started(queue_settings) as (client, keys):
         sessions = client.app.state.sessions
         queue = FitQueue(queue_settings, sessions)
         fit_id = submit(client, keys)
@@ -152,14 +146,11 @@ def test_live_worker_keeps_its_fit(queue_settings, mocked):
         with sessions() as session:
             job = session.get(FitJob, fit_id)
             assert job.status == "running" and job.worker == "alive:1"
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_redis_down_still_accepts_fits_and_ready_says_so(tmp_path, mocked):
     settings = Settings(data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0", workers=0)
-    client, keys = start(settings)
-    try:
+    with started(settings) as (client, keys):
         fit_id = submit(client, keys)  # stored; a worker's sweeper sends it once Redis is back
         with client.app.state.sessions() as session:
             job = session.get(FitJob, fit_id)
@@ -167,8 +158,6 @@ def test_redis_down_still_accepts_fits_and_ready_says_so(tmp_path, mocked):
         ready = client.get("/ready")
         assert ready.status_code == 503
         assert ready.json()["checks"]["queue"].startswith("unreachable")
-    finally:
-        client.__exit__(None, None, None)
 
 
 def test_worker_stops_on_event(queue_settings, mocked):
@@ -185,8 +174,7 @@ def test_worker_stops_on_event(queue_settings, mocked):
 
 
 def test_clean_shutdown_releases_the_running_fit(queue_settings, mocked):
-    client, keys = start(queue_settings)
-    try:
+    with started(queue_settings) as (client, keys):
         sessions = client.app.state.sessions
         queue = FitQueue(queue_settings, sessions)
         fit_id = submit(client, keys)
@@ -204,5 +192,3 @@ def test_clean_shutdown_releases_the_running_fit(queue_settings, mocked):
         queue._run(fit_id)
         with sessions() as session:
             assert session.get(FitJob, fit_id).status == "succeeded"
-    finally:
-        client.__exit__(None, None, None)

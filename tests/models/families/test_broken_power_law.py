@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-import models
 from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.broken_power_law import BrokenPowerLaw, softplus
 from models.simulate import draw_prior, simulate
-from tests.conftest import SLOW
+from tests.models.families.helpers import assert_recovered
 
 ONE = {"a": 1.0, "b": 2.0, "c0": 0.5, "c1": 1.0, "d1": 10.0, "f1": 1.0}
-# Smaller than SLOW (4 x 1000): the slow test stays under a minute on 2 cores.
-SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=SLOW.seed)
 TWO = {**ONE, "c2": -0.5, "delta2": math.log(10.0), "f2": 0.5}  # d2 = 100
 
 
@@ -192,10 +189,4 @@ def test_one_break_recovery() -> None:
     family = get_family("broken_power_law")
     truth = {"a": 1.0, "b": 4.0, "c0": 0.1, "c1": 0.6, "d1": 1e5, "f1": 0.5}
     data = simulate(family, truth, {"data": np.geomspace(1e3, 1e7, 40)}, noise=0.01, seed=12)
-    fit = models.fit(data, family, settings=SETTINGS)
-    d = fit.diagnostics
-    assert d.r_hat_max <= 1.01 and d.divergences <= 2, d
-    rows = fit.summary((0.9,)).set_index("parameter")
-    for name, value in truth.items():
-        lo, hi = float(rows.loc[name, "lo_90"]), float(rows.loc[name, "hi_90"])
-        assert lo <= value <= hi, (name, lo, hi)
+    assert_recovered(data, family, truth)

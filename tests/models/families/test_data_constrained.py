@@ -7,17 +7,15 @@ import math
 import numpy as np
 import pytest
 
-import models
 from models import FamilyError, Scales, ScalingData, get_family
 from models.build import scaled_inputs
 from models.families.data_constrained import R_STAR_PUBLISHED, DataConstrained
 from models.simulate import draw_prior, simulate
-from tests.conftest import SLOW
+from tests.models.families.helpers import assert_recovered, family_of
 from tests.utils import CHINCHILLA_TRUTH
 
 TRUTH = {**CHINCHILLA_TRUTH, "R_star": R_STAR_PUBLISHED}
 INPUTS = ("params", "data", "unique_data")
-SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=SLOW.seed)
 
 
 def at(
@@ -42,9 +40,7 @@ def sweep(seed: int = 0, size: int = 60) -> dict[str, np.ndarray]:
 
 @pytest.fixture
 def family() -> DataConstrained:
-    fam = get_family("data_constrained")
-    assert isinstance(fam, DataConstrained)
-    return fam
+    return family_of(DataConstrained, "data_constrained")
 
 
 def test_inputs_and_parameters(family: DataConstrained) -> None:
@@ -149,10 +145,4 @@ def test_recovery_with_many_epochs() -> None:
     """Chinchilla truth with R* = 15.4 over 1-200 epochs: 90 % intervals cover every parameter."""
     family = get_family("data_constrained")
     data = simulate(family, TRUTH, sweep(7, 60), noise=0.01, seed=8)
-    fit = models.fit(data, family, settings=SETTINGS)
-    diagnostics = fit.diagnostics
-    assert diagnostics.r_hat_max <= 1.01 and diagnostics.divergences <= 2, diagnostics
-    rows = fit.summary((0.9,)).set_index("parameter")
-    for name, value in TRUTH.items():
-        lo, hi = float(rows.loc[name, "lo_90"]), float(rows.loc[name, "hi_90"])
-        assert lo <= value <= hi, (name, lo, hi)
+    assert_recovered(data, family, TRUTH)

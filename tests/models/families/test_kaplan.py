@@ -7,17 +7,15 @@ import math
 import numpy as np
 import pytest
 
-import models
 from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.kaplan import Kaplan
 from models.simulate import draw_prior, simulate
-from tests.conftest import SLOW
+from tests.models.families.helpers import assert_recovered
 
 # Kaplan et al. 2020, Eqs. 1.5 and 1.6 (natural units: parameters, tokens, steps; nats/token)
 ND = {"alpha_N": 0.076, "alpha_D": 0.095, "N_c": 8.8e13, "D_c": 5.4e13}
 NS = {"alpha_N": 0.076, "alpha_S": 0.76, "N_c": 8.8e13, "S_c": 2.1e3}
-SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=SLOW.seed)
 
 
 def at(
@@ -168,10 +166,4 @@ def test_size_data_recovery() -> None:
     n = np.exp(rng.uniform(np.log(1e6), np.log(1e9), 40))
     d = np.exp(rng.uniform(np.log(1e8), np.log(1e11), 40))
     data = simulate(family, ND, {"params": n, "data": d}, noise=0.01, seed=22)
-    fit = models.fit(data, family, settings=SETTINGS)
-    diagnostics = fit.diagnostics
-    assert diagnostics.r_hat_max <= 1.01 and diagnostics.divergences <= 2, diagnostics
-    rows = fit.summary((0.9,)).set_index("parameter")
-    for name, value in ND.items():
-        lo, hi = float(rows.loc[name, "lo_90"]), float(rows.loc[name, "hi_90"])
-        assert lo <= value <= hi, (name, lo, hi)
+    assert_recovered(data, family, ND)

@@ -17,6 +17,7 @@ from models.families.random_features import (
 )
 from models.simulate import simulate
 from tests.experiments import random_features as rf
+from tests.models.families.helpers import family_of
 
 NATURAL = Scales({"params": 1.0, "data": 1.0}, 1.0)
 
@@ -49,9 +50,7 @@ def ridgeless(m_latent: int, alpha: float, **changes: float) -> dict[str, float]
 
 @pytest.fixture
 def family() -> RandomFeatures:
-    fam = get_family("random_features")
-    assert isinstance(fam, RandomFeatures)
-    return fam
+    return family_of(RandomFeatures, "random_features")
 
 
 # -- the exact theory (numpy, finite M) ---------------------------------------------------------

@@ -8,16 +8,13 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-import models
 from models import FamilyError, Scales, get_family
 from models.build import scaled_inputs
 from models.families.saturating_power_law import SaturatingPowerLaw
 from models.simulate import draw_prior, simulate
-from tests.conftest import SLOW
+from tests.models.families.helpers import assert_recovered
 
 P = {"E": 2.0, "G": 8.0, "c": 0.5, "x0": 100.0, "alpha": 2.0}
-# Smaller than SLOW (4 x 1000): the slow test stays around a minute on 2 cores.
-SETTINGS = models.SamplerSettings(draws=500, tune=500, chains=4, seed=SLOW.seed)
 
 
 def at(name: str, values: list[float] | np.ndarray, scale: float = 1.0) -> dict[str, np.ndarray]:
@@ -149,10 +146,4 @@ def test_recovers_a_simulated_s_curve() -> None:
     family = get_family("saturating_power_law")
     truth = {"E": 1.0, "G": 4.0, "c": 0.5, "x0": 1e4, "alpha": 1.5}
     data = simulate(family, truth, {"data": np.geomspace(1e0, 1e10, 40)}, noise=0.01, seed=3)
-    fit = models.fit(data, family, settings=SETTINGS)
-    d = fit.diagnostics
-    assert d.r_hat_max <= 1.01 and d.divergences <= 2, d
-    rows = fit.summary((0.9,)).set_index("parameter")
-    for name, value in truth.items():
-        lo, hi = float(rows.loc[name, "lo_90"]), float(rows.loc[name, "hi_90"])
-        assert lo <= value <= hi, (name, lo, hi)
+    assert_recovered(data, family, truth)

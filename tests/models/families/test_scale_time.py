@@ -19,6 +19,7 @@ from models.build import scaled_inputs
 from models.families.scale_time import ScaleTime, iso_loss, peak_size, tau_peak
 from models.simulate import simulate
 from tests.experiments import gradient_flow
+from tests.models.families.helpers import family_of
 from tests.utils import SCALE_TIME_TRUTH as TRUTH
 from tests.utils import fake_fit
 
@@ -45,9 +46,7 @@ def brute_first_max(values: np.ndarray) -> int:
 
 @pytest.fixture
 def family() -> ScaleTime:
-    fam = get_family("scale_time")
-    assert isinstance(fam, ScaleTime)
-    return fam
+    return family_of(ScaleTime, "scale_time")
 
 
 # -- metadata and options -----------------------------------------------------------------------
@@ -248,8 +247,7 @@ def draws_around(truth: dict[str, float], n: int = 6, seed: int = 0) -> dict[str
 @pytest.mark.parametrize("capacity", [False, True])
 def test_peak_size_matches_brute_force(capacity: bool) -> None:
     truth = TRUTH | CAPACITY if capacity else TRUTH
-    fam = get_family("scale_time", capacity="power" if capacity else "none")
-    assert isinstance(fam, ScaleTime)
+    fam = family_of(ScaleTime, "scale_time", capacity="power" if capacity else "none")
     draws = draws_around(truth)
     t = 50.0
     got = peak_size(draws, t)
@@ -281,8 +279,7 @@ def test_peak_size_is_nan_without_double_descent() -> None:
 
 
 def test_peak_size_needs_the_inputs_the_noise_term_scales_with() -> None:
-    fam = get_family("scale_time", noise="data")
-    assert isinstance(fam, ScaleTime)
+    fam = family_of(ScaleTime, "scale_time", noise="data")
     with pytest.raises(FamilyError) as info:
         peak_size(draws_around(TRUTH), 10.0, family=fam)
     assert info.value.field == "data"

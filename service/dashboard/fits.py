@@ -18,6 +18,7 @@ from service.dashboard.forms import fit_request, form_fields, plan_request, pred
 from service.dashboard.render import DashboardRoute, page
 from service.deps import FitCacheDep, SettingsDep
 from service.errors import ServiceError
+from service.fit_store import FitCache
 from service.schemas import SamplerSpec
 from service.submissions import queue_fit
 from service.tables import Dataset
@@ -58,10 +59,10 @@ def create_fit(
 
 @router.get("/fits/{fit_id}", response_class=HTMLResponse)
 def fit_page(
-    fit_id: str, request: Request, viewer: CurrentViewer, session: DbSession
+    fit_id: str, request: Request, viewer: CurrentViewer, session: DbSession, cache: FitCacheDep
 ) -> HTMLResponse:
     """Status (live while queued or running), parameters, diagnostics, plots, predict and plan."""
-    return _fit_page(request, viewer, session, fit_id)
+    return _fit_page(request, viewer, session, fit_id, cache)
 
 
 @router.get("/fits/{fit_id}/status")
@@ -87,9 +88,16 @@ def predict(
         prediction = fit_store.predict(session, settings, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
-            request, viewer, session, fit_id, form=fields, status=_status(exc), predict_error=exc
+            request,
+            viewer,
+            session,
+            fit_id,
+            cache,
+            form=fields,
+            status=_status(exc),
+            predict_error=exc,
         )
-    return _fit_page(request, viewer, session, fit_id, form=fields, prediction=prediction)
+    return _fit_page(request, viewer, session, fit_id, cache, form=fields, prediction=prediction)
 
 
 @router.post("/fits/{fit_id}/plan", response_class=HTMLResponse)
@@ -107,10 +115,17 @@ def plan(
         allocation, reach = fit_store.plan(session, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
         return _fit_page(
-            request, viewer, session, fit_id, form=fields, status=_status(exc), plan_error=exc
+            request,
+            viewer,
+            session,
+            fit_id,
+            cache,
+            form=fields,
+            status=_status(exc),
+            plan_error=exc,
         )
     answer = {"plan": allocation.to_dict(), "reach": None if reach is None else reach.to_dict()}
-    return _fit_page(request, viewer, session, fit_id, form=fields, plan=answer)
+    return _fit_page(request, viewer, session, fit_id, cache, form=fields, plan=answer)
 
 
 @router.get("/fits/{fit_id}/plots/{kind}.{fmt}")
@@ -169,11 +184,21 @@ def _new_fit_page(
     )
 
 
+def _law(session: Session, viewer: Viewer, job: Any, cache: FitCache) -> ScalingLaw | None:
+    """The fit's law: the named family, or for auto the stacked law once the fit succeeded."""
+    if job.family != models.AUTO:
+        return models.get_family(job.family, **(job.spec.get("family_options") or {}))
+    if job.status != "succeeded":
+        return None
+    return fit_store.loaded(session, viewer.project, job.id, cache).family
+
+
 def _fit_page(
     request: Request,
     viewer: Viewer,
     session: Session,
     fit_id: str,
+    cache: FitCache,
     *,
     form: dict[str, str] | None = None,
     status: int = 200,
@@ -181,7 +206,7 @@ def _fit_page(
 ) -> HTMLResponse:
     job = fit_store.get(session, viewer.project, fit_id)
     dataset = session.get(Dataset, job.dataset_id)
-    family = models.get_family(job.family, **(job.spec.get("family_options") or {}))
+    family = _law(session, viewer, job, cache)
     groups = sorted({p["group"] for p in job.summary or [] if p.get("group")})
     checks = diagnostic_checks(job.diagnostics) if job.diagnostics else []
     return page(
@@ -191,14 +216,16 @@ def _fit_page(
         viewer=viewer,
         job=job,
         dataset=dataset,
-        inputs=family.inputs,
+        inputs=family.inputs if family else (),
         groups=groups,
         checks=checks,
         pareto_advice=pareto_advice(job.diagnostics or {}, checks),
         # a one-input fit (power_law) has no size/data split to plan: no Plan form, say why
-        plan_problem=allocation_problem(family),
+        plan_problem=(
+            allocation_problem(family) if family else "family auto picks its laws when it runs"
+        ),
         shown_plots=SHOWN_PLOTS,
-        plot_kinds=_plot_kinds(family),
+        plot_kinds=_plot_kinds(family) if family else [],
         form=form or {},
         **results,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -83,21 +84,13 @@ def predict(
     cache: FitCacheDep,
 ) -> HTMLResponse:
     """Predict at the form's points (read role), shown under the form."""
+    shown = partial(_fit_page, request, viewer, session, fit_id, cache, form=fields)
     try:
         body = predict_request(fields)
         prediction = fit_store.predict(session, settings, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
-        return _fit_page(
-            request,
-            viewer,
-            session,
-            fit_id,
-            cache,
-            form=fields,
-            status=_status(exc),
-            predict_error=exc,
-        )
-    return _fit_page(request, viewer, session, fit_id, cache, form=fields, prediction=prediction)
+        return shown(status=_status(exc), predict_error=exc)
+    return shown(prediction=prediction)
 
 
 @router.post("/fits/{fit_id}/plan", response_class=HTMLResponse)
@@ -110,22 +103,14 @@ def plan(
     cache: FitCacheDep,
 ) -> HTMLResponse:
     """Compute-optimal allocation per budget (and the compute for a target), under the form."""
+    shown = partial(_fit_page, request, viewer, session, fit_id, cache, form=fields)
     try:
         body = plan_request(fields)
         allocation, reach = fit_store.plan(session, viewer.project, fit_id, body, cache)
     except (ServiceError, models.BayescaleError) as exc:
-        return _fit_page(
-            request,
-            viewer,
-            session,
-            fit_id,
-            cache,
-            form=fields,
-            status=_status(exc),
-            plan_error=exc,
-        )
+        return shown(status=_status(exc), plan_error=exc)
     answer = {"plan": allocation.to_dict(), "reach": None if reach is None else reach.to_dict()}
-    return _fit_page(request, viewer, session, fit_id, cache, form=fields, plan=answer)
+    return shown(plan=answer)
 
 
 @router.get("/fits/{fit_id}/plots/{kind}.{fmt}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from matplotlib.figure import Figure
 
 from models import INPUTS, ScalingData
-from plots import curves, diagnostics, planning
+from plots import curves, diagnostics, planning, stacking
 from plots import fit as fit_plots
 from plots._common import FORMATS, to_bytes
 from plots.errors import PlotError
@@ -126,6 +126,17 @@ KINDS: dict[str, PlotKind] = {
             "log residuals against each input with the fitted noise's ±2σ",
             options={"group": GROUP},
             held_out=True,
+        ),
+        PlotKind(
+            "members",
+            stacking.members_plot,
+            "a stacked (auto) fit against each of its laws, past the data: the bands widen",
+            families=frozenset({"auto"}),
+            options={
+                "input": INPUT,
+                "group": GROUP,
+                "extend": Option("float", "draw to this multiple of the largest run (default 10)"),
+            },
         ),
         PlotKind(
             "exponents",

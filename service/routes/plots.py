@@ -62,6 +62,9 @@ def read_plot(
     targets: Annotated[list[float] | None, Query(description="iso_loss: losses (repeat)")] = None,
     at: Annotated[float | None, Query(description="double_descent: the fixed input")] = None,
     var: Annotated[list[str] | None, Query(description="trace, rank: variables (repeat)")] = None,
+    extend: Annotated[
+        float | None, Query(description="members: draw to this multiple of the largest run")
+    ] = None,
 ) -> Response:
     """The plot ``kind`` of the fit as ``fmt``; options a kind does not take are a 422."""
     options = {
@@ -74,6 +77,7 @@ def read_plot(
         "targets": targets,
         "at": at,
         "var": var,
+        "extend": extend,
     }
     image, media_type = plotting.render_fit_plot(
         session, settings, project, fit_id, kind.value, fmt.value, options, cache

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import models
+from models.auto import combine
+from models.discrepancy import Discrepancy, log10_ranges
 from tests.utils import SCALE_TIME_TRUTH, fake_fit
 
 GROUPS = ["mamba", "transformer", "rwkv"]
@@ -47,11 +49,26 @@ def double_descent():
 @pytest.fixture(scope="session")
 def fits(chinchilla, scale_time, double_descent) -> dict[str, models.Fit]:
     """The fit each kind is drawn for (chinchilla unless the kind needs its own family)."""
-    return {"chinchilla": chinchilla, "scale_time": scale_time, "double_descent": double_descent}
+    return {
+        "chinchilla": chinchilla,
+        "scale_time": scale_time,
+        "double_descent": double_descent,
+        "auto": stacked_fit(),
+    }
+
+
+def stacked_fit() -> models.Fit:
+    """A family-auto fit of two laws (weights 0.6, 0.4) built from fake members."""
+    members = [fake_fit(seed=1), fake_fit(seed=2, spread=0.05)]
+    for m in members:
+        m.discrepancy = Discrepancy.from_prior(log10_ranges(m.data.inputs, m.family.inputs))
+    return combine(members, np.array([0.6, 0.4]), members[0].data, None, members[0].settings)
 
 
 def fit_for(kind: str, fits: dict[str, models.Fit]) -> models.Fit:
     return fits.get(
-        {"iso_loss": "scale_time", "double_descent": "double_descent"}.get(kind, ""),
+        {"iso_loss": "scale_time", "double_descent": "double_descent", "members": "auto"}.get(
+            kind, ""
+        ),
         fits["chinchilla"],
     )

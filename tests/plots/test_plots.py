@@ -212,7 +212,8 @@ def test_rendering_in_threads_gives_the_same_bytes(chinchilla):
 
 def test_every_kind_declares_the_families_it_draws():
     for spec in plots.KINDS.values():
-        assert spec.families is None or spec.families <= set(__import__("models").REGISTRY)
+        known = {*__import__("models").REGISTRY, __import__("models").AUTO}
+        assert spec.families is None or spec.families <= known
 
 
 def test_kinds_that_do_not_mark_held_out_runs_ignore_them(chinchilla, held_out):

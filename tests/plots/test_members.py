@@ -1,0 +1,29 @@
+"""The members plot: a stacked fit against each of its laws, past the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import plots
+from plots.errors import PlotError
+from tests.plots.conftest import stacked_fit
+from tests.utils import fake_fit
+
+
+def test_members_are_drawn_with_their_weights_beyond_the_data():
+    fit = stacked_fit()
+    fig = plots.figure("members", fit, extend=100.0)
+    ax = fig.axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert any("(w 0.60)" in label for label in labels)
+    assert any("(w 0.40)" in label for label in labels)
+    drawn = max(
+        float(np.max(line.get_xdata())) for line in ax.get_lines() if "(w " in line.get_label()
+    )
+    assert drawn == pytest.approx(100 * float(fit.data.inputs["params"].max()), rel=1e-6)
+
+
+def test_a_single_law_fit_has_no_members_plot():
+    with pytest.raises(PlotError):
+        plots.figure("members", fake_fit())

@@ -13,18 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from matplotlib.figure import Figure
 
-from plots._common import (
-    BANDS,
-    LOSS_LABEL,
-    band_note,
-    draw_bands,
-    group_colors,
-    input_label,
-    loss_axis,
-    new_figure,
-    note,
-    set_input_scale,
-)
+from plots import _common as common
 from plots.errors import PlotError
 from plots.fit import GRID, _rows, path, swept_inputs
 
@@ -46,17 +35,17 @@ def members_plot(
         )
     name = input or swept_inputs(fit)[0]
     g = group or fit.groups[0]
-    color = group_colors(fit.groups)[g]
+    color = common.group_colors(fit.groups)[g]
     rows = _rows(fit, None, g)
     along = path(fit, rows, name)
     top = float(rows[name].max()) * extend
     grid = {
         k: np.concatenate([v, _beyond(v, top if k == name else None)]) for k, v in along.items()
     }
-    fig, axes = new_figure(1, 1)
+    fig, axes = common.new_figure(1, 1)
     ax = axes[0][0]
-    stacked = fit.predict(grid, group=g, probs=BANDS)
-    draw_bands(ax, grid[name], stacked.median, stacked.new_run_interval, color, "stacked")
+    stacked = fit.predict(grid, group=g, probs=common.BANDS)
+    common.draw_bands(ax, grid[name], stacked.median, stacked.new_run_interval, color, "stacked")
     for i, (member, weight) in enumerate(zip(fit.members, fit.weights, strict=True)):
         inputs = {n: grid[n] for n in member.family.inputs if n in grid}
         if "compute" in member.family.inputs and "compute" not in grid:
@@ -74,16 +63,16 @@ def members_plot(
     mask = np.asarray(fit.data.group == g)
     ax.scatter(fit.data.inputs[name][mask], fit.data.loss[mask], s=14, color=color, zorder=3)
     ax.axvline(float(rows[name].max()), color="#777777", lw=0.8)
-    set_input_scale(ax, name)
-    loss_axis(ax)
-    ax.set_xlabel(input_label(name))
-    ax.set_ylabel(LOSS_LABEL)
+    common.set_input_scale(ax, name)
+    common.loss_axis(ax)
+    ax.set_xlabel(common.input_label(name))
+    ax.set_ylabel(common.LOSS_LABEL)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    note(
+    common.note(
         fig,
         f"auto fit: {len(fit.members)} laws stacked (group {g})",
-        f"dots: runs; {band_note()} (new-run, stacked); lines: each law's median; "
+        f"dots: runs; {common.band_note()} (new-run, stacked); lines: each law's median; "
         "vertical line: the largest run",
     )
     return fig

@@ -29,16 +29,21 @@ def install_docs(app: FastAPI) -> None:
     app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
     swagger, redirect, redoc_path = DOCS_PATHS
 
+    def urls(request: Request) -> tuple[str, str, str]:
+        """The app's root path, its OpenAPI URL and the assets' URL behind any proxy prefix."""
+        root = request.scope.get("root_path", "")
+        return root, f"{root}{app.openapi_url}", f"{root}{ASSETS_URL}"
+
     @app.get(swagger, include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        root, openapi, assets = urls(request)
         return get_swagger_ui_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=openapi,
             title=f"{app.title} - Swagger UI",
             oauth2_redirect_url=f"{root}{redirect}",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{assets}/favicon.png",
         )
 
     @app.get(redirect, include_in_schema=False)
@@ -47,11 +52,11 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get(redoc_path, include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
+        _, openapi, assets = urls(request)
         return get_redoc_html(
-            openapi_url=f"{root}{app.openapi_url}",
+            openapi_url=openapi,
             title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            redoc_js_url=f"{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{assets}/favicon.png",
             with_google_fonts=False,
         )

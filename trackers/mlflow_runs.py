@@ -5,15 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from trackers.rows import (
-    ImportResult,
-    RunHistory,
-    TrackerError,
-    check_known,
-    parse_mapping,
-    rows_from_runs,
-    wanted_records,
-)
+from trackers.rows import ImportResult, RunHistory, TrackerError, import_runs
 
 PAGE = 1000
 
@@ -40,10 +32,12 @@ def mlflow_rows(
     TrackerError
         An unknown experiment, metric or parameter, named in ``field``.
     """
-    sources = parse_mapping(mapping)
-    runs = read_mlflow(tracking_uri, experiment, wanted_records(loss, sources))
-    check_known(runs, loss, sources, f"experiment '{experiment}'")
-    return rows_from_runs(runs, loss, sources)
+    return import_runs(
+        lambda wanted: read_mlflow(tracking_uri, experiment, wanted),
+        loss,
+        mapping,
+        f"experiment '{experiment}'",
+    )
 
 
 def read_mlflow(tracking_uri: str, experiment: str, wanted: Collection[str]) -> list[RunHistory]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -283,3 +283,20 @@ def _listing(names: Sequence[str]) -> str:
     if not names:
         return "none"
     return ", ".join(names[:20]) + (f", ... ({len(names)} in all)" if len(names) > 20 else "")
+
+
+def import_runs(
+    read: Callable[[Collection[str]], list[RunHistory]],
+    loss: str,
+    mapping: Mapping[str, str],
+    where: str,
+) -> ImportResult:
+    """Rows from a tracker: ``read`` the records the mapping needs, check they exist, convert.
+
+    ``read`` takes the metric and parameter names wanted and returns the runs' histories;
+    ``where`` names the source in errors (an experiment, a log directory).
+    """
+    sources = parse_mapping(mapping)
+    runs = read(wanted_records(loss, sources))
+    check_known(runs, loss, sources, where)
+    return rows_from_runs(runs, loss, sources)

@@ -11,15 +11,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from trackers.rows import (
-    ImportResult,
-    RunHistory,
-    TrackerError,
-    check_known,
-    parse_mapping,
-    rows_from_runs,
-    wanted_records,
-)
+from trackers.rows import ImportResult, RunHistory, TrackerError, import_runs
 
 HPARAMS_TAG = "_hparams_/session_start_info"
 
@@ -30,10 +22,7 @@ def tensorboard_rows(logdir: Path, loss: str, mapping: Mapping[str, str]) -> Imp
     ``mapping`` is as for :func:`trackers.mlflow_rows`, with hyperparameters as the run-level
     values and scalars as the metrics.
     """
-    sources = parse_mapping(mapping)
-    runs = read_tensorboard(logdir, wanted_records(loss, sources))
-    check_known(runs, loss, sources, str(logdir))
-    return rows_from_runs(runs, loss, sources)
+    return import_runs(lambda wanted: read_tensorboard(logdir, wanted), loss, mapping, str(logdir))
 
 
 def run_directories(logdir: Path) -> list[Path]:

@@ -115,22 +115,13 @@ def test_unknown_scalar_or_hparam_exits_2_and_a_run_without_hparams_is_skipped(t
     logdir = tmp_path / "logs"
     write_sweep(logdir)
     target = tmp_path / "runs.csv"
-    code, _, err = run_cli(
-        capsys, "import", "tensorboard", str(logdir), "--loss", "val_los", "-o", str(target)
-    )
+
+    def import_to_target(*options):
+        return run_cli(capsys, "import", "tensorboard", str(logdir), *options, "-o", str(target))
+
+    code, _, err = import_to_target("--loss", "val_los")
     assert code == 2 and "metric 'val_los'" in err and "val_loss" in err
-    code, _, err = run_cli(
-        capsys,
-        "import",
-        "tensorboard",
-        str(logdir),
-        "--loss",
-        "val_loss",
-        "--map",
-        "params=size",
-        "-o",
-        str(target),
-    )
+    code, _, err = import_to_target("--loss", "val_loss", "--map", "params=size")
     assert code == 2 and "params: no run" in err and "'size'" in err and "n_params" in err
     code, _, err = run_cli(
         capsys, "import", "tensorboard", str(tmp_path / "nowhere"), "--loss", "x", "-o", "y.csv"
@@ -139,17 +130,6 @@ def test_unknown_scalar_or_hparam_exits_2_and_a_run_without_hparams_is_skipped(t
     assert not target.exists()
 
     write_run(logdir / "untagged", None, range(1, 4), np.random.default_rng(2))
-    code, out, err = run_cli(
-        capsys,
-        "import",
-        "tensorboard",
-        str(logdir),
-        "--loss",
-        "val_loss",
-        "--map",
-        MAP,
-        "-o",
-        str(target),
-    )
+    code, out, err = import_to_target("--loss", "val_loss", "--map", MAP)
     assert code == 0 and "120 rows from 6 runs" in out
     assert "skipped run untagged (untagged): no parameter 'n_params' (for params)" in err

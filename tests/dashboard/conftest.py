@@ -10,7 +10,9 @@ from fastapi.testclient import TestClient
 
 from service.config import Settings
 from service.main import create_app
-from tests.service.conftest import Keys, make_project
+
+# keys and other (projects alpha and beta) as the API tests make them, on this folder's app
+from tests.service.conftest import Keys, keys, make_project, other  # noqa: F401
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
@@ -39,16 +41,6 @@ def client(app) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.fixture
-def keys(settings, client) -> Keys:
-    return make_project(settings, "alpha")
-
-
-@pytest.fixture
-def other(settings, client) -> Keys:
-    return make_project(settings, "beta")
-
-
 def post_login(client: TestClient, key: str, **headers: str):
     """The login form as a browser sends it: fetched first (its token), then posted."""
     form = client.get("/login")
@@ -72,7 +64,7 @@ def csrf_of(response) -> str:
 
 
 @pytest.fixture
-def as_role(app, keys) -> Iterator:
+def as_role(app, keys) -> Iterator:  # noqa: F811 (keys: the fixture imported above)
     """``as_role("write")``: a new client logged in with alpha's key of that role, and its token."""
     opened: list[TestClient] = []
 

@@ -58,7 +58,7 @@ def one(config: dict[str, Any], data: Any, settings: Any) -> dict[str, Any]:
         lo, hi = p.new_run_interval[0.9]
         widths.append(np.log(hi / lo))
     d = fit.diagnostics
-    out = {
+    out: dict[str, Any] = {
         "wall_s": wall,
         "ess_bulk_min": d.ess_bulk_min,
         "r_hat_max": d.r_hat_max,

@@ -36,9 +36,10 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
 
     found, work, _ = candidates(train)
     splits = cuts(work, axis_of(work))
-    common = {"pooling": pooling, "priors": None, "likelihood": None, "thresholds": None}
-    settings = models.SamplerSettings(seed=seed)
-    scored, skipped = score_candidates(found, work, splits, settings, common)
+    spec = models.FitSpec(
+        family=models.AUTO, pooling=pooling, settings=models.SamplerSettings(seed=seed)
+    )
+    scored, skipped = score_candidates(found, work, splits, spec, measured=list(train.inputs))
     # (K, G, n): each candidate's log density of every held-out row at every tau
     lp = np.stack(
         [

@@ -20,7 +20,7 @@ Everything here was fixed before the benchmark's held-out points were looked at 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Unpack
 
@@ -182,14 +182,15 @@ def fit_auto(
         if progress is not None:
             progress(min(done / steps, 0.99))
 
+    measured = list(data.inputs)  # distances along the user's inputs, not a derived compute
     scored, skipped = score_candidates(
-        found, work, splits, spec, th, cache=cache, deadline=deadline, tick=tick
+        found, work, splits, spec, th, measured=measured, cache=cache, deadline=deadline, tick=tick
     )
     if not scored:
         reasons = "; ".join(f"{s['family']}: {s['reason']}" for s in skipped)
         raise DataError(f"no candidate law can be fitted to these rows ({reasons})", field="loss")
 
-    ranges = log10_ranges(work.inputs, list(work.inputs))
+    ranges = log10_ranges(work.inputs, measured)
     discrepancies: list[Discrepancy] = []
     lpd_rows: list[np.ndarray] = []
     for s in scored:
@@ -252,11 +253,16 @@ def score_candidates(
     spec: FitSpec,
     thresholds: Thresholds | None = None,
     *,
+    measured: Sequence[str] | None = None,
     cache: CompileCache = COMPILE_CACHE,
     deadline: float | None = None,
     tick: Callable[[], None] = lambda: None,
 ) -> tuple[list[Scored], list[dict[str, str]]]:
-    """Leave-future-out refits of every candidate at every cut; the laws that cannot, with why."""
+    """Leave-future-out refits of every candidate at every cut; the laws that cannot, with why.
+
+    Distances beyond each cut are measured along ``measured`` (default every input of ``work``).
+    """
+    measured = list(work.inputs) if measured is None else list(measured)
     quick = replace(spec, settings=refit_settings(spec.settings))
     scored: list[Scored] = []
     skipped: list[dict[str, str]] = []
@@ -280,7 +286,7 @@ def score_candidates(
                 s.refits.append({"cut": cut.fraction, "error": str(exc)})
                 s.error = f"cannot be refitted below the {cut.fraction:g} cut: {exc}"
                 break
-            s.records.append(record(refit, cut.test))
+            s.records.append(record(refit, cut.test, measured))
             s.refits.append({"cut": cut.fraction, "converged": refit.converged})
             tick()
         if s.error:

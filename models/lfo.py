@@ -69,8 +69,12 @@ def refit_settings(settings: SamplerSettings) -> SamplerSettings:
     return settings.with_(**REFIT_SETTINGS)
 
 
-def record(fit: Fit, test: ScalingData) -> LFORecord:
-    """Score ``test`` with ``fit``: per-draw log mean curve, noise, and distance beyond the fit."""
+def record(fit: Fit, test: ScalingData, measured: Sequence[str]) -> LFORecord:
+    """Score ``test`` with ``fit``: per-draw log mean curve, noise, and distance beyond the fit.
+
+    The distance is measured along ``measured``: the inputs the user gave, as predictions of the
+    full fit measure it (not a compute that auto derived from them).
+    """
     fam = fit.family
     s = next(iter(fit.draws.values())).shape[0]
     log_mu = np.empty((s, len(test)))
@@ -84,10 +88,7 @@ def record(fit: Fit, test: ScalingData) -> LFORecord:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             log_mu[:, rows] = np.log(fam.curve(np, x, p)) + np.log(fit.scales.loss)
     noise = noise_draws(fit.draws)
-    # Distance beyond what this refit saw, on every input the test rows carry, as predictions
-    # of the full fit will measure it.
-    names = [n for n in test.inputs if n in fit.data.inputs]
-    z = distance(test.inputs, log10_ranges(fit.data.inputs, names))
+    z = distance(test.inputs, log10_ranges(fit.data.inputs, measured))
     bad = ~np.isfinite(log_mu)
     if bad.any():
         # A draw whose curve is not finite at a row predicts nothing there: score it as a miss.

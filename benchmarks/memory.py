@@ -123,7 +123,10 @@ def worker_fits(
                 idempotency_key=None,
                 request_digest=f"memory-{i}",
             )
-            body = FitRequest.model_validate({"dataset": dataset.name, "sampler": settings})
+            # the standard problem: one named law (auto would fit several and compile each)
+            body = FitRequest.model_validate(
+                {"dataset": dataset.name, "family": "chinchilla", "sampler": settings}
+            )
             spec = fit_spec(body)
             filters = body.filters.model_dump()
             fit_id = fit_store.submit(session, project, dataset, spec, filters=filters).id

@@ -42,6 +42,8 @@ TAU_GRID = np.geomspace(1e-4, 1.0, 128)
 # Draws per record used to score tau (a predictive density's Monte Carlo error is far below
 # what separates grid values; this keeps the grid evaluation to a fraction of a second).
 SCORING_DRAWS = 200
+# Inputs that are not scales: their "distance beyond the data" means nothing (and may be 0).
+NOT_SCALES = frozenset({"label_noise"})
 # A prediction further than this (decades beyond the data, any input) carries a warning.
 FAR_DECADES = 3.0
 
@@ -132,9 +134,11 @@ class Discrepancy:
 def log10_ranges(
     inputs: Mapping[str, np.ndarray], names: Sequence[str]
 ) -> dict[str, tuple[float, float]]:
-    """Training range of each named input in log10 units."""
+    """Training range of each named scale input in log10 units (``label_noise`` is no scale)."""
     out = {}
     for name in names:
+        if name in NOT_SCALES:
+            continue
         values = np.log10(np.asarray(inputs[name], dtype=float))
         out[name] = (float(values.min()), float(values.max()))
     return out

@@ -462,7 +462,12 @@ def test_guess_columns_finds_the_canonical_fields_and_an_architecture_column():
             "architecture": ["a", "a", "b", "b"],
         }
     )
-    assert guess_columns(frame) == {"params": "params", "loss": "loss", "group": "architecture"}
+    assert guess_columns(frame) == {
+        "params": "params",
+        "loss": "loss",
+        "run": "run",  # a column named run is the run field (its checkpoints share an effect)
+        "group": "architecture",
+    }
     with_group = frame.assign(group=["x", "x", "y", "y"])
     assert guess_columns(with_group)["group"] == "group"
     assert "group" not in guess_columns(frame.drop(columns="architecture"))

@@ -323,7 +323,7 @@ def test_recovers_parameters_from_its_own_simulator() -> None:
         "label_noise": np.repeat([0.0, 0.2], 20),
     }
     data = simulate(fam, truth, inputs, noise=0.02, seed=3)
-    fit = models.fit(data, fam, settings=SETTINGS)
+    fit = models.fit(data, fam, settings=SETTINGS, likelihood="normal")
     assert_sound(fit)
     missed = [k for k, v in truth.items() if not interval(fit, k)[1] <= v <= interval(fit, k)[2]]
     assert not missed, fit.summary((0.9,))
@@ -333,7 +333,7 @@ def test_recovers_parameters_from_its_own_simulator() -> None:
 def test_random_feature_peak_is_placed_at_n_equals_t() -> None:
     """Real double descent: kappa within 10 % of 1, and intervals widest near the peak."""
     data = random_feature_sweep()
-    fit = models.fit(data, "double_descent", settings=SETTINGS)
+    fit = models.fit(data, "double_descent", settings=SETTINGS, likelihood="normal")
     assert_sound(fit)
     median, lo, hi = interval(fit, "kappa")
     assert 0.9 <= median <= 1.1 and lo <= 1.0 <= hi, (median, lo, hi)
@@ -353,7 +353,13 @@ def test_pole_peak_recovers_the_spectral_exponent() -> None:
     1.014]. The Lorentzian's light flanks bias α low on this sweep (least squares 0.934).
     """
     data = random_feature_sweep()
-    fit = models.fit(data, "double_descent", family_options={"peak": "pole"}, settings=SETTINGS)
+    fit = models.fit(
+        data,
+        "double_descent",
+        family_options={"peak": "pole"},
+        settings=SETTINGS,
+        likelihood="normal",
+    )
     assert_sound(fit)
     _, lo, hi = interval(fit, "alpha")
     assert lo <= 1.0 <= hi, (lo, hi)

@@ -263,7 +263,7 @@ def sweep() -> dict[str, np.ndarray]:
 def test_recovers_simulated_parameters() -> None:
     fam = get_family("random_features")
     data = simulate(fam, TRUTH, sweep(), noise=0.03, seed=4)
-    fit = models.fit(data, "random_features", settings=FIT)
+    fit = models.fit(data, "random_features", settings=FIT, likelihood="normal")
     assert fit.diagnostics.r_hat_max <= 1.02 and fit.diagnostics.divergences <= 4, fit.diagnostics
     for name in ("K", "alpha", "g", "c"):
         lo, hi = interval(fit, name)
@@ -277,7 +277,7 @@ def test_fit_to_the_real_experiment_places_the_peak_and_recovers_alpha() -> None
     data = rf.run(
         x["params"], x["data"], m_latent=2000, alpha=1.0, ridge=1e-5, seeds=3, n_test=0, seed=5
     )
-    fit = models.fit(data, "random_features", settings=FIT)
+    fit = models.fit(data, "random_features", settings=FIT, likelihood="normal")
     assert fit.diagnostics.r_hat_max <= 1.02 and fit.diagnostics.divergences <= 4, fit.diagnostics
     c_lo, c_hi = interval(fit, "c")
     assert 0.9 <= c_lo and c_hi <= 1.1, (c_lo, c_hi)

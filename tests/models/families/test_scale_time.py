@@ -399,7 +399,7 @@ def test_scale_time_recovers_simulated_truth() -> None:
     fam = get_family("scale_time")
     n, t = np.meshgrid(np.geomspace(1e6, 1e8, 5), np.geomspace(1.0, 1e5, 14), indexing="ij")
     data = simulate(fam, TRUTH, {"params": n.ravel(), "steps": t.ravel()}, noise=0.01, seed=4)
-    fit = models.fit(data, "scale_time", settings=FIT_SETTINGS)
+    fit = models.fit(data, "scale_time", settings=FIT_SETTINGS, likelihood="normal")
     assert fit.diagnostics.r_hat_max <= 1.02 and fit.diagnostics.divergences <= 2, fit.diagnostics
     missed = []
     for name, value in TRUTH.items():
@@ -415,7 +415,7 @@ def test_scale_time_on_gradient_flow_experiment_recovers_kappa_and_forecasts() -
     data = gradient_flow.run()
     largest = data.inputs["params"] == data.inputs["params"].max()
     train = ScalingData({k: v[~largest] for k, v in data.inputs.items()}, data.loss[~largest])
-    fit = models.fit(train, "scale_time", settings=FIT_SETTINGS)
+    fit = models.fit(train, "scale_time", settings=FIT_SETTINGS, likelihood="normal")
     assert fit.diagnostics.r_hat_max <= 1.02 and fit.diagnostics.divergences <= 2, fit.diagnostics
     lo, hi = interval(fit, "kappa")
     assert lo <= gradient_flow.true_kappa() <= hi, (lo, hi)
@@ -440,7 +440,7 @@ def test_chains_start_in_the_main_mode_not_the_fast_group_optimum() -> None:
     fam = get_family("scale_time")
     data = simulate(fam, truth, {"params": n.ravel(), "steps": t.ravel()}, noise=0.02, seed=12)
     settings = models.SamplerSettings(draws=500, tune=1000, chains=4, seed=1)
-    fit = models.fit(data, "scale_time", settings=settings)
+    fit = models.fit(data, "scale_time", settings=settings, likelihood="normal")
     init = fit.diagnostics.init
     assert init is not None and init["method"] == "multistart", init
     best, *rest = init["optima"]

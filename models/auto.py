@@ -303,12 +303,15 @@ def combine(
     k: float | None,
     settings: SamplerSettings,
 ) -> Fit:
-    """The stacked fit of fitted members (a single member is returned as it is).
+    """The stacked fit of fitted members; a single member is returned as it is.
+
+    Unless it runs over a compute that auto derived from N and D: then it stays wrapped, so that
+    its predictions take N and D like the rows did.
 
     Deterministic given the members, weights and ``settings.seed``: a loaded stacked fit is
     rebuilt from its stored members by this function.
     """
-    if len(members) == 1:
+    if len(members) == 1 and (k is None or "compute" not in members[0].family.inputs):
         return members[0]
     scales = members[0].scales
     for m in members[1:]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import json
 import os
@@ -295,7 +296,9 @@ def fit_phases() -> Iterator[dict[str, float]]:
     """
     import models
 
-    fitting, sampling = sys.modules["models.fitting"], sys.modules["models.sampling"]
+    # imported here: the models package loads its modules on first use
+    fitting = importlib.import_module("models.fitting")
+    sampling = importlib.import_module("models.sampling")
     totals: dict[str, float] = {}
 
     def wrap(fn: Callable[..., Any], phase: str) -> Callable[..., Any]:

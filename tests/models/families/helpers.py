@@ -21,12 +21,15 @@ def family_of[Law: models.ScalingLaw](cls: type[Law], name: str, **options: Any)
 
 
 def assert_recovered(
-    data: models.ScalingData, family: models.ScalingLaw, truth: Mapping[str, float]
+    data: models.ScalingData,
+    family: models.ScalingLaw,
+    truth: Mapping[str, float],
+    settings: models.SamplerSettings = SETTINGS,
 ) -> None:
-    """Fit ``data`` with ``SETTINGS``: converged, and each 90 % interval covers its truth."""
+    """Fit ``data`` with ``settings``: converged, and each 90 % interval covers its truth."""
     # the simulators' noise is Normal on log loss: recovery checks the model that matches it
     # (on such data the Student-t default mixed more slowly: BENCHMARKS.md, round 5 status)
-    fit = models.fit(data, family, settings=SETTINGS, likelihood="normal")
+    fit = models.fit(data, family, settings=settings, likelihood="normal")
     diagnostics = fit.diagnostics
     assert diagnostics.r_hat_max <= 1.01 and diagnostics.divergences <= 2, diagnostics
     rows = fit.summary((0.9,)).set_index("parameter")

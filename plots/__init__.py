@@ -12,9 +12,19 @@ Kinds: ``fit``, ``residuals``, ``exponents``, ``prior_posterior`` (:mod:`plots.f
 
 from plots._common import FORMATS, MEDIA_TYPES
 from plots.errors import PlotError
-from plots.registry import KINDS, Option, PlotKind, figure, get_kind, option_names, render
+from plots.registry import (
+    CHAIN_KINDS,
+    KINDS,
+    Option,
+    PlotKind,
+    figure,
+    get_kind,
+    option_names,
+    render,
+)
 
 __all__ = [
+    "CHAIN_KINDS",
     "FORMATS",
     "KINDS",
     "MEDIA_TYPES",

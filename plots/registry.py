@@ -204,6 +204,10 @@ def get_kind(kind: str) -> PlotKind:
     return KINDS[kind]
 
 
+# Kinds that read the sampler's own chains (per chain draws, energy, pointwise likelihood).
+CHAIN_KINDS = frozenset({"trace", "rank", "energy", "pareto_k"})
+
+
 def figure(kind: str, fit: Fit, *, held_out: ScalingData | None = None, **options: Any) -> Figure:
     """Check the request and build the figure (inspect it in tests; :func:`render` for bytes).
 
@@ -212,6 +216,12 @@ def figure(kind: str, fit: Fit, *, held_out: ScalingData | None = None, **option
     """
     spec = get_kind(kind)
     spec.check_family(fit)
+    if kind in CHAIN_KINDS and fit.members:
+        raise PlotError(
+            f"plot '{kind}' reads the sampler's chains; a stacked (auto) fit's draws are resampled "
+            "from its laws' chains: each law's convergence is in the fit's stacking report",
+            field="kind",
+        )
     given = {k: v for k, v in options.items() if v is not None}
     unknown = sorted(set(given) - set(spec.options))
     if unknown:

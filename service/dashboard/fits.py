@@ -132,12 +132,17 @@ def plot(
 
 
 def _plot_kinds(family: ScalingLaw) -> list[str]:
-    """The plot kinds that apply to ``family`` and need no option."""
+    """The plot kinds that apply to ``family`` and need no option.
+
+    A stacked (auto) law has no chains of its own to diagnose: those kinds are left out.
+    """
+    stacked = family.name == models.AUTO
     return [
         name
         for name, spec in plots.KINDS.items()
         if (spec.families is None or family.name in spec.families)
         and spec.needs_inputs <= set(family.inputs)
+        and not (stacked and name in plots.CHAIN_KINDS)
     ]
 
 

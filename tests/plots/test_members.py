@@ -27,3 +27,10 @@ def test_members_are_drawn_with_their_weights_beyond_the_data():
 def test_a_single_law_fit_has_no_members_plot():
     with pytest.raises(PlotError):
         plots.figure("members", fake_fit())
+
+
+@pytest.mark.parametrize("kind", ["trace", "rank", "energy", "pareto_k"])
+def test_chain_diagnostics_of_a_stacked_fit_are_refused_with_a_reason(kind):
+    with pytest.raises(PlotError) as info:
+        plots.figure(kind, stacked_fit())
+    assert info.value.field == "kind" and "stacking report" in str(info.value)

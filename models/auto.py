@@ -316,6 +316,9 @@ def combine(
     scales = members[0].scales
     for m in members[1:]:
         scales = replace(scales, inputs={**m.scales.inputs, **scales.inputs})
+    if k is not None:  # the stacked law reads N and D even when no member does
+        given = data.default_scales(("params", "data")).inputs
+        scales = replace(scales, inputs={**given, **scales.inputs})
     family = Stacked(
         [m.family for m in members],
         compute_k=k,

@@ -78,7 +78,9 @@ def test_a_failing_fit_is_reported_not_hidden(monkeypatch) -> None:
 
 
 def test_with_draws_repeats_draws_beyond_the_fit(mock_sampler) -> None:
-    fit = models.fit(scaling.observations_dataset(8, 0), settings=TINY_GRID.settings)
+    fit = models.fit(
+        scaling.observations_dataset(8, 0), scaling.FAMILY, settings=TINY_GRID.settings
+    )
     assert scaling.with_draws(fit, 10).draws["sigma"].shape == (10,)
     bigger = scaling.with_draws(fit, 100)
     sigma = bigger.draws["sigma"].reshape(2, 50)

@@ -153,7 +153,8 @@ def distance(
 ) -> np.ndarray:
     """Per point: the inputs' decades outside their ranges, each to ``gamma``, combined.
 
-    Inputs broadcast (any shapes); inputs of ``ranges`` absent from ``x`` are not measured.
+    Inputs broadcast (any shapes); inputs of ``ranges`` absent from ``x`` are not measured (with
+    none of them present, every distance is 0).
     """
     total: np.ndarray | None = None
     for name, (lo, hi) in ranges.items():
@@ -164,7 +165,11 @@ def distance(
         outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) ** gamma
         total = outside if total is None else combine(total, outside)
     if total is None:
-        raise ValueError("no input of the discrepancy's ranges among the points")
+        # None of the measured inputs is among the points (a member of a stacked fit that runs
+        # over a compute derived from N and D, asked alone at C): no distance can be measured,
+        # so none is added; the stacked fit itself measures along N and D.
+        shapes = [np.shape(v) for v in x.values()]
+        return np.zeros(np.broadcast_shapes(*shapes) if shapes else (0,))
     return np.asarray(total)
 
 

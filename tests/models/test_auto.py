@@ -122,3 +122,24 @@ def test_auto_with_two_inputs_plans_on_the_mixture(mock_sampler):
     assert np.isfinite(p.median).all()
     target = models.probability_below(fit, {"params": [1e9], "data": [2e10]}, 3.0)
     assert 0 <= target.probability[0] <= 1
+
+
+def test_a_lone_law_over_a_derived_compute_still_takes_n_and_d(mock_sampler):
+    """If only a law over C = 6ND survives, its predictions still take the rows' N and D."""
+    from models.auto import combine
+    from models.discrepancy import Discrepancy, log10_ranges
+
+    data = models.simulate.simulate(
+        models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(30), seed=1
+    )
+    inputs = dict(data.inputs, compute=6 * data.inputs["params"] * data.inputs["data"])
+    work = models.ScalingData(inputs, data.loss, data.group)
+    member = models.fit(work, "power_law", family_options={"x": "compute"}, settings=SMALL)
+    # as fit_auto sizes it: distances along the inputs the user gave
+    member.discrepancy = Discrepancy.from_prior(log10_ranges(work.inputs, ["params", "data"]))
+    fit = combine([member], np.array([1.0]), work, 6.0, SMALL)
+    assert fit.family.inputs == ("params", "data")
+    p = fit.predict({"params": [1e9], "data": [2e10]}, probs=(0.9,))
+    q = member.predict({"compute": [6 * 1e9 * 2e10]}, probs=(0.9,))  # alone: no distance known
+    np.testing.assert_allclose(p.median, q.median, rtol=0.02)
+    assert q.decades[0] == 0.0

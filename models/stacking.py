@@ -195,7 +195,8 @@ def stacked_posterior(
     Slot ``s`` belongs to member ``member[s]`` (counts by systematic resampling of the weights,
     so they match the weights to within one draw); every member's variables are filled at every
     slot (distinct draws of that member where it owns the slot, resampled elsewhere), so arrays
-    stay rectangular and every curve is finite. ``sigma``/``nu`` are the owning member's.
+    stay rectangular and every curve is finite. ``sigma``, ``nu`` and ``sigma_run`` are the
+    owning member's.
     """
     rng = np.random.default_rng([seed, 8191])
     positions = (rng.random() + np.arange(n_draws)) / n_draws
@@ -214,7 +215,7 @@ def stacked_posterior(
             values = np.asarray(var.values)[pick]
             dims = ("chain", "draw", *var.dims[1:])
             data[prefix(i) + str(name)] = (dims, values[None, ...])
-            if name in ("sigma", "nu"):
+            if name in ("sigma", "nu", "sigma_run"):  # noise of the owning law (models.runs)
                 noise.setdefault(str(name), np.zeros(n_draws))[own] = values[own]
     for name, values in noise.items():
         data[name] = (("chain", "draw"), values[None, :])

@@ -49,7 +49,10 @@ PLOT_DIR = REPO_ROOT / "docs" / "benchmarks"
 TRUTH_JITTER = {"E": 0.03, "A": 0.15, "B": 0.15, "alpha": 0.015, "beta": 0.015}
 # Bounds checked by ``--check`` (ratios of two sizes measured in the same run, so a uniformly
 # slower or busier machine does not move them; 10x more work at linear cost is a ratio of 10).
-MAX_WARM_FIT_RATIO_10X_OBSERVATIONS = 15.0
+# 1000 vs 100 rows: 9.7-10.5 with the Normal likelihood (2026-11), 14.5 and 15.6 with the
+# Student-t default (2026-12-05; its per-row log density costs more, and the larger sweep takes
+# more steps): 18 keeps the gate a regression backstop at today's default.
+MAX_WARM_FIT_RATIO_10X_OBSERVATIONS = 18.0
 MAX_PREDICT_RATIO_10X_POINTS = 15.0
 
 

@@ -19,11 +19,13 @@ TARGETS = {"warm_fit_s": 1.0, "cold_fit_s": 20.0, "predict_100_points_4000_draws
 
 # Regression bounds for ``--check`` (CI); see BENCHMARKS.md "Scaling and memory" for why each.
 BOUNDS = {
-    # the issue's example bound is 3 s; the standard problem's warm fit measures 3.8-4.8 s in idle
-    # full runs and 5.2 s in an idle CI quick run (~290 leapfrog steps/draw, see Speed): 8 s is
-    # a backstop that a noisy shared runner does not trip; steps/draw and the overhead ratio
-    # below catch algorithmic regressions on any machine
-    "warm_fit_s": 8.0,
+    # the issue's example bound is 3 s; the standard problem's warm fit measured 3.8-5.2 s idle on
+    # the AMD machine of 2026-11; on 2026-12-05 (an Intel Xeon machine) 10.1-10.9 s idle: the
+    # Student-t default costs +33 % per fit (11.6 vs 8.7 s, same machine) and numba without
+    # fastmath (reproducible draws across compile caches) +25 % (8.7 vs 7.0 s). 14 s is the
+    # backstop for that (a regression to win back, BENCHMARKS.md); steps/draw and the overhead
+    # ratio below catch algorithmic regressions on any machine
+    "warm_fit_s": 14.0,
     "warm_fit_over_sampling": 1.35,  # everything but NUTS: data swap, LOO, R-hat/ESS
     "steps_per_draw": 400.0,  # posterior geometry; machine-independent (287-319 measured)
     "min_ess_bulk": 400.0,  # the library's own convergence floor for 4 chains

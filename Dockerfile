@@ -1,10 +1,16 @@
 # bayescale image: API, worker and command line, installed as a user installs it: the locked
-# runtime dependencies, then the project's wheel (whatever pyproject.toml packages, nothing
-# listed by hand here). tests/test_deployment.py rebuilds this file set in a temp dir and runs it.
+# runtime dependencies, then the project's wheel. The wheel stage copies exactly the packages
+# pyproject.toml ships (tests/test_deployment.py fails if the two lists differ) and the test
+# rebuilds this file set in a temp dir and runs it.
 FROM python:3.12-slim AS wheel
 RUN pip install --no-cache-dir uv
 WORKDIR /src
-COPY . .
+COPY pyproject.toml README.md ./
+COPY models models
+COPY service service
+COPY cli cli
+COPY plots plots
+COPY trackers trackers
 RUN uv build --wheel --out-dir /dist
 
 FROM python:3.12-slim

@@ -4,9 +4,11 @@ No Docker engine runs where the tests run, so these checks are what keeps the fi
 processes they describe are exercised for real in tests/service/test_team_mode.py.
 """
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -60,7 +62,13 @@ def test_the_image_installs_the_wheel_on_the_locked_dependencies():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert BUILD_WHEEL in dockerfile and EXPORT_LOCKED in dockerfile
     assert "-r requirements.txt" in dockerfile and "--no-deps /dist/*.whl" in dockerfile
-    # the wheel stage sees the checkout, never a local environment
+    # the wheel stage copies exactly the packages the wheel ships (plots was once left out)
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"][
+        "targets"
+    ]["wheel"]["packages"]
+    copied = re.findall(r"^COPY (\w+) \1$", dockerfile, re.M)
+    assert sorted(copied) == sorted(shipped)
+    # and never a local environment
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert ".venv" in ignored and ".git" in ignored
 

@@ -126,8 +126,24 @@ def diagnose(
         reasons.append(f"BFMI {bfmi:.2f} < {th.bfmi_min}")
     if chains == 1:
         reasons.append("one chain: R-hat cannot be checked")
+    init = trace.attrs.get("init") or {}
+    if init.get("stuck"):
+        reasons.append(
+            f"chain(s) {', '.join(map(str, init['stuck']))} stayed in a minor mode far below the "
+            "others after a restart from the main mode: the posterior is multimodal"
+        )
 
     found = list(warnings or [])
+    if init.get("restarted"):
+        found.append(
+            FitWarning(
+                "chains_restarted",
+                f"chain(s) {', '.join(map(str, init['restarted']))} sat in a minor mode "
+                "(mean log density per chain "
+                f"{', '.join(f'{v:.1f}' for v in init.get('chain_logp', ()))}) and were sampled "
+                "again from the main mode's draws; the draws kept are the second run's",
+            )
+        )
     if divergences:
         found.append(
             FitWarning(

@@ -203,24 +203,75 @@ def sample_posterior(
     """Run NUTS and return nutpie's DataTree (posterior and sample_stats, group coords set).
 
     With ``time_limit_s`` (compilation included) sampling that runs over is cancelled and
-    :class:`FitTimeoutError` raised: a fit must never hang a worker.
+    :class:`FitTimeoutError` raised: a fit must never hang a worker. With ``init="multistart"``
+    and several chains, chains found in a minor mode after sampling are run again from the main
+    mode's draws (:func:`models.multistart.stuck_chains`; reported in ``attrs['init']``).
     """
-    import nutpie
-
-    from models.multistart import multistart
+    from models.multistart import multistart, restart_starts, stuck_chains
 
     started = time.monotonic()
     compiled = cache.get(config, md)
     report = None
     if settings.init == "multistart":
         compiled, report = multistart(compiled, cache.prior(config, md), settings.seed)
-    callback = None
-    if progress is not None:
 
-        def callback(chains: list[Any]) -> None:
-            done = sum(c.finished_draws for c in chains)
-            total = sum(c.total_draws for c in chains) or 1
-            progress(done / total)
+    def remaining() -> float | None:
+        return None if time_limit_s is None else max(time_limit_s - (time.monotonic() - started), 0)
+
+    reported = [0.0]  # a restart samples again: progress holds rather than runs backwards
+
+    def report_progress(fraction: float) -> None:
+        reported[0] = max(reported[0], fraction)
+        if progress is not None:
+            progress(reported[0])
+
+    restartable = report is not None and settings.chains > 1
+    try:
+        trace = _nuts(compiled, config, settings, report_progress, remaining(), restartable)
+        if report is not None and restartable:
+            stuck = stuck_chains(trace["sample_stats"]["logp"].values)
+            if stuck:
+                report.restarted = stuck
+                report.chain_logp = tuple(
+                    round(float(v), 3) for v in trace["sample_stats"]["logp"].values.mean(axis=1)
+                )
+                starts = restart_starts(trace["sample_stats"]["unconstrained_draw"].values, stuck)
+                again = replace(compiled, initial_point_func=starts)
+                trace = _nuts(again, config, settings, report_progress, remaining(), False)
+                report.stuck = stuck_chains(trace["sample_stats"]["logp"].values)
+            else:
+                _drop_unconstrained(trace)
+    except TimeoutError:
+        raise FitTimeoutError(
+            f"sampling exceeded the time limit of {time_limit_s:g} s and was stopped; "
+            "use fewer draws/tune or a simpler model",
+            field="sampler",
+        ) from None
+    # The compiled model keeps the coords of the dataset it was compiled with.
+    for group in ("posterior", "sample_stats"):
+        if "group" in trace[group].dims:
+            trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
+        if "run" in trace[group].dims:
+            trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
+    trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
+    return trace
+
+
+def _nuts(
+    compiled: Any,
+    config: ModelConfig,
+    settings: SamplerSettings,
+    progress: ProgressFn,
+    time_limit_s: float | None,
+    keep_unconstrained: bool,
+) -> Any:
+    """One nutpie run; ``keep_unconstrained`` stores the flat draws a restart starts from."""
+    import nutpie
+
+    def callback(chains: list[Any]) -> None:
+        done = sum(c.finished_draws for c in chains)
+        total = sum(c.total_draws for c in chains) or 1
+        progress(done / total)
 
     sampler = nutpie.sample(
         compiled,
@@ -236,26 +287,22 @@ def sample_posterior(
         progress_callback=callback,
         progress_rate=250,
         blocking=False,
+        store_unconstrained=keep_unconstrained,
     )
-    elapsed = time.monotonic() - started
-    remaining = None if time_limit_s is None else max(time_limit_s - elapsed, 0.0)
     try:
-        trace = sampler.wait(timeout=remaining)
+        return sampler.wait(timeout=time_limit_s)
     except TimeoutError:
         sampler.cancel()
-        raise FitTimeoutError(
-            f"sampling exceeded the time limit of {time_limit_s:g} s and was stopped; "
-            "use fewer draws/tune or a simpler model",
-            field="sampler",
-        ) from None
-    # The compiled model keeps the coords of the dataset it was compiled with.
-    for group in ("posterior", "sample_stats"):
-        if "group" in trace[group].dims:
-            trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
-        if "run" in trace[group].dims:
-            trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
-    trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
-    return trace
+        raise
+
+
+def _drop_unconstrained(trace: Any) -> None:
+    """Remove what ``store_unconstrained`` added: the fit keeps only constrained draws."""
+    if "unconstrained_draw" in trace["sample_stats"]:
+        trace["sample_stats"] = trace["sample_stats"].to_dataset().drop_vars("unconstrained_draw")
+    for name in ("unconstrained_posterior", "warmup_unconstrained_posterior"):
+        if name in trace.children:
+            del trace[name]
 
 
 def _adaptation(config: ModelConfig, settings: SamplerSettings) -> str:

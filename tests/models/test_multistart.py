@@ -131,6 +131,68 @@ def test_init_setting_is_checked_and_the_report_round_trips() -> None:
     assert Diagnostics.from_dict(old).init is None
 
 
+def test_a_chain_far_below_the_best_with_no_overlap_is_stuck() -> None:
+    rng = np.random.default_rng(0)
+    main = 84.0 + 2.0 * rng.standard_normal((3, 400))
+    minor = 52.0 + 2.0 * rng.standard_normal((1, 400))
+    assert ms.stuck_chains(np.concatenate([main[:1], minor, main[1:]])) == (1,)
+    assert ms.stuck_chains(main) == ()
+    assert ms.stuck_chains(minor) == ()  # one chain: nothing to compare with
+
+
+def test_a_slowly_mixing_chain_of_the_same_mode_is_not_stuck() -> None:
+    """Mean 12 nats down but overlapping the best chain's range (a wide, high-dimensional
+    typical set visited slowly): not a minor mode, R-hat speaks for it."""
+    rng = np.random.default_rng(1)
+    best = 100.0 + 15.0 * rng.standard_normal(400)
+    slow = 88.0 + 15.0 * rng.standard_normal(400)
+    assert ms.stuck_chains(np.stack([best, slow])) == ()
+    assert ms.stuck_chains(np.stack([best, np.full(400, np.nan)])) == ()
+
+
+def test_restart_starts_are_draws_of_the_main_mode_chosen_by_the_chain_seed() -> None:
+    draws = np.zeros((3, 50, 2))
+    draws[0] = np.arange(100).reshape(50, 2)
+    draws[1] = -1.0  # the stuck chain
+    draws[2] = 1000 + np.arange(100).reshape(50, 2)
+    start = ms.restart_starts(draws, (1,))
+    picked = [start(seed) for seed in range(40)]
+    assert all((p >= 0).all() for p in picked)
+    assert {p[0] >= 1000 for p in picked} == {True, False}  # both good chains serve
+    np.testing.assert_array_equal(start(7), start(7))
+    start(3)[0] = -5.0  # a start handed out is a copy, not a view into the pool
+    assert (start(3) >= 0).all()
+
+
+def test_a_restart_and_a_chain_still_stuck_are_reported_and_fail_convergence() -> None:
+    import xarray as xr
+
+    from models.diagnostics import diagnose
+
+    rng = np.random.default_rng(2)
+    trace = xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"a": (("chain", "draw"), rng.standard_normal((2, 200)))}),
+            "sample_stats": xr.Dataset(
+                {
+                    "diverging": (("chain", "draw"), np.zeros((2, 200), bool)),
+                    "energy": (("chain", "draw"), rng.standard_normal((2, 200))),
+                }
+            ),
+        }
+    )
+    report = ms.InitReport("multistart", 16, 0, (88.9, 56.7), 1, 0.1)
+    report.restarted, report.chain_logp, report.stuck = (1,), (84.2, 51.9), (1,)
+    trace.attrs["init"] = report.to_dict()
+    d = diagnose(trace, None)
+    assert not d.converged and any("minor mode" in r for r in d.reasons), d.reasons
+    (warning,) = [w for w in d.warnings if w.code == "chains_restarted"]
+    assert "84.2, 51.9" in warning.message
+    report.stuck = ()
+    trace.attrs["init"] = report.to_dict()
+    assert not any("minor mode" in r for r in diagnose(trace, None).reasons)
+
+
 # One process: compile a chinchilla model, then hash its log density and gradient at 32 prior
 # draws (the values multistart's L-BFGS and NUTS see).
 _DENSITY_HASH = """

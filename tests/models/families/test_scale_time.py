@@ -415,7 +415,10 @@ def test_scale_time_on_gradient_flow_experiment_recovers_kappa_and_forecasts() -
     data = gradient_flow.run()
     largest = data.inputs["params"] == data.inputs["params"].max()
     train = ScalingData({k: v[~largest] for k, v in data.inputs.items()}, data.loss[~largest])
-    fit = models.fit(train, "scale_time", settings=FIT_SETTINGS, likelihood="normal")
+    # Four standard-length chains: with 2 x 500 draws the slow group's noise V2 (a long tail in
+    # log space) measured R-hat 1.018 here and 1.028 on another CPU for the same seed.
+    settings = models.SamplerSettings(draws=1000, tune=1000, chains=4, seed=2)
+    fit = models.fit(train, "scale_time", settings=settings, likelihood="normal")
     assert fit.diagnostics.r_hat_max <= 1.02 and fit.diagnostics.divergences <= 2, fit.diagnostics
     lo, hi = interval(fit, "kappa")
     assert lo <= gradient_flow.true_kappa() <= hi, (lo, hi)
@@ -426,6 +429,25 @@ def test_scale_time_on_gradient_flow_experiment_recovers_kappa_and_forecasts() -
     observed = data.loss[largest]
     coverage = np.mean((observed >= new_lo) & (observed <= new_hi))
     assert coverage >= 0.8, coverage
+
+
+@pytest.mark.slow
+def test_no_chain_ends_in_the_minor_mode_its_warm_up_wandered_into() -> None:
+    """Gradient-flow experiment, seed 4: chains 1 and 3 of 4 (1 of 2 with two chains) left the
+    main optimum during warm-up for one 32 nats down (R-hat 1.83); they are sampled again from
+    the main mode's draws. Which chains drift depends on the CPU's rounding, so the test holds
+    the outcome: every chain's mean log density within KEEP_NATS of the best, R-hat fine."""
+    from models.multistart import KEEP_NATS
+
+    data = gradient_flow.run()
+    largest = data.inputs["params"] == data.inputs["params"].max()
+    train = ScalingData({k: v[~largest] for k, v in data.inputs.items()}, data.loss[~largest])
+    settings = models.SamplerSettings(draws=500, tune=500, chains=4, seed=4)
+    fit = models.fit(train, "scale_time", settings=settings, likelihood="normal")
+    means = fit.trace["sample_stats"]["logp"].values.mean(axis=1)
+    assert np.ptp(means) < KEEP_NATS, (means, fit.diagnostics.init)
+    assert fit.diagnostics.init is not None and fit.diagnostics.init["stuck"] == ()
+    assert fit.diagnostics.r_hat_max < 1.05, fit.diagnostics
 
 
 @pytest.mark.slow
@@ -444,7 +466,8 @@ def test_chains_start_in_the_main_mode_not_the_fast_group_optimum() -> None:
     init = fit.diagnostics.init
     assert init is not None and init["method"] == "multistart", init
     best, *rest = init["optima"]
-    assert rest and best - max(rest) > 20 and init["kept"] == 1 and init["moved"] >= 1, init
+    # (L-BFGS may also stop at a second point within SAME_OPTIMUM-distance of the best one.)
+    assert rest and best - min(rest) > 20 and init["moved"] >= 1, init
     log_l1 = np.log(fit.trace["posterior"]["l1"].values).mean(axis=1)  # per chain
     assert np.ptp(log_l1) < 0.3, log_l1
     # What R-hat is left (1.02-1.10 measured) is the slow group's E/S2 ridge, not a second mode.

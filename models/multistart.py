@@ -239,6 +239,7 @@ def restart_starts(
     pool = np.asarray(unconstrained[good], dtype=np.float64).reshape(-1, unconstrained.shape[-1])
 
     def start(chain_seed: int) -> np.ndarray:
-        return pool[np.random.default_rng(chain_seed).integers(len(pool))].copy()
+        row = int(np.random.default_rng(chain_seed).integers(len(pool)))
+        return np.array(pool[row], dtype=np.float64)
 
     return start

@@ -130,8 +130,9 @@ def _parser(*, plot_options: bool = True) -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_example)
 
     p = sub.add_parser("serve", help="run the HTTP API (SQLite and in-process workers by default)")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    # The environment's values are the defaults, so a container or a test sets them once.
+    p.add_argument("--host", default=os.environ.get("BAYESCALE_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=_port, default=os.environ.get("BAYESCALE_PORT", "8000"))
     p.set_defaults(handler=_cmd_serve)
 
     p = sub.add_parser(
@@ -404,6 +405,19 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         }
         print(json.dumps(payload, indent=2, default=json_default))
     return 0
+
+
+def _port(text: str) -> int:
+    """A TCP port from ``--port`` or ``BAYESCALE_PORT`` (argparse converts a string default too)."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TCP port 1-65535 (from --port or BAYESCALE_PORT)"
+        )
+    return port
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:

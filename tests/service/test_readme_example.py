@@ -1,13 +1,22 @@
-"""Slow tier: the README's curl walk-through, run verbatim against a live `bayescale serve`."""
+"""Slow tier: the README's quick start, curl walk-through and planning-over-HTTP blocks, verbatim.
+
+The quick start's first block starts the server exactly as written (``BAYESCALE_PORT`` picks a
+free port, ``UV_PROJECT`` lets ``uv run`` find the project from a scratch folder, so nothing is
+written into the checkout); the walk-through and the planning block then run against it as one
+``bash`` script, twice in a row; the quick start's ``demo`` line runs as written. Its two
+``pytest`` lines are this suite itself (``.ci/run`` runs the second one).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,69 +24,110 @@ import pytest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-START, END = "<!-- curl-example:start -->", "<!-- curl-example:end -->"
+README = (ROOT / "README.md").read_text()
 
 
-def readme_block() -> str:
-    text = (ROOT / "README.md").read_text()
-    block = text[text.index(START) + len(START) : text.index(END)].strip()
+def marked_block(name: str) -> str:
+    """The fenced bash block between ``<!-- name:start -->`` and ``<!-- name:end -->``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = README[README.index(start) + len(start) : README.index(end)].strip()
     assert block.startswith("```bash") and block.endswith("```")
     return block.removeprefix("```bash").removesuffix("```")
 
 
-def test_readme_curl_example_runs(tmp_path):
-    missing = [tool for tool in ("curl", "jq", "uv") if shutil.which(tool) is None]
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs {missing} for the README example")
-        pytest.skip(f"needs {missing}")
+def quick_start_blocks() -> list[str]:
+    section = README[README.index("## Quick start") : README.index("## Command line")]
+    return re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+
+
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BAYESCALE_")} | {
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    missing = [tool for tool in ("curl", "jq", "uv", "pip") if shutil.which(tool) is None]
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs {missing} for the README examples")
+        pytest.skip(f"needs {missing}")
+    port = free_port()
+    return {k: v for k, v in os.environ.items() if not k.startswith("BAYESCALE_")} | {
         "BAYESCALE_DATA_DIR": str(tmp_path / "data"),
+        "BAYESCALE_PORT": str(port),
         "API": f"http://127.0.0.1:{port}",
+        "UV_PROJECT": str(ROOT),
     }
-    bayescale = str(Path(sys.executable).parent / "bayescale")
-    with open(tmp_path / "serve.log", "wb") as log:
-        server = subprocess.Popen(
-            [bayescale, "serve", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=ROOT
-        )
+
+
+@pytest.fixture
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
+    """The quick start's first block, verbatim, running in the background; yields its log."""
+    first = quick_start_blocks()[0]
+    assert "uv run bayescale serve" in first, first
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["bash", "-c", first], env=env, cwd=tmp_path, stdout=log, stderr=log,
+            start_new_session=True,  # bash -> uv -> python: stop the whole group afterwards
+        )  # fmt: skip
     try:
-        deadline = time.monotonic() + 180  # a loaded 2-core machine starts it slowly
+        deadline = time.monotonic() + 240  # pip, uv and a loaded 2-core machine start slowly
         while True:
             try:
                 if httpx.get(f"{env['API']}/ready", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
             time.sleep(0.3)
-        # verbatim, as `bash walkthrough.sh`, twice: a second run must work as the first did
-        for _ in range(2):
-            run = run_block(env)
-            assert run.returncode == 0, run.stderr + (tmp_path / "serve.log").read_text()
-            out = run.stdout
-            assert '"status": "succeeded"' in out and '"converged": true' in out, out
-            assert '"region": "extrapolation"' in out and '"new_run_interval"' in out, out
-        # a request that fails stops the block with curl's message and a non-zero exit
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            closed = f"http://127.0.0.1:{s.getsockname()[1]}"
-        run = run_block(env | {"API": closed})
-        assert run.returncode != 0 and "curl: (7)" in run.stderr, run.stderr
-        assert '"status"' not in run.stdout
+        yield log_path
     finally:
-        server.terminate()
-        server.wait(30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
 
 
-def run_block(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "-c", readme_block()],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        ["bash", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=900
     )
+
+
+def test_walkthrough_and_planning_blocks_run_verbatim_twice(env, server, tmp_path):
+    script = marked_block("curl-example") + "\n" + marked_block("planning-example")
+    for _ in range(2):
+        run = run_bash(script, env, tmp_path)
+        assert run.returncode == 0, run.stderr + server.read_text()
+        out = run.stdout
+        # the walk-through: a converged power law and an extrapolated prediction
+        assert '"status": "succeeded"' in out and '"converged": true' in out, out
+        assert '"region": "extrapolation"' in out and '"new_run_interval"' in out, out
+        # the planning block: 100 rows stored, an allocation, a comparison and a backtest
+        assert '"stored": 100' in out and '"regret"' in out and '"probability"' in out, out
+        assert '"expected_reduction"' in out and '"n_test"' in out, out
+    # a request that fails stops the blocks with curl's message and a non-zero exit
+    closed = f"http://127.0.0.1:{free_port()}"
+    run = run_bash(script, env | {"API": closed}, tmp_path)
+    assert run.returncode != 0 and "curl: (7)" in run.stderr, run.stderr
+    assert '"status"' not in run.stdout
+    # so does a planning request the fit cannot answer (the walk-through's one-input fit)
+    walk, plan = marked_block("curl-example"), marked_block("planning-example")
+    plan_call = plan[plan.index("# allocation per budget") : plan.index("# the least compute")]
+    run = run_bash(walk + "\n" + plan_call, env, tmp_path)  # $FIT: the power-law fit
+    assert run.returncode != 0 and "422" in run.stderr, run.stderr
+
+
+def test_quick_start_demo_line_runs_as_written(env, tmp_path):
+    second = quick_start_blocks()[1]
+    lines = [line.split("#")[0].strip() for line in second.strip().splitlines()]
+    demo, *tests = lines
+    assert demo == "uv run bayescale demo", lines
+    # the other lines are the test commands: this suite, run by .ci/run
+    assert tests == ["uv run pytest -n 2", "uv run pytest --run-slow -n 2"], lines
+    assert "uv run --frozen pytest --run-slow -n 2" in (ROOT / ".ci/run").read_text()
+    run = run_bash(demo, env, tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "FLOPs train N* =" in run.stdout and "next experiment worth running" in run.stdout
+    assert (tmp_path / "bayescale-demo" / "runs.csv").is_file()  # in the folder it ran from

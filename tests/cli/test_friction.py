@@ -31,3 +31,19 @@ def test_a_misspelt_input_is_named(capsys, tmp_path, example_csv, mock_sampler):
     assert main(["predict", str(fit_path), "--at", "parms=7e9,data=1.4e11"]) == 2
     err = capsys.readouterr().err
     assert "unknown input(s) 'parms'" in err and "needs params, data" in err
+
+
+def test_serve_takes_its_port_from_the_environment_and_names_a_bad_one(monkeypatch, capsys):
+    import pytest
+
+    from cli.main import _parser as build_parser
+
+    monkeypatch.setenv("BAYESCALE_PORT", "8123")
+    monkeypatch.setenv("BAYESCALE_HOST", "0.0.0.0")
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port) == ("0.0.0.0", 8123)
+    assert build_parser().parse_args(["serve", "--port", "9000"]).port == 9000
+    monkeypatch.setenv("BAYESCALE_PORT", "80000")
+    with pytest.raises(SystemExit) as exit_:
+        build_parser().parse_args(["serve"])
+    assert exit_.value.code == 2 and "BAYESCALE_PORT" in capsys.readouterr().err

@@ -26,6 +26,11 @@ then run once more, every chain starting at a draw of the chains in the main mod
 warm-up (:func:`restart_starts`); a chain that is stuck again is reported, and the fit does not
 count as converged.
 
+L-BFGS must run with one BLAS thread (:func:`single_threaded_blas`, which
+:func:`models.sampling.sample_posterior` holds around the search and the sampling): its vectors
+are a few dozen numbers, and OpenBLAS's thread hand-offs dominated it, 10x on a busy machine
+(the standard hierarchical problem's search took 1.5-2.5 s, 0.25 s on one thread).
+
 Optima more than ``KEEP_NATS`` down (a density ratio under e^-10 that no plausible difference in
 volume makes up) hold no chain; comparable ones can all hold chains, so R-hat still sees a real
 second mode. Chains are not all moved to the optimum: measured on a well-behaved model, starts
@@ -40,7 +45,8 @@ import ctypes
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +60,36 @@ JITTER = 0.5
 SAME_OPTIMUM = 0.05
 
 LogDensity = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """One BLAS thread for the duration, for every thread of the process.
+
+    ``threadpoolctl``'s limit is process-wide, so concurrent users share one limiter: the first
+    to enter sets it, the last to leave restores the original. Enter it from the thread that
+    runs the fit, not from nutpie's chain threads: OpenBLAS ignored a restore made from another
+    thread than the one that set the limit (measured), which would leave one thread for good.
+    """
+    global _blas_users, _blas_limiter
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = threadpool_limits(1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
 
 
 @dataclass

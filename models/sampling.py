@@ -207,6 +207,20 @@ def sample_posterior(
     and several chains, chains found in a minor mode after sampling are run again from the main
     mode's draws (:func:`models.multistart.stuck_chains`; reported in ``attrs['init']``).
     """
+    from models.multistart import single_threaded_blas
+
+    with single_threaded_blas():  # L-BFGS's and NUTS's vectors are small: no BLAS threads
+        return _sample(config, md, settings, progress, cache, time_limit_s)
+
+
+def _sample(
+    config: ModelConfig,
+    md: ModelData,
+    settings: SamplerSettings,
+    progress: ProgressFn | None,
+    cache: CompileCache,
+    time_limit_s: float | None,
+) -> Any:
     from models.multistart import multistart, restart_starts, stuck_chains
 
     started = time.monotonic()

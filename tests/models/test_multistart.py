@@ -243,3 +243,17 @@ def test_density_is_bit_identical_from_a_cold_and_a_warm_compile_cache(tmp_path)
     ]
     assert hashes[0] == hashes[1]
     assert any((tmp_path / "numba").iterdir())  # the second process did load from the cache
+
+
+def test_blas_is_single_threaded_while_any_user_is_inside_and_restored_after() -> None:
+    from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    with ms.single_threaded_blas():
+        with ms.single_threaded_blas():  # nested: sampling inside a fit that holds it already
+            assert blas_threads() <= {1}
+        assert blas_threads() <= {1}  # the outer user is still inside
+    assert blas_threads() == before

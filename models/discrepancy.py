@@ -26,7 +26,7 @@ leave-future-out records the prior alone is used.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -73,6 +73,9 @@ class Discrepancy:
     weights: np.ndarray
     gamma: float = GAMMA
     source: str = "prior"  # "prior" or "lfo" (learned on the user's data)
+    _draws: dict[tuple[int, int], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_prior(cls, ranges: Mapping[str, tuple[float, float]]) -> Discrepancy:
@@ -88,10 +91,21 @@ class Discrepancy:
         return distance(x, self.log10_ranges, 1.0, combine=np.maximum)
 
     def tau_draws(self, n: int, seed: int) -> np.ndarray:
-        """``tau * eta`` per posterior draw (one eta per draw; see the module docstring)."""
-        rng = np.random.default_rng([seed, 4099])
-        tau = rng.choice(self.tau, size=n, p=self.weights)
-        return np.asarray(tau * rng.standard_normal(n))
+        """``tau * eta`` per posterior draw (one eta per draw; see the module docstring).
+
+        A pure function of ``(n, seed)``, kept for the fit's lifetime (a prediction asks for the
+        same draws each time; the weighted choice was a tenth of its time). Read-only.
+        """
+        cached = self._draws.get((n, seed))
+        if cached is None:
+            rng = np.random.default_rng([seed, 4099])
+            tau = rng.choice(self.tau, size=n, p=self.weights)
+            cached = np.asarray(tau * rng.standard_normal(n))
+            cached.flags.writeable = False
+            if len(self._draws) >= 8:  # a handful of (n, seed) pairs are ever used
+                self._draws.clear()
+            self._draws[(n, seed)] = cached
+        return cached
 
     def shift(self, x: Mapping[str, Any], n_draws: int, seed: int) -> np.ndarray:
         """``delta(x)`` on log loss, shape (points, draws)."""

@@ -101,6 +101,35 @@ def test_predictions_widen_beyond_the_data_only():
     assert wide.to_records()[0]["decades_beyond"] == pytest.approx(wide.decades[0])
 
 
+def test_prediction_adds_exactly_the_shift_on_points_beyond_and_nothing_inside():
+    """``Fit.predict`` adds ``Discrepancy.shift`` only where it is non-zero: same draws."""
+    from models.build import scaled_inputs
+    from models.posterior import group_draws, noise_draws
+    from models.predict import predict_draws
+
+    fit = fake_fit(seed=1)
+    mid = {k: fit.data.inputs[k].mean() for k in ("params", "data")}
+    points = {k: np.array([v, v * 1e3, v, v * 30.0]) for k, v in mid.items()}
+    disc = Discrepancy(
+        log10_ranges(fit.data.inputs, ["params", "data"]),
+        np.array([0.05, 0.2]),
+        np.array([0.5, 0.5]),
+    )
+    fit.discrepancy = disc
+    got = fit.predict(points, probs=(0.9,), seed=5)
+    params = group_draws(fit.draws, fit.family, fit.config.pooling, fit.groups, None, seed=5)
+    x = scaled_inputs(points, fit.family.inputs, fit.scales)
+    log_mean, log_new = predict_draws(
+        fit.family.curve, x, params, noise_draws(fit.draws), fit.scales.loss, seed=6
+    )
+    shift = disc.shift(points, log_mean.shape[1], 7)
+    assert (shift[[0, 2]] == 0).all() and (shift[[1, 3]] != 0).all()
+    want = np.exp(np.quantile(log_new + shift, [0.05, 0.95], axis=1))
+    np.testing.assert_allclose(got.new_run_interval[0.9], want, rtol=1e-6)
+    draws = disc.tau_draws(log_mean.shape[1], 7)
+    assert disc.tau_draws(log_mean.shape[1], 7) is draws and not draws.flags.writeable
+
+
 def test_named_family_fits_carry_the_prior_discrepancy(mock_sampler):
     data = models.ScalingData(
         {"data": np.geomspace(1e8, 1e10, 20)},

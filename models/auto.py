@@ -10,6 +10,11 @@
    (:mod:`models.discrepancy`).
 3. Stacking weights (:func:`models.stacking.stacking_weights`) from the rows' log predictive
    densities; candidates under :data:`~models.stacking.MIN_WEIGHT` are dropped.
+   With several groups and no pooling named, every law that kept weight is scored once more
+   with each group fitted on its own (``pooling="independent"``), and the pooled and unpooled
+   variants are stacked together (:func:`unpooled_variants`): the hierarchy shrinks groups
+   whose curves differ in shape toward each other, and only leave-future-out can tell whether
+   that helps these groups' extrapolation.
 4. The kept candidates are fitted on all rows with the user's settings and combined into one
    stacked :class:`~models.fit.Fit` (a single survivor is returned as its own fit).
 
@@ -56,10 +61,42 @@ SATURATING = "saturating_power_law"  # the M4-style law, when the registry has i
 
 @dataclass(frozen=True)
 class Candidate:
-    """A law ``auto`` considers, the data it is fitted on, and why it may be left out."""
+    """A law ``auto`` considers, the data it is fitted on, and why it may be left out.
+
+    ``pooling`` None fits with the request's pooling (the family's default hierarchy when the
+    request names none); a word overrides it for this variant.
+    """
 
     family: ScalingLaw
     skipped: str | None = None
+    pooling: str | None = None
+
+    def label(self) -> str:
+        """The law's key, with the pooling when this variant sets its own."""
+        key = self.family.key()
+        return key if self.pooling is None else f"{key} [{self.pooling}]"
+
+    def spec(self, spec: FitSpec) -> FitSpec:
+        """``spec`` for this candidate's law (and pooling)."""
+        pooling = spec.pooling if self.pooling is None else self.pooling
+        return replace(spec, family=self.family, pooling=pooling)
+
+
+def unpooled_variants(
+    scored: Sequence[Scored], weights: np.ndarray, data: ScalingData, spec: FitSpec
+) -> list[Candidate]:
+    """Each law that kept weight, with every group fitted on its own; none for one group.
+
+    Only when the request named no pooling (a named pooling is the user's choice) and the laws
+    had a hierarchy to begin with.
+    """
+    if spec.pooling is not None or len(np.unique(data.group)) < 2:
+        return []
+    return [
+        replace(s.candidate, pooling="independent")
+        for s, w in zip(scored, weights, strict=True)
+        if w >= MIN_WEIGHT and s.candidate.pooling is None
+    ]
 
 
 def _one_input(x: str, data: ScalingData) -> list[Candidate]:
@@ -191,23 +228,38 @@ def fit_auto(
         raise DataError(f"no candidate law can be fitted to these rows ({reasons})", field="loss")
 
     ranges = log10_ranges(work.inputs, measured)
-    discrepancies: list[Discrepancy] = []
-    lpd_rows: list[np.ndarray] = []
-    for s in scored:
-        disc, per_row = tau_posterior(s.records, ranges)
-        discrepancies.append(disc)
-        lpd_rows.append(per_row)
-    if lpd_rows and lpd_rows[0].size:
-        weights = stacking_weights(np.vstack(lpd_rows))
-    else:  # no cut had held-out rows: nothing to tell the laws apart by; weigh them equally
-        weights = np.full(len(scored), 1.0 / len(scored))
+
+    def weigh(scored: list[Scored]) -> tuple[list[Discrepancy], list[np.ndarray], np.ndarray]:
+        discrepancies, lpd_rows = [], []
+        for s in scored:
+            disc, per_row = tau_posterior(s.records, ranges)
+            discrepancies.append(disc)
+            lpd_rows.append(per_row)
+        if lpd_rows and lpd_rows[0].size:
+            weights = stacking_weights(np.vstack(lpd_rows))
+        else:  # no cut had held-out rows: nothing to tell the laws apart by; weigh them equally
+            weights = np.full(len(scored), 1.0 / len(scored))
+        return discrepancies, lpd_rows, weights
+
+    discrepancies, lpd_rows, weights = weigh(scored)
+    variants = unpooled_variants(scored, weights, work, spec)
+    if variants:
+        steps += len(variants) * (len(splits) + 1)
+        more, more_skipped = score_candidates(
+            variants, work, splits, spec, th, measured=measured, cache=cache, deadline=deadline,
+            tick=tick,
+        )  # fmt: skip
+        skipped += more_skipped
+        if more:
+            scored = scored + more
+            discrepancies, lpd_rows, weights = weigh(scored)
     keep = [i for i, w in enumerate(weights) if w >= MIN_WEIGHT]
 
     members: list[Fit] = []
     for i in keep:
         full = fitting.fit(
             work,
-            replace(spec, family=scored[i].candidate.family),
+            scored[i].candidate.spec(spec),
             thresholds=th,
             cache=cache,
             time_limit_s=_left(deadline),
@@ -224,6 +276,9 @@ def fit_auto(
         "candidates": [
             {
                 "family": s.candidate.family.key(),
+                # "default": the request's pooling (the law's hierarchy); "independent": the
+                # unpooled variant (unpooled_variants)
+                "pooling": s.candidate.pooling or "default",
                 "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
                 "stacking_weight": float(weights[i]),
                 "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,
@@ -268,16 +323,16 @@ def score_candidates(
     skipped: list[dict[str, str]] = []
     for cand in found:
         try:
-            fitting.validate_fit(work, replace(spec, family=cand.family), thresholds=thresholds)
+            fitting.validate_fit(work, cand.spec(spec), thresholds=thresholds)
         except (DataError, FamilyError) as exc:
-            skipped.append({"family": cand.family.key(), "reason": str(exc)})
+            skipped.append({"family": cand.label(), "reason": str(exc)})
             continue
         s = Scored(cand, [], [])
         for cut in splits:
             try:
                 refit = fitting.fit(
                     cut.train,
-                    replace(quick, family=cand.family),
+                    cand.spec(quick),
                     thresholds=thresholds,
                     cache=cache,
                     time_limit_s=_left(deadline),
@@ -290,7 +345,7 @@ def score_candidates(
             s.refits.append({"cut": cut.fraction, "converged": refit.converged})
             tick()
         if s.error:
-            skipped.append({"family": cand.family.key(), "reason": s.error})
+            skipped.append({"family": cand.label(), "reason": s.error})
         else:
             scored.append(s)
     return scored, skipped
@@ -330,7 +385,7 @@ def combine(
     )
     stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, n_draws), dtype=bool))})
     trace = xr.DataTree.from_dict({"posterior": posterior, "sample_stats": stats})
-    keys = [m.family.key() for m in members]
+    keys = [m.label for m in members]
     diagnostics = stacked_diagnostics([m.diagnostics for m in members], keys, weights)
     result = Fit(
         family,

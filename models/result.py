@@ -84,6 +84,17 @@ class Fit:
         """Shortcut for ``diagnostics.converged``."""
         return self.diagnostics.converged
 
+    @property
+    def label(self) -> str:
+        """The law's key, marked ``[independent]`` when every group was fitted on its own.
+
+        Family ``auto`` may keep one law twice, with its hierarchy and without (see
+        :func:`models.auto.unpooled_variants`); the mark tells the two apart.
+        """
+        pooling = set(self.config.pooling.values())
+        unpooled = len(self.groups) > 1 and pooling == {"independent"}
+        return self.family.key() + (" [independent]" if unpooled else "")
+
     def summary(self, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
         """Parameter summaries in natural units (see :func:`summarize`)."""
         return summarize(self, probs)

@@ -58,7 +58,7 @@ def members_plot(
             ls=style,
             color="#333333",
             lw=1.2,
-            label=f"{member.family.key()} (w {weight:.2f})",
+            label=f"{member.label} (w {weight:.2f})",
         )
     mask = np.asarray(fit.data.group == g)
     ax.scatter(fit.data.inputs[name][mask], fit.data.loss[mask], s=14, color=color, zorder=3)

@@ -143,3 +143,53 @@ def test_a_lone_law_over_a_derived_compute_still_takes_n_and_d(mock_sampler):
     q = member.predict({"compute": [6 * 1e9 * 2e10]}, probs=(0.9,))  # alone: no distance known
     np.testing.assert_allclose(p.median, q.median, rtol=0.02)
     assert q.decades[0] == 0.0
+
+
+def _two_groups(n: int = 20) -> models.ScalingData:
+    values = np.geomspace(1e8, 1e11, n)
+    noise = np.exp(np.random.default_rng(1).normal(0, 0.01, 2 * n))
+    loss = np.concatenate([1.8 + 30 * values**-0.15, 1.2 + 90 * values**-0.25]) * noise
+    group = np.array(["a"] * n + ["b"] * n)
+    return models.ScalingData({"data": np.concatenate([values, values])}, loss, group)
+
+
+def test_unpooled_variants_only_for_kept_laws_of_several_groups_with_no_pooling_named():
+    from models.auto import Candidate, Scored, unpooled_variants
+
+    laws = [
+        Candidate(models.get_family("power_law", x="data")),
+        Candidate(models.get_family("broken_power_law", x="data")),
+    ]
+    scored = [Scored(c, [], []) for c in laws]
+    weights = np.array([0.999, 1e-9])
+    spec = models.FitSpec(family=models.AUTO)
+    (variant,) = unpooled_variants(scored, weights, _two_groups(), spec)
+    assert variant.family is laws[0].family and variant.pooling == "independent"
+    assert variant.label() == "power_law(x=data) [independent]"
+    assert variant.spec(spec).pooling == "independent" and laws[0].spec(spec).pooling is None
+    named = models.FitSpec(family=models.AUTO, pooling="partial")
+    assert unpooled_variants(scored, weights, _two_groups(), named) == []
+    assert unpooled_variants(scored, weights, _curve(), spec) == []  # one group
+
+
+def test_auto_stacks_pooled_and_unpooled_variants_of_a_law(mock_sampler):
+    fit = models.fit(_two_groups(), settings=SMALL)
+    report = fit.stacking
+    assert report is not None
+    poolings = {(c["family"], c["pooling"]) for c in report["candidates"]}
+    unpooled = [c for c in report["candidates"] if c["pooling"] == "independent"]
+    assert unpooled, poolings
+    for c in unpooled:
+        assert (c["family"], "default") in poolings  # a variant of a law scored with its hierarchy
+        assert len(c["refits"]) == 3 and c["lfo_rows"] == report["scored_rows"]
+    assert np.isclose(sum(c["weight"] for c in report["candidates"]), 1.0)
+    members = fit.members or [fit]
+    kept = {
+        c["family"] + ("" if c["pooling"] == "default" else " [independent]")
+        for c in report["candidates"]
+        if c["fitted"]
+    }
+    assert {m.label for m in members} == kept
+    # a request that names its pooling gets no variants
+    named = models.fit(_two_groups(), pooling="partial", settings=SMALL)
+    assert {c["pooling"] for c in named.stacking["candidates"]} == {"default"}

@@ -11,10 +11,11 @@
 3. Stacking weights (:func:`models.stacking.stacking_weights`) from the rows' log predictive
    densities; candidates under :data:`~models.stacking.MIN_WEIGHT` are dropped.
    With several groups and no pooling named, every law that kept weight is scored once more
-   with each group fitted on its own (``pooling="independent"``), and the pooled and unpooled
-   variants are stacked together (:func:`unpooled_variants`): the hierarchy shrinks groups
-   whose curves differ in shape toward each other, and only leave-future-out can tell whether
-   that helps these groups' extrapolation.
+   with its population spread widened :data:`WEAK_POOLING`-fold (:func:`weakly_pooled_variants`),
+   and both variants are stacked together: the hierarchy shrinks groups whose curves differ in
+   shape toward each other, and only leave-future-out can tell whether that helps these
+   groups' extrapolation. The weak variant keeps a population, so a new group can still be
+   predicted (more widely); fitting groups independently would lose that.
 4. The kept candidates are fitted on all rows with the user's settings and combined into one
    stacked :class:`~models.fit.Fit` (a single survivor is returned as its own fit).
 
@@ -41,6 +42,7 @@ from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posteri
 from models.errors import DataError, FamilyError
 from models.families import REGISTRY, ScalingLaw, get_family
 from models.lfo import Cut, axis_of, cuts, record, refit_settings
+from models.priors import HyperPrior, PriorSpec
 from models.result import Fit
 from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
 from models.spec import FitSpec, SpecFields, as_spec
@@ -59,43 +61,70 @@ FLOPS_PER_PARAM_TOKEN = 6.0
 SATURATING = "saturating_power_law"  # the M4-style law, when the registry has it
 
 
+# The weakly pooled variant's population-scale prior: the law's own, its mean times this (a
+# Gamma(2, 2/m) scale of mean 0.3 on a log link lets groups differ by ~35 %; x5 by a factor ~4.5).
+WEAK_POOLING = 5.0
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A law ``auto`` considers, the data it is fitted on, and why it may be left out.
 
-    ``pooling`` None fits with the request's pooling (the family's default hierarchy when the
-    request names none); a word overrides it for this variant.
+    ``weak`` marks the weakly pooled variant (:func:`weakly_pooled_variants`).
     """
 
     family: ScalingLaw
     skipped: str | None = None
-    pooling: str | None = None
+    weak: bool = False
+
+    @property
+    def pooling(self) -> str:
+        """``"default"`` (the law's own hierarchy or the request's pooling) or ``"weak"``."""
+        return "weak" if self.weak else "default"
 
     def label(self) -> str:
-        """The law's key, with the pooling when this variant sets its own."""
-        key = self.family.key()
-        return key if self.pooling is None else f"{key} [{self.pooling}]"
+        """The law's key, marked when it is the weakly pooled variant."""
+        return self.family.key() + (" [weak pooling]" if self.weak else "")
 
     def spec(self, spec: FitSpec) -> FitSpec:
-        """``spec`` for this candidate's law (and pooling)."""
-        pooling = spec.pooling if self.pooling is None else self.pooling
-        return replace(spec, family=self.family, pooling=pooling)
+        """``spec`` for this candidate's law (with the widened population priors if weak)."""
+        if not self.weak:
+            return replace(spec, family=self.family)
+        return replace(spec, family=self.family, priors=weak_pooling_priors(self.family))
 
 
-def unpooled_variants(
+def weak_pooling_priors(family: ScalingLaw) -> dict[str, HyperPrior]:
+    """Population priors of ``family``'s partially pooled parameters, scale prior widened.
+
+    Each Gamma(a, b) scale prior becomes Gamma(a, b / WEAK_POOLING): the same shape, its mean
+    :data:`WEAK_POOLING` times larger. Other scale priors are left as they are.
+    """
+    out: dict[str, HyperPrior] = {}
+    for param in family.params:
+        if family.default_pooling[param.name] != "partial":
+            continue
+        hyper = param.default_hyper()
+        if hyper.sigma.dist != "Gamma":
+            continue
+        kw = dict(hyper.sigma.kwargs)
+        kw["beta"] = kw["beta"] / WEAK_POOLING
+        out[param.name] = HyperPrior(hyper.mu, PriorSpec("Gamma", kw))
+    return out
+
+
+def weakly_pooled_variants(
     scored: Sequence[Scored], weights: np.ndarray, data: ScalingData, spec: FitSpec
 ) -> list[Candidate]:
-    """Each law that kept weight, with every group fitted on its own; none for one group.
+    """Each law that kept weight and has a hierarchy, weakly pooled; none for one group.
 
-    Only when the request named no pooling (a named pooling is the user's choice) and the laws
-    had a hierarchy to begin with.
+    Only when the request named no pooling (a named pooling is the user's choice).
     """
     if spec.pooling is not None or len(np.unique(data.group)) < 2:
         return []
     return [
-        replace(s.candidate, pooling="independent")
+        replace(s.candidate, weak=True)
         for s, w in zip(scored, weights, strict=True)
-        if w >= MIN_WEIGHT and s.candidate.pooling is None
+        if w >= MIN_WEIGHT and not s.candidate.weak and weak_pooling_priors(s.candidate.family)
     ]
 
 
@@ -242,7 +271,7 @@ def fit_auto(
         return discrepancies, lpd_rows, weights
 
     discrepancies, lpd_rows, weights = weigh(scored)
-    variants = unpooled_variants(scored, weights, work, spec)
+    variants = weakly_pooled_variants(scored, weights, work, spec)
     if variants:
         steps += len(variants) * (len(splits) + 1)
         more, more_skipped = score_candidates(
@@ -276,9 +305,9 @@ def fit_auto(
         "candidates": [
             {
                 "family": s.candidate.family.key(),
-                # "default": the request's pooling (the law's hierarchy); "independent": the
-                # unpooled variant (unpooled_variants)
-                "pooling": s.candidate.pooling or "default",
+                # "default": the law's hierarchy (or the request's pooling); "weak": its
+                # population spread widened (weakly_pooled_variants)
+                "pooling": s.candidate.pooling,
                 "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
                 "stacking_weight": float(weights[i]),
                 "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,

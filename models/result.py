@@ -86,14 +86,14 @@ class Fit:
 
     @property
     def label(self) -> str:
-        """The law's key, marked ``[independent]`` when every group was fitted on its own.
+        """The law's key, marked ``[weak pooling]`` when its population priors are not its own.
 
-        Family ``auto`` may keep one law twice, with its hierarchy and without (see
-        :func:`models.auto.unpooled_variants`); the mark tells the two apart.
+        Family ``auto`` may keep one law twice, with its hierarchy and weakly pooled (see
+        :func:`models.auto.weakly_pooled_variants`); the mark tells the two apart.
         """
-        pooling = set(self.config.pooling.values())
-        unpooled = len(self.groups) > 1 and pooling == {"independent"}
-        return self.family.key() + (" [independent]" if unpooled else "")
+        hyper = self.config.hyper
+        own = all(hyper[p.name] == p.default_hyper() for p in self.family.params if p.name in hyper)
+        return self.family.key() + ("" if own else " [weak pooling]")
 
     def summary(self, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
         """Parameter summaries in natural units (see :func:`summarize`)."""

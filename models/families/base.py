@@ -208,11 +208,15 @@ class ScalingLaw:
                     value = value * loss_scale
                 case "amplitude":
                     assert unit.input is not None and unit.exponent is not None
-                    value = (
-                        value
-                        * loss_scale
-                        * input_scales[unit.input] ** np.asarray(p[unit.exponent])
-                    )
+                    # A draw with a large exponent (a weakly pooled group's, drawn from its
+                    # wide population) has an amplitude past float64 in natural units: inf,
+                    # which the summaries and plots show as such (model units stay finite).
+                    with np.errstate(over="ignore"):
+                        value = (
+                            value
+                            * loss_scale
+                            * input_scales[unit.input] ** np.asarray(p[unit.exponent])
+                        )
                 case "input":
                     assert unit.input is not None
                     value = value * input_scales[unit.input]

@@ -153,8 +153,8 @@ def _two_groups(n: int = 20) -> models.ScalingData:
     return models.ScalingData({"data": np.concatenate([values, values])}, loss, group)
 
 
-def test_unpooled_variants_only_for_kept_laws_of_several_groups_with_no_pooling_named():
-    from models.auto import Candidate, Scored, unpooled_variants
+def test_weak_variants_only_for_kept_laws_of_several_groups_with_no_pooling_named():
+    from models.auto import WEAK_POOLING, Candidate, Scored, weakly_pooled_variants
 
     laws = [
         Candidate(models.get_family("power_law", x="data")),
@@ -163,33 +163,40 @@ def test_unpooled_variants_only_for_kept_laws_of_several_groups_with_no_pooling_
     scored = [Scored(c, [], []) for c in laws]
     weights = np.array([0.999, 1e-9])
     spec = models.FitSpec(family=models.AUTO)
-    (variant,) = unpooled_variants(scored, weights, _two_groups(), spec)
-    assert variant.family is laws[0].family and variant.pooling == "independent"
-    assert variant.label() == "power_law(x=data) [independent]"
-    assert variant.spec(spec).pooling == "independent" and laws[0].spec(spec).pooling is None
+    (variant,) = weakly_pooled_variants(scored, weights, _two_groups(), spec)
+    assert variant.family is laws[0].family and variant.pooling == "weak"
+    assert variant.label() == "power_law(x=data) [weak pooling]"
+    priors = variant.spec(spec).priors
+    assert priors and laws[0].spec(spec).priors is None
+    for name, hyper in priors.items():
+        own = laws[0].family.param(name).default_hyper()
+        assert hyper.mu == own.mu and hyper.sigma.dist == own.sigma.dist == "Gamma"
+        assert hyper.sigma.kwargs["beta"] == pytest.approx(own.sigma.kwargs["beta"] / WEAK_POOLING)
     named = models.FitSpec(family=models.AUTO, pooling="partial")
-    assert unpooled_variants(scored, weights, _two_groups(), named) == []
-    assert unpooled_variants(scored, weights, _curve(), spec) == []  # one group
+    assert weakly_pooled_variants(scored, weights, _two_groups(), named) == []
+    assert weakly_pooled_variants(scored, weights, _curve(), spec) == []  # one group
 
 
-def test_auto_stacks_pooled_and_unpooled_variants_of_a_law(mock_sampler):
+def test_auto_stacks_the_law_with_its_hierarchy_and_weakly_pooled(mock_sampler):
     fit = models.fit(_two_groups(), settings=SMALL)
     report = fit.stacking
     assert report is not None
     poolings = {(c["family"], c["pooling"]) for c in report["candidates"]}
-    unpooled = [c for c in report["candidates"] if c["pooling"] == "independent"]
-    assert unpooled, poolings
-    for c in unpooled:
+    weak = [c for c in report["candidates"] if c["pooling"] == "weak"]
+    assert weak, poolings
+    for c in weak:
         assert (c["family"], "default") in poolings  # a variant of a law scored with its hierarchy
         assert len(c["refits"]) == 3 and c["lfo_rows"] == report["scored_rows"]
     assert np.isclose(sum(c["weight"] for c in report["candidates"]), 1.0)
     members = fit.members or [fit]
     kept = {
-        c["family"] + ("" if c["pooling"] == "default" else " [independent]")
+        c["family"] + ("" if c["pooling"] == "default" else " [weak pooling]")
         for c in report["candidates"]
         if c["fitted"]
     }
     assert {m.label for m in members} == kept
+    # every variant keeps a population: a new group is predicted
+    assert np.isfinite(fit.predict({"data": [1e12]}, group="c", new_group=True).median).all()
     # a request that names its pooling gets no variants
     named = models.fit(_two_groups(), pooling="partial", settings=SMALL)
     assert {c["pooling"] for c in named.stacking["candidates"]} == {"default"}

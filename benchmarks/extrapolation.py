@@ -162,10 +162,12 @@ def run_bayescale(
         },
     }
     if fit.stacking is not None:
+        # one law may be there twice: with its hierarchy and weakly pooled
+        label = lambda c: c["family"] + (" [weak pooling]" if c.get("pooling") == "weak" else "")  # noqa: E731
         record["stacking"] = {
-            "weights": {c["family"]: round(c["weight"], 4) for c in fit.stacking["candidates"]},
+            "weights": {label(c): round(c["weight"], 4) for c in fit.stacking["candidates"]},
             "tau": {
-                c["family"]: round(c["discrepancy"]["tau_median"], 4)
+                label(c): round(c["discrepancy"]["tau_median"], 4)
                 for c in fit.stacking["candidates"]
             },
             "skipped": fit.stacking["skipped"],

@@ -1,10 +1,11 @@
 """Slow tier: the README's quick start, curl walk-through and planning-over-HTTP blocks, verbatim.
 
-The quick start's first block starts the server exactly as written (``BAYESCALE_PORT`` picks a
-free port, ``UV_PROJECT`` lets ``uv run`` find the project from a scratch folder, so nothing is
-written into the checkout); the walk-through and the planning block then run against it as one
-``bash`` script, twice in a row; the quick start's ``demo`` line runs as written. Its two
-``pytest`` lines are this suite itself (``.ci/run`` runs the second one).
+The quick start's first block starts the server exactly as written, twice in a row
+(``BAYESCALE_PORT`` picks a free port, ``UV_PROJECT`` lets ``uv run`` find the project from a
+scratch folder, so nothing is written into the checkout); the walk-through and the planning
+block then run against it as one ``bash`` script, twice in a row; the quick start's ``demo``
+line runs as written, twice. Its two ``pytest`` lines are this suite itself (``.ci/run`` runs the
+second one).
 """
 
 from __future__ import annotations
@@ -62,31 +63,50 @@ def env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-def server(env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
-    """The quick start's first block, verbatim, running in the background; yields its log."""
+def start_quick_start_server(
+    env: dict[str, str], cwd: Path, log_path: Path
+) -> subprocess.Popen[bytes]:
+    """The quick start's first block, verbatim, in the background, once it answers /ready."""
     first = quick_start_blocks()[0]
     assert "uv run bayescale serve" in first, first
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            ["bash", "-c", first], env=env, cwd=tmp_path, stdout=log, stderr=log,
+            ["bash", "-c", first], env=env, cwd=cwd, stdout=log, stderr=log,
             start_new_session=True,  # bash -> uv -> python: stop the whole group afterwards
         )  # fmt: skip
+    deadline = time.monotonic() + 240  # pip, uv and a loaded 2-core machine start slowly
+    while True:
+        try:
+            if httpx.get(f"{env['API']}/ready", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            stop(proc)
+            raise AssertionError(log_path.read_text())
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(30)
+
+
+@pytest.fixture
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[Path]:
+    """The quick start's server, started twice in a row (the second start finds the first
+    start's database and admin project); yields its log while the second one runs."""
+    log_path = tmp_path / "serve.log"
+    stop(start_quick_start_server(env, tmp_path, log_path))
+    assert log_path.read_text().count("its admin key (shown once)") == 1
+    proc = start_quick_start_server(env, tmp_path, log_path)
     try:
-        deadline = time.monotonic() + 240  # pip, uv and a loaded 2-core machine start slowly
-        while True:
-            try:
-                if httpx.get(f"{env['API']}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, log_path.read_text()
-            time.sleep(0.3)
         yield log_path
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
+        stop(proc)
+    # the first start alone created project 'default' and printed its key
+    assert log_path.read_text().count("its admin key (shown once)") == 1
 
 
 def run_bash(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -127,7 +147,8 @@ def test_quick_start_demo_line_runs_as_written(env, tmp_path):
     # the other lines are the test commands: this suite, run by .ci/run
     assert tests == ["uv run pytest -n 2", "uv run pytest --run-slow -n 2"], lines
     assert "uv run --frozen pytest --run-slow -n 2" in (ROOT / ".ci/run").read_text()
-    run = run_bash(demo, env, tmp_path)
-    assert run.returncode == 0, run.stderr
-    assert "FLOPs train N* =" in run.stdout and "next experiment worth running" in run.stdout
-    assert (tmp_path / "bayescale-demo" / "runs.csv").is_file()  # in the folder it ran from
+    for _ in range(2):  # a second run in the same folder works as the first did
+        run = run_bash(demo, env, tmp_path)
+        assert run.returncode == 0, run.stderr
+        assert "FLOPs train N* =" in run.stdout and "next experiment worth running" in run.stdout
+        assert (tmp_path / "bayescale-demo" / "runs.csv").is_file()  # in the folder it ran from

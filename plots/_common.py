@@ -107,9 +107,29 @@ def set_input_scale(ax: Axes, name: str, axis: str = "x") -> None:
         target = ax.xaxis if axis == "x" else ax.yaxis
         target.set_major_locator(ticker.LogLocator(base=10, numticks=30))
         target.set_minor_locator(ticker.LogLocator(base=10, subs=tuple(range(2, 10)), numticks=30))
-        target.set_minor_formatter(
-            ticker.LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(2, 0.5))
-        )
+        target.set_minor_formatter(_SparseMinorFormatter())
+
+
+class _SparseMinorFormatter(ticker.LogFormatterSciNotation):
+    """Minor labels at 2 and 5 over up to two decades, all of them under half a decade.
+
+    matplotlib's own subset over two decades labelled 2, 3 and 4 of each decade, whose
+    "2x10^7"-wide labels ran into each other on a panel of half a figure's width.
+    """
+
+    def __init__(self) -> None:
+        # the base class labels every minor tick (thresholds never reached); __call__ thins them
+        super().__init__(labelOnlyBase=False, minor_thresholds=(100, 100))
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        if x <= 0 or self.axis is None:
+            return ""
+        lo, hi = self.axis.get_view_interval()
+        decades = np.log10(hi / lo) if lo > 0 and hi > lo else 0.0
+        lead = round(x / 10 ** np.floor(np.log10(x) + 1e-9))
+        if decades > 2 or (decades > 0.5 and lead not in (2, 5)):
+            return ""
+        return str(super().__call__(x, pos))
 
 
 class _PlainLogFormatter(ticker.Formatter):

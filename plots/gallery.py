@@ -6,7 +6,10 @@ fit it applies to:
 * the bundled example (four architectures, Chinchilla law, :func:`models.simulate.example_dataset`)
   fitted below 1e9 parameters, as a backtest does, so the larger runs are held out and marked;
 * a model-wise double-descent sweep (:mod:`models.families.double_descent`, D = 100);
-* a scale-time sweep, five sizes each observed at eight training times.
+* a scale-time sweep, five sizes each observed at eight training times;
+* two groups of one input whose curves differ in shape (a power law; a broken power law that
+  bends in its last decade), fitted with family ``auto``, for ``members``: group ``b``'s stacked
+  laws agree inside the data and part beyond it.
 
 The README shows the images this writes; rerun it after changing a plot.
 """
@@ -39,6 +42,19 @@ def _scale_time_data() -> models.ScalingData:
     sizes, steps = np.meshgrid(np.geomspace(1e4, 1e7, 5), np.geomspace(10, 1e5, 8))
     inputs = {"params": sizes.ravel(), "steps": steps.ravel()}
     return simulate_data(models.get_family("scale_time"), models.SCALE_TIME_EXAMPLE, inputs, seed=1)
+
+
+def _two_shapes_data() -> models.ScalingData:
+    x = np.geomspace(1e6, 1e9, 14)
+    power = models.get_family("power_law", x="data")
+    bent = models.get_family("broken_power_law", x="data", breaks="1")
+    a = simulate_data(power, {"E": 1.5, "A": 40.0, "alpha": 0.25}, {"data": x}, seed=1)
+    b_truth = {"a": 1.0, "b": 30.0, "c0": 0.2, "c1": 0.5, "d1": 1e8, "f1": 0.3}
+    b = simulate_data(bent, b_truth, {"data": x}, seed=2)
+    groups = np.array(["a"] * len(x) + ["b"] * len(x))
+    return models.ScalingData(
+        {"data": np.concatenate([x, x])}, np.concatenate([a.loss, b.loss]), groups
+    )
 
 
 def _say(text: str) -> None:
@@ -81,12 +97,22 @@ def build(out: Path, kinds: Sequence[str], cache: Path | None = None) -> dict[st
             "scale_time",
             lambda: models.fit(_scale_time_data(), "scale_time", settings=SETTINGS),
         )
+    if "members" in kinds:
+        fits["auto"] = _fitted(
+            cache, "auto", lambda: models.fit(_two_shapes_data(), models.AUTO, settings=SETTINGS)
+        )
     _say(f"fits ready ({time.monotonic() - started:.0f} s)")
     sizes = {}
     for kind in kinds:
-        family = {"double_descent": "double_descent", "iso_loss": "scale_time"}.get(kind)
+        family = {
+            "double_descent": "double_descent",
+            "iso_loss": "scale_time",
+            "members": "auto",
+        }.get(kind)
         fit = fits[family or "chinchilla"]
-        image = plots.render(kind, fit, fmt="png", held_out=held_out if family is None else None)
+        options = {"group": "b"} if kind == "members" else {}
+        held = held_out if family is None else None
+        image = plots.render(kind, fit, fmt="png", held_out=held, **options)
         (out / f"{kind}.png").write_bytes(image)
         sizes[kind] = len(image)
         _say(f"{kind}.png: {len(image) / 1024:.0f} KB")

@@ -84,6 +84,21 @@ class TestComputeOptimal:
         # the spread is real: N* varies across draws by more than the agreement tolerance
         assert np.std(np.log(plan.budgets[-1].draws["params"])) > 0.1
 
+    def test_the_discrepancy_widens_l_star_but_never_moves_n_star(self):
+        """N* minimises each draw's law; the extrapolation discrepancy (an error of unknown
+        sign) only widens L* there: through it a draw would run to the farthest corner."""
+        from models.discrepancy import Discrepancy, log10_ranges
+
+        bare, widened = fake_fit(spread=0.1), fake_fit(spread=0.1)
+        bare.discrepancy = None
+        ranges = log10_ranges(widened.data.inputs, ["params", "data"])
+        widened.discrepancy = Discrepancy(ranges, np.array([0.3]), np.array([1.0]))
+        far = [1e24]  # decades beyond the fitted runs along N and D
+        a, b = compute_optimal(bare, far).budgets[0], compute_optimal(widened, far).budgets[0]
+        np.testing.assert_allclose(b.draws["params"], a.draws["params"], rtol=1e-9)
+        spread = lambda d: np.ptp(np.log(np.quantile(d, [0.05, 0.95])))  # noqa: E731
+        assert spread(b.draws["loss"]) > spread(a.draws["loss"]) + 0.2
+
     def test_optimum_scales_as_c_to_the_a_per_draw(self, wide):
         """N* ∝ C^a with a = β/(α+β): the log-slope between budgets is each draw's own a."""
         plan = compute_optimal(wide, [1e20, 1e24])

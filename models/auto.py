@@ -10,12 +10,11 @@
    (:mod:`models.discrepancy`).
 3. Stacking weights (:func:`models.stacking.stacking_weights`) from the rows' log predictive
    densities; candidates under :data:`~models.stacking.MIN_WEIGHT` are dropped.
-   With several groups and no pooling named, every law that kept weight is scored once more
-   with its population spread widened :data:`WEAK_POOLING`-fold (:func:`weakly_pooled_variants`),
-   and both variants are stacked together: the hierarchy shrinks groups whose curves differ in
-   shape toward each other, and only leave-future-out can tell whether that helps these
-   groups' extrapolation. The weak variant keeps a population, so a new group can still be
-   predicted (more widely); fitting groups independently would lose that.
+   With ``pooling="compare"`` (:data:`COMPARE_POOLING`) and several groups, every law that kept
+   weight is scored once more with its population spread widened :data:`WEAK_POOLING`-fold
+   (:func:`weakly_pooled_variants`), and both variants are stacked together. Not the default:
+   on the pre-registered comparison (BENCHMARKS.md) it never helped accuracy beyond 5 %, cost
+   7 % on one task and lowered coverage on three of five.
 4. The kept candidates are fitted on all rows with the user's settings and combined into one
    stacked :class:`~models.fit.Fit` (a single survivor is returned as its own fit).
 
@@ -36,7 +35,7 @@ import xarray as xr
 from models import fitting
 from models.config import ModelConfig
 from models.data import Scales, ScalingData, scale_axis
-from models.defaults import AUTO
+from models.defaults import AUTO, COMPARE_POOLING
 from models.diagnostics import FitWarning, Thresholds
 from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
 from models.errors import DataError, FamilyError
@@ -88,9 +87,11 @@ class Candidate:
 
     def spec(self, spec: FitSpec) -> FitSpec:
         """``spec`` for this candidate's law (with the widened population priors if weak)."""
+        pooling = None if spec.pooling == COMPARE_POOLING else spec.pooling
         if not self.weak:
-            return replace(spec, family=self.family)
-        return replace(spec, family=self.family, priors=weak_pooling_priors(self.family))
+            return replace(spec, family=self.family, pooling=pooling)
+        priors = weak_pooling_priors(self.family)
+        return replace(spec, family=self.family, pooling=pooling, priors=priors)
 
 
 def weak_pooling_priors(family: ScalingLaw) -> dict[str, HyperPrior]:
@@ -117,9 +118,9 @@ def weakly_pooled_variants(
 ) -> list[Candidate]:
     """Each law that kept weight and has a hierarchy, weakly pooled; none for one group.
 
-    Only when the request named no pooling (a named pooling is the user's choice).
+    Only when the request asks for it (``pooling="compare"``).
     """
-    if spec.pooling is not None or len(np.unique(data.group)) < 2:
+    if spec.pooling != COMPARE_POOLING or len(np.unique(data.group)) < 2:
         return []
     return [
         replace(s.candidate, weak=True)
@@ -306,7 +307,7 @@ def fit_auto(
             {
                 "family": s.candidate.family.key(),
                 # "default": the law's hierarchy (or the request's pooling); "weak": its
-                # population spread widened (weakly_pooled_variants)
+                # population spread widened (weakly_pooled_variants, pooling="compare")
                 "pooling": s.candidate.pooling,
                 "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
                 "stacking_weight": float(weights[i]),
@@ -510,9 +511,7 @@ def validate(
     reasons = []
     for cand in laws:
         try:
-            _, found = fitting.validate_fit(
-                work, replace(spec, family=cand.family), thresholds=thresholds
-            )
+            _, found = fitting.validate_fit(work, cand.spec(spec), thresholds=thresholds)
             return None, found
         except DataError as exc:
             reasons.append(f"{cand.family.key()}: {exc}")

@@ -16,3 +16,5 @@ DEFAULT_LIKELIHOOD = "student_t"
 # Runs longer than this are thinned to log-spaced checkpoints (models.runs): ten per decade over
 # three decades of steps keeps a trajectory's shape at a few hundred rows per fit.
 DEFAULT_MAX_PER_RUN = 30
+# The pooling word with which family auto also scores each law weakly pooled (models.auto).
+COMPARE_POOLING = "compare"

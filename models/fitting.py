@@ -16,8 +16,10 @@ from models.build import ModelData, prepare
 from models.checks import check_data, check_identification
 from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
+from models.defaults import COMPARE_POOLING
 from models.diagnostics import FitWarning, Thresholds, diagnose
 from models.discrepancy import Discrepancy, log10_ranges
+from models.errors import FamilyError
 from models.families import ScalingLaw
 from models.posterior import noise_draws, observation_draws
 from models.result import Fit
@@ -115,6 +117,12 @@ def validate_fit(
     Takes the spec as :func:`fit` does (its ``settings`` are not checked here).
     """
     spec = as_spec(spec, **fields)
+    if spec.pooling == COMPARE_POOLING:
+        raise FamilyError(
+            f"pooling '{COMPARE_POOLING}' asks family auto to compare each law's hierarchy with "
+            "its weakly pooled variant; a named family takes shared, partial or independent",
+            field="pooling",
+        )
     fam = spec.law()
     data.require(fam.inputs, fam.name)
     config, notes = resolve_config(

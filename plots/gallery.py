@@ -8,8 +8,8 @@ fit it applies to:
 * a model-wise double-descent sweep (:mod:`models.families.double_descent`, D = 100);
 * a scale-time sweep, five sizes each observed at eight training times;
 * two groups of one input whose curves differ in shape (a power law; a broken power law that
-  bends in its last decade), fitted with family ``auto``, for ``members``: group ``b``'s stacked
-  laws agree inside the data and part beyond it.
+  bends in its last decade), fitted with family ``auto`` and ``pooling="compare"``, for
+  ``members``: group ``b``'s stacked laws agree inside the data and part beyond it.
 
 The README shows the images this writes; rerun it after changing a plot.
 """
@@ -99,7 +99,11 @@ def build(out: Path, kinds: Sequence[str], cache: Path | None = None) -> dict[st
         )
     if "members" in kinds:
         fits["auto"] = _fitted(
-            cache, "auto", lambda: models.fit(_two_shapes_data(), models.AUTO, settings=SETTINGS)
+            cache,
+            "auto",
+            lambda: models.fit(
+                _two_shapes_data(), models.AUTO, pooling="compare", settings=SETTINGS
+            ),
         )
     _say(f"fits ready ({time.monotonic() - started:.0f} s)")
     sizes = {}

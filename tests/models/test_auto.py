@@ -153,7 +153,7 @@ def _two_groups(n: int = 20) -> models.ScalingData:
     return models.ScalingData({"data": np.concatenate([values, values])}, loss, group)
 
 
-def test_weak_variants_only_for_kept_laws_of_several_groups_with_no_pooling_named():
+def test_weak_variants_only_for_kept_laws_of_several_groups_when_asked():
     from models.auto import WEAK_POOLING, Candidate, Scored, weakly_pooled_variants
 
     laws = [
@@ -162,23 +162,30 @@ def test_weak_variants_only_for_kept_laws_of_several_groups_with_no_pooling_name
     ]
     scored = [Scored(c, [], []) for c in laws]
     weights = np.array([0.999, 1e-9])
-    spec = models.FitSpec(family=models.AUTO)
+    spec = models.FitSpec(family=models.AUTO, pooling="compare")
     (variant,) = weakly_pooled_variants(scored, weights, _two_groups(), spec)
     assert variant.family is laws[0].family and variant.pooling == "weak"
     assert variant.label() == "power_law(x=data) [weak pooling]"
     priors = variant.spec(spec).priors
     assert priors and laws[0].spec(spec).priors is None
+    assert variant.spec(spec).pooling is None  # "compare" is auto's word; each law its own
     for name, hyper in priors.items():
         own = laws[0].family.param(name).default_hyper()
         assert hyper.mu == own.mu and hyper.sigma.dist == own.sigma.dist == "Gamma"
         assert hyper.sigma.kwargs["beta"] == pytest.approx(own.sigma.kwargs["beta"] / WEAK_POOLING)
-    named = models.FitSpec(family=models.AUTO, pooling="partial")
-    assert weakly_pooled_variants(scored, weights, _two_groups(), named) == []
+    for other in (None, "partial"):  # not asked: the default, or a pooling of the user's
+        plain = models.FitSpec(family=models.AUTO, pooling=other)
+        assert weakly_pooled_variants(scored, weights, _two_groups(), plain) == []
     assert weakly_pooled_variants(scored, weights, _curve(), spec) == []  # one group
+    with pytest.raises(FamilyError) as err:  # a named family has no variants to compare
+        models.validate_fit(
+            _two_groups(), "power_law", family_options={"x": "data"}, pooling="compare"
+        )
+    assert err.value.field == "pooling"
 
 
 def test_auto_stacks_the_law_with_its_hierarchy_and_weakly_pooled(mock_sampler):
-    fit = models.fit(_two_groups(), settings=SMALL)
+    fit = models.fit(_two_groups(), pooling="compare", settings=SMALL)
     report = fit.stacking
     assert report is not None
     poolings = {(c["family"], c["pooling"]) for c in report["candidates"]}
@@ -197,6 +204,6 @@ def test_auto_stacks_the_law_with_its_hierarchy_and_weakly_pooled(mock_sampler):
     assert {m.label for m in members} == kept
     # every variant keeps a population: a new group is predicted
     assert np.isfinite(fit.predict({"data": [1e12]}, group="c", new_group=True).median).all()
-    # a request that names its pooling gets no variants
-    named = models.fit(_two_groups(), pooling="partial", settings=SMALL)
-    assert {c["pooling"] for c in named.stacking["candidates"]} == {"default"}
+    # without pooling "compare" (the default) there are no variants
+    plain = models.fit(_two_groups(), settings=SMALL)
+    assert {c["pooling"] for c in plain.stacking["candidates"]} == {"default"}

@@ -162,12 +162,11 @@ def run_bayescale(
         },
     }
     if fit.stacking is not None:
-        # one law may be there twice: with its hierarchy and weakly pooled
-        label = lambda c: c["family"] + (" [weak pooling]" if c.get("pooling") == "weak" else "")  # noqa: E731
         record["stacking"] = {
-            "weights": {label(c): round(c["weight"], 4) for c in fit.stacking["candidates"]},
+            # a law may be there twice (pooling "compare"): keyed by its label
+            "weights": {c["label"]: round(c["weight"], 4) for c in fit.stacking["candidates"]},
             "tau": {
-                label(c): round(c["discrepancy"]["tau_median"], 4)
+                c["label"]: round(c["discrepancy"]["tau_median"], 4)
                 for c in fit.stacking["candidates"]
             },
             "skipped": fit.stacking["skipped"],

@@ -254,8 +254,7 @@ def _print_stacking(report: dict[str, Any]) -> None:
     )
     for c in sorted(report["candidates"], key=lambda c: -c["weight"]):
         elpd = "-" if c["lfo_elpd"] is None else f"{c['lfo_elpd']:.1f}"
-        # reports stored before the weakly pooled variants have no "pooling"
-        law = c["family"] + (" [weak pooling]" if c.get("pooling") == "weak" else "")
+        law = c.get("label", c["family"])  # reports stored before labels name the family
         print(
             f"  {c['weight']:6.3f}  {law:<42} LFO elpd {elpd:>8}  "
             f"tau {c['discrepancy']['tau_median']:.3f}/decade"

@@ -309,6 +309,7 @@ def fit_auto(
                 # "default": the law's hierarchy (or the request's pooling); "weak": its
                 # population spread widened (weakly_pooled_variants, pooling="compare")
                 "pooling": s.candidate.pooling,
+                "label": s.candidate.label(),  # family, marked when weakly pooled
                 "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
                 "stacking_weight": float(weights[i]),
                 "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,

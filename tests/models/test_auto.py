@@ -193,14 +193,11 @@ def test_auto_stacks_the_law_with_its_hierarchy_and_weakly_pooled(mock_sampler):
     assert weak, poolings
     for c in weak:
         assert (c["family"], "default") in poolings  # a variant of a law scored with its hierarchy
+        assert c["label"] == c["family"] + " [weak pooling]"
         assert len(c["refits"]) == 3 and c["lfo_rows"] == report["scored_rows"]
     assert np.isclose(sum(c["weight"] for c in report["candidates"]), 1.0)
     members = fit.members or [fit]
-    kept = {
-        c["family"] + ("" if c["pooling"] == "default" else " [weak pooling]")
-        for c in report["candidates"]
-        if c["fitted"]
-    }
+    kept = {c["label"] for c in report["candidates"] if c["fitted"]}
     assert {m.label for m in members} == kept
     # every variant keeps a population: a new group is predicted
     assert np.isfinite(fit.predict({"data": [1e12]}, group="c", new_group=True).median).all()

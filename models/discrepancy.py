@@ -240,6 +240,22 @@ def tau_posterior(
     return Discrepancy(dict(ranges), TAU_GRID, weights, GAMMA, "lfo"), per_row
 
 
+def add_shift(discrepancy: Any, x: Mapping[str, Any], seed: int, *log_draws: np.ndarray) -> None:
+    """Add ``delta(x)`` (``shift``) in place to each (points, draws) array, where Z(x) > 0.
+
+    ``discrepancy`` is a :class:`Discrepancy` or a stacked one. Inside the data delta is exactly
+    zero, so only rows beyond it are touched: the full (points x draws) product was a third of
+    a 100-point prediction's time.
+    """
+    root = np.sqrt(discrepancy.distance(x))
+    beyond = np.flatnonzero(root)
+    if not beyond.size:
+        return
+    delta = root[beyond, None] * discrepancy.tau_draws(log_draws[0].shape[1], seed)[None, :]
+    for draws in log_draws:
+        draws[beyond] += delta
+
+
 def _log_prior(tau: np.ndarray) -> np.ndarray:
     """Log prior on the grid (log-spaced grid: the LogNormal density times the Jacobian tau)."""
     mu, sd = TAU_PRIOR.kwargs["mu"], TAU_PRIOR.kwargs["sigma"]

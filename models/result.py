@@ -20,7 +20,7 @@ from models.build import scaled_inputs
 from models.config import ModelConfig
 from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
-from models.discrepancy import FAR_DECADES
+from models.discrepancy import FAR_DECADES, add_shift
 from models.families import ScalingLaw
 from models.posterior import check_group, flat, group_draws, noise_draws
 from models.predict import (
@@ -169,16 +169,7 @@ class Fit:
         natural = {n: frame[n].to_numpy() for n in self.family.inputs}
         decades = np.zeros(len(frame))
         if self.discrepancy is not None:
-            # delta = sqrt(Z(x)) tau eta (Discrepancy.shift), added only where Z > 0: inside
-            # the data it is exactly zero, and the (points x draws) product was a third of a
-            # 100-point prediction's time
-            root = np.sqrt(self.discrepancy.distance(natural))
-            beyond = np.flatnonzero(root)
-            if beyond.size:
-                tau_eta = self.discrepancy.tau_draws(log_mean.shape[1], seed + 2)
-                delta = root[beyond, None] * tau_eta[None, :]
-                log_mean[beyond] += delta
-                log_new[beyond] += delta
+            add_shift(self.discrepancy, natural, seed + 2, log_mean, log_new)
             decades = self.discrepancy.decades(natural)
         median, mean, mean_iv, new_iv = summarize_draws(log_mean, log_new, probs)
         ranges = self._observed_ranges(group if seen else None)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from models.build import scaled_inputs
+from models.discrepancy import add_shift
 from models.posterior import check_group, group_draws
 from models.result import Fit
 
@@ -50,5 +51,5 @@ def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         out = np.log(fit.family.curve(np, x, p)) + np.log(fit.scales.loss)
     if fit.discrepancy is not None:
-        out = out + fit.discrepancy.shift(natural, out.shape[1], fit.settings.seed)
+        add_shift(fit.discrepancy, natural, fit.settings.seed, out)
     return np.asarray(out, dtype=float)

@@ -18,8 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
+from models.multistart import (
+    multistart,
+    prior_draws,
+    restart_starts,
+    single_threaded_blas,
+    stuck_chains,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # models.build loads pandas (via models.data): only when a model is built
     from models.build import ModelData
 
 ProgressFn = Callable[[float], None]
@@ -136,7 +143,7 @@ class CompileCache:
         """Compiled model for ``config`` holding the arrays of ``md``."""
         import nutpie
 
-        from models.build import build_model
+        from models.build import build_model  # lazy: see the TYPE_CHECKING import above
 
         key = config.structure_key
         with self._lock:
@@ -157,8 +164,7 @@ class CompileCache:
 
     def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
         """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
-        from models.build import build_model
-        from models.multistart import prior_draws
+        from models.build import build_model  # lazy: see the TYPE_CHECKING import above
 
         with self._lock:
             entry = self._models.get(config.structure_key)
@@ -207,8 +213,6 @@ def sample_posterior(
     and several chains, chains found in a minor mode after sampling are run again from the main
     mode's draws (:func:`models.multistart.stuck_chains`; reported in ``attrs['init']``).
     """
-    from models.multistart import single_threaded_blas
-
     with single_threaded_blas():  # L-BFGS's and NUTS's vectors are small: no BLAS threads
         return _sample(config, md, settings, progress, cache, time_limit_s)
 
@@ -221,8 +225,6 @@ def _sample(
     cache: CompileCache,
     time_limit_s: float | None,
 ) -> Any:
-    from models.multistart import multistart, restart_starts, stuck_chains
-
     started = time.monotonic()
     compiled = cache.get(config, md)
     report = None

@@ -2,7 +2,9 @@
 
 All data enters through ``pm.Data`` so one compiled model serves every dataset of the same
 structure (nutpie swaps the arrays). Partially pooled parameters are non-centred on their link
-scale: ``theta_g = inv_link(theta_mu + theta_sigma * theta_offset_g)``. Data with named runs add a
+scale, ``theta_g = inv_link(theta_mu + theta_sigma * theta_offset_g)``, or centred,
+``theta_g = inv_link(theta_link_g)`` with ``theta_link_g ~ Normal(theta_mu, theta_sigma)``, when
+every group has many rows (:func:`models.config.centred_for`). Data with named runs add a
 run effect on log loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of no run get none.
 """
 
@@ -126,8 +128,9 @@ def _parameters(config: ModelConfig, pm: Any, pt: Any) -> dict[str, Any]:
             hyper = config.hyper[spec.name]
             mu = hyper.mu.pymc(f"{spec.name}_mu")
             scale = hyper.sigma.pymc(f"{spec.name}_sigma")
-            offset = pm.Normal(f"{spec.name}_offset", 0.0, 1.0, dims="group")
-            out[spec.name] = pm.Deterministic(
-                spec.name, spec.inverse_link(pt, mu + scale * offset), dims="group"
-            )
+            if config.centred:
+                link = pm.Normal(f"{spec.name}_link", mu, scale, dims="group")
+            else:
+                link = mu + scale * pm.Normal(f"{spec.name}_offset", 0.0, 1.0, dims="group")
+            out[spec.name] = pm.Deterministic(spec.name, spec.inverse_link(pt, link), dims="group")
     return out

@@ -8,7 +8,7 @@ family, so every error names the parameter at fault. The resolved config is plai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,6 +32,13 @@ NOISE_PRIORS: dict[str, PriorSpec] = {
 RUN_PRIORS: dict[str, PriorSpec] = {
     "sigma_run": PriorSpec("HalfNormal", sigma=0.05),
 }
+# Partially pooled parameters are sampled centred when every group has at least this many rows
+# (after thinning), non-centred otherwise. Many rows pin each group's value far more tightly
+# than the population spread does, the case where the non-centred form makes a funnel between
+# the offsets and the spread; with few rows the centred form is the one with the funnel.
+# Measured on the standard problem's 4 architectures (BENCHMARKS.md, "Centred or non-centred
+# by rows per group"): at 2,500 rows per group non-centred does not converge and centred does.
+CENTRED_MIN_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,9 @@ class ModelConfig:
     n_groups: int
     # Named training runs in the data (a dim, like the group count); 0 = no run effect.
     n_runs: int = 0
+    # Partially pooled parameters centred (theta_g ~ Normal(mu, sigma) on the link scale)
+    # instead of non-centred; see CENTRED_MIN_ROWS and centred_for.
+    centred: bool = False
 
     def priors_json(self) -> dict[str, Any]:
         """Priors as they were used: flat priors, population priors and noise priors."""
@@ -67,12 +77,20 @@ class ModelConfig:
             "priors": self.priors_json(),
             "likelihood": self.likelihood,
             "n_groups": self.n_groups,
-        } | ({"n_runs": self.n_runs} if self.n_runs else {})  # no runs: the key of old
+        } | (
+            ({"n_runs": self.n_runs} if self.n_runs else {})  # no runs: the key of old
+            | ({"centred": True} if self.centred else {})  # non-centred: the key of old
+        )
 
     @property
     def structure_key(self) -> str:
         """Hash of the config: fits with equal keys share one compiled model."""
         return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()[:16]
+
+
+def centred_for(group_rows: Sequence[int]) -> bool:
+    """Whether partially pooled parameters are centred: every group has CENTRED_MIN_ROWS rows."""
+    return len(group_rows) > 1 and min(group_rows) >= CENTRED_MIN_ROWS
 
 
 def resolve_config(
@@ -83,6 +101,7 @@ def resolve_config(
     priors: Mapping[str, Any] | None = None,
     likelihood: str = DEFAULT_LIKELIHOOD,
     n_runs: int = 0,
+    centred: bool = False,
 ) -> tuple[ModelConfig, list[str]]:
     """Merge overrides into the family defaults; returns the config and notes for warnings.
 
@@ -104,6 +123,8 @@ def resolve_config(
     n_runs
         Number of named training runs in the data; above 0 the model gets a run effect and
         ``sigma_run`` (its scale) a prior that may be overridden.
+    centred
+        Sample partially pooled parameters centred (see :func:`centred_for`).
     """
     notes: list[str] = []
     if likelihood not in LIKELIHOODS:
@@ -179,7 +200,10 @@ def resolve_config(
     for name, prior in noise.items():
         if not prior.is_positive():
             raise PriorError(f"'{name}' needs a positive distribution", field=name)
-    return ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups, n_runs), notes
+    config = ModelConfig(
+        family, resolved, flat, hyper, noise, likelihood, n_groups, n_runs, centred=centred
+    )
+    return config, notes
 
 
 def _as_json(given: Any) -> Any:

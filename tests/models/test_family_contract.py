@@ -377,6 +377,20 @@ def test_partially_pooled_parameters_are_non_centred(family: ScalingLaw) -> None
     assert dims["log_loss"] == ("obs",)
 
 
+def test_centred_partially_pooled_parameters_have_a_link_value_per_group(
+    family: ScalingLaw,
+) -> None:
+    """centred: theta_link_g ~ Normal(mu, sigma), theta_g = inv_link(theta_link_g); no offsets."""
+    model = built(family, 3, pooling="partial", centred=True)
+    dims = model.named_vars_to_dims
+    free = {v.name for v in model.free_RVs}
+    for name in family.param_names:
+        assert {f"{name}_mu", f"{name}_sigma", f"{name}_link"} <= free
+        assert f"{name}_offset" not in free and name not in free
+        assert dims[f"{name}_link"] == ("group",)
+        assert dims[name] == ("group",)
+
+
 def test_independent_parameters_have_one_free_value_per_group(family: ScalingLaw) -> None:
     """Independent pooling means no population variables at all."""
     model = built(family, 3, pooling="independent")

@@ -109,3 +109,25 @@ class TestRefusals:
     def test_data_hash_mismatch(self, fit):
         with pytest.raises(IncompatibleFitError, match="data hash"):
             tree_to_fit(_tampered(fit, data_hash="0" * 64))
+
+
+def test_a_centred_fit_loads_centred(monkeypatch, tmp_path):
+    """Every group with CENTRED_MIN_ROWS rows: the fit is centred, and so is the loaded one."""
+    from models.config import CENTRED_MIN_ROWS
+    from models.simulate import example_dataset
+    from tests.utils import replace_sampler
+
+    replace_sampler(monkeypatch)
+    rich = models.fit(
+        example_dataset(0, points_per_group=CENTRED_MIN_ROWS),
+        "chinchilla",
+        settings=models.SamplerSettings(draws=20),
+    )
+    lean = models.fit(
+        example_dataset(0, points_per_group=25),
+        "chinchilla",
+        settings=models.SamplerSettings(draws=20),
+    )
+    assert rich.config.centred and not lean.config.centred
+    loaded = models.load_fit(models.save_fit(rich, tmp_path / "fit.nc"))
+    assert loaded.config.centred and loaded.config.structure_key == rich.config.structure_key

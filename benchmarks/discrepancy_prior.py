@@ -36,7 +36,7 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
     from models.stacking import stacking_weights
 
     found, work, _ = candidates(train)
-    splits = cuts(work, axis_of(work))
+    splits = cuts(work, axis_of(work, list(train.inputs)))
     spec = models.FitSpec(
         family=models.AUTO, pooling=pooling, settings=models.SamplerSettings(seed=seed)
     )

@@ -238,7 +238,8 @@ def fit_auto(
     th = thresholds or Thresholds()
     found, work, k = candidates(data)
     deadline = None if time_limit_s is None else started + time_limit_s
-    axis = axis_of(work)
+    measured = list(data.inputs)  # distances along the user's inputs, not a derived compute
+    axis = axis_of(work, measured)
     splits = cuts(work, axis)
     steps = len(found) * (len(splits) + 1)
     done = 0
@@ -249,7 +250,6 @@ def fit_auto(
         if progress is not None:
             progress(min(done / steps, 0.99))
 
-    measured = list(data.inputs)  # distances along the user's inputs, not a derived compute
     scored, skipped = score_candidates(
         found, work, splits, spec, th, measured=measured, cache=cache, deadline=deadline, tick=tick
     )

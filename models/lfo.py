@@ -3,12 +3,17 @@
 Bürkner, Gabry & Vehtari (2020) score time-series models by predicting the future; for scaling
 laws the "future" is larger scale. At each cut fraction ``f`` of :data:`CUTS`, every group's
 first ``f`` of rows along the axis (:func:`models.splits.split` with ``fraction``) train a cheap
-refit and the rows above are scored. Exact refits, no importance sampling: scoring rows beyond
+refit and the rows above are scored. When the user's rows hold at least :data:`MIN_SIZES` model
+sizes, the cuts run along ``params`` and hold out *whole model sizes* instead (:func:`cuts`): the
+question a scaling law answers first is how a larger model will do, and a cut inside one model's
+trajectory scores only the continuation of a curve, which a law over compute can match without
+knowing how loss moves with size. Exact refits, no importance sampling: scoring rows beyond
 the fitted range is exactly where PSIS weights fail (Pareto k above 0.7), so the approximate
 scheme would refit at every cut anyway.
 
 The cuts, the refit settings and the cap on scored rows were fixed before any benchmark result
-was seen (BENCHMARKS.md, "Pre-registered settings of family auto").
+was seen (BENCHMARKS.md, "Pre-registered settings of family auto"); the model-size cuts too
+("Pre-registered: leave-future-out across whole model sizes").
 """
 
 from __future__ import annotations
@@ -34,8 +39,22 @@ REFIT_SETTINGS = {"draws": 300, "tune": 300, "chains": 2}
 MAX_SCORED = 200
 
 
-def axis_of(data: ScalingData) -> str:
-    """The axis leave-future-out cuts along: :func:`models.data.scale_axis` of varying inputs."""
+# Model sizes the rows must hold for cuts along params: two to train on (a law's size term needs
+# two sizes to be more than its prior) and one to score.
+MIN_SIZES = 3
+
+
+def axis_of(data: ScalingData, measured: Sequence[str] | None = None) -> str:
+    """The axis leave-future-out cuts along.
+
+    ``params`` when it is one of the user's inputs (``measured``, default every input of
+    ``data``) and the rows hold :data:`MIN_SIZES` model sizes or more; otherwise
+    :func:`models.data.scale_axis` of the varying inputs (compute when present).
+    """
+    given = list(data.inputs) if measured is None else list(measured)
+    if "params" in given and "params" in data.inputs:
+        if len(np.unique(data.inputs["params"])) >= MIN_SIZES:
+            return "params"
     return scale_axis(data.varying_inputs or list(data.inputs))
 
 
@@ -49,10 +68,23 @@ class Cut:
 
 
 def cuts(data: ScalingData, axis: str, fractions: Sequence[float] = CUTS) -> list[Cut]:
-    """The cuts of ``data`` along ``axis`` (each with at least one held-out row)."""
+    """The cuts of ``data`` along ``axis`` (each with at least one held-out row).
+
+    Along ``params`` whole model sizes are held out (:func:`size_split`; fractions that give the
+    same split make one cut), along any other axis each group's rows
+    (:func:`models.splits.split`).
+    """
     out = []
+    seen: set[bytes] = set()
     for f in fractions:
-        train, test = split(data, fraction=f, by=axis)
+        if axis == "params":
+            mask = size_split(data, f)
+            if mask.all() or not mask.any() or mask.tobytes() in seen:
+                continue
+            seen.add(mask.tobytes())
+            train, test = data.subset(mask), data.subset(~mask)
+        else:
+            train, test = split(data, fraction=f, by=axis)
         if len(test) == 0 or len(train) == 0:
             continue
         if len(test) > MAX_SCORED:
@@ -62,6 +94,26 @@ def cuts(data: ScalingData, axis: str, fractions: Sequence[float] = CUTS) -> lis
             test = test.subset(keep)
         out.append(Cut(f, train, test))
     return out
+
+
+def size_split(data: ScalingData, fraction: float) -> np.ndarray:
+    """Training rows (a mask) of a cut at ``fraction`` of each group's model sizes.
+
+    A group with ``n`` distinct ``params`` values trains on its rows of its smallest
+    ``max(2, round(fraction * n))`` sizes (at most ``n - 1``) and holds out the rest; a group of
+    fewer than :data:`MIN_SIZES` sizes trains on every row (it informs the pooled parameters
+    but cannot be scored on a size it has not seen without leaving one size to fit).
+    """
+    params = data.inputs["params"]
+    train = np.ones(len(data), dtype=bool)
+    for g in data.groups:
+        rows = data.group == g
+        sizes = np.unique(params[rows])
+        if len(sizes) < MIN_SIZES:
+            continue
+        n_train = min(max(2, round(fraction * len(sizes))), len(sizes) - 1)
+        train[rows] = params[rows] <= sizes[n_train - 1]
+    return train
 
 
 def refit_settings(settings: SamplerSettings) -> SamplerSettings:

@@ -8,6 +8,7 @@ ESS, divergences and BFMI all pass; anything else worth knowing is a :class:`Fit
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -107,19 +108,24 @@ def diagnose(
     th = thresholds or Thresholds()
     posterior = trace["posterior"].to_dataset()
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    r_hat = _finite_max(azs.rhat(posterior)) if chains > 1 else float("nan")
-    ess_bulk = _finite_min(azs.ess(posterior, method="bulk"))
-    ess_tail = _finite_min(azs.ess(posterior, method="tail"))
+    r_hats = azs.rhat(posterior) if chains > 1 else None
+    r_hat = _finite_max(r_hats) if r_hats is not None else float("nan")
+    ess_bulks = azs.ess(posterior, method="bulk")
+    ess_tails = azs.ess(posterior, method="tail")
+    ess_bulk, ess_tail = _finite_min(ess_bulks), _finite_min(ess_tails)
     stats = trace["sample_stats"].to_dataset()
     divergences = int(stats["diverging"].sum())
     bfmi = float(np.min(azs.bfmi(stats["energy"].values))) if draws > 1 else float("nan")
 
     reasons = []
-    if chains > 1 and not r_hat <= th.r_hat_max:
-        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}")
+    if r_hats is not None and not r_hat <= th.r_hat_max:
+        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}{where(r_hats, np.nanargmax)}")
     ess_min = th.ess_per_chain_min * chains
     if not min(ess_bulk, ess_tail) >= ess_min:
-        reasons.append(f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}")
+        lowest = ess_bulks if ess_bulk <= ess_tail else ess_tails
+        reasons.append(
+            f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}{where(lowest, np.nanargmin)}"
+        )
     if divergences > th.divergences_max:
         reasons.append(f"{divergences} divergent transitions")
     if not bfmi >= th.bfmi_min:
@@ -214,6 +220,33 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
         "k_max": float(np.nanmax(k)),
         "pareto_k_bad": int(np.sum(k > k_max)),
     }
+
+
+# Sampled forms of a parameter (non-centred offsets, centred link values) and its population's
+# mean and spread: a reason names the parameter itself, the user's name for it.
+_SAMPLED_SUFFIXES = ("_offset", "_link")
+
+
+def where(ds: Any, pick: Callable[[np.ndarray], Any]) -> str:
+    """`` (at b, group "x")``: the parameter and coordinates of ``pick``'s element of ``ds``.
+
+    ``pick`` is ``np.nanargmax`` or ``np.nanargmin``. So that a failed check says which
+    parameter (and which group) did not mix: a per-group mode and a slowly mixing population
+    spread call for different remedies.
+    """
+    found = []  # (value, variable, index) of each variable's own pick
+    for name, var in ds.data_vars.items():
+        values = np.where(np.isfinite(var.values), var.values, np.nan)
+        if values.size and not np.isnan(values).all():
+            index = np.unravel_index(int(pick(values)), values.shape)
+            found.append((float(values[index]), str(name), var, index))
+    if not found:
+        return ""
+    _, name, var, index = found[int(pick(np.array([f[0] for f in found])))]
+    for suffix in _SAMPLED_SUFFIXES:
+        name = name.removesuffix(suffix)
+    coords = [f'{d} "{var[d].values[i]}"' for d, i in zip(var.dims, index, strict=True)]
+    return f" (at {', '.join([name, *coords])})"
 
 
 def _finite_max(ds: Any) -> float:

@@ -90,3 +90,29 @@ def test_stuck_chain_repeating_one_draw_leaves_loo_undefined_not_an_exception():
     ll[:] = ll[0, 0]  # every draw the same log-likelihood: importance weights all equal
     d = diagnose(t, ll)
     assert not d.converged and d.elpd_loo is None and d.pareto_k_max is None
+
+
+def test_a_failed_check_names_the_parameter_and_group_that_did_not_mix():
+    """R-hat names the worst element; a sampled offset is reported by its parameter's name."""
+    rng = np.random.default_rng(3)
+    offset = rng.normal(size=(4, 500, 3))
+    offset[0, :, 1] += 5.0  # chain 0 sits elsewhere for group "b" only
+    post = xr.Dataset(
+        {
+            "alpha_offset": (("chain", "draw", "group"), offset),
+            "sigma": (("chain", "draw"), rng.normal(size=(4, 500))),
+        },
+        coords={"group": ["a", "b", "c"]},
+    )
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.zeros((4, 500), dtype=bool)),
+            "energy": (("chain", "draw"), rng.normal(size=(4, 500))),
+        }
+    )
+    d = diagnose(xr.DataTree.from_dict({"posterior": post, "sample_stats": stats}), None)
+    assert not d.converged
+    r_hat = next(r for r in d.reasons if r.startswith("max R-hat"))
+    assert r_hat.endswith('(at alpha, group "b")')
+    ess = next(r for r in d.reasons if r.startswith("min ESS"))
+    assert ess.endswith('(at alpha, group "b")')

@@ -36,9 +36,14 @@ RUN_PRIORS: dict[str, PriorSpec] = {
 # (after thinning), non-centred otherwise. Many rows pin each group's value far more tightly
 # than the population spread does, the case where the non-centred form makes a funnel between
 # the offsets and the spread; with few rows the centred form is the one with the funnel.
-# Measured on the standard problem's 4 architectures (BENCHMARKS.md, "Centred or non-centred
-# by rows per group"): at 2,500 rows per group non-centred does not converge and centred does.
-CENTRED_MIN_ROWS = 100
+# Measured on the standard problem's 4 architectures, chinchilla, Student-t, 4 x 1000 draws
+# (BENCHMARKS.md, "Centred or non-centred by rows per group"): at 2,500 rows per group the
+# non-centred form hits the tree-depth cap (1013 leapfrog steps per draw, R-hat 1.04, ESS 85)
+# and the centred one takes ~165 (ESS 1400-1700; 0 and 3 divergences on two seeds); at
+# 100-1000 rows the centred form diverges (4-25 per fit: population spreads near zero, e.g. an
+# exponent the groups share), at 100 the non-centred one converges. One choice for every
+# parameter; a per-parameter choice (which parameters the groups really share) is the next step.
+CENTRED_MIN_ROWS = 2000
 
 
 @dataclass(frozen=True)

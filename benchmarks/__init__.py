@@ -13,6 +13,7 @@ BENCHMARKS = (
     "bnsl_addition",
     "sbc",
     "init",
+    "centring",
     "service_load",
     "extrapolation",
     "defaults",

@@ -119,12 +119,12 @@ def diagnose(
 
     reasons = []
     if r_hats is not None and not r_hat <= th.r_hat_max:
-        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}{where(r_hats, np.nanargmax)}")
+        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}{_located(r_hats, np.nanargmax)}")
     ess_min = th.ess_per_chain_min * chains
     if not min(ess_bulk, ess_tail) >= ess_min:
         lowest = ess_bulks if ess_bulk <= ess_tail else ess_tails
         reasons.append(
-            f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}{where(lowest, np.nanargmin)}"
+            f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}{_located(lowest, np.nanargmin)}"
         )
     if divergences > th.divergences_max:
         reasons.append(f"{divergences} divergent transitions")
@@ -222,12 +222,12 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
     }
 
 
-# Sampled forms of a parameter (non-centred offsets, centred link values) and its population's
-# mean and spread: a reason names the parameter itself, the user's name for it.
+# Sampled forms of a per-group parameter (non-centred offsets, centred link values): a reason
+# names the parameter itself, the name the user knows (population ``_mu``/``_sigma`` keep theirs).
 _SAMPLED_SUFFIXES = ("_offset", "_link")
 
 
-def where(ds: Any, pick: Callable[[np.ndarray], Any]) -> str:
+def _located(ds: Any, pick: Callable[[np.ndarray], Any]) -> str:
     """`` (at b, group "x")``: the parameter and coordinates of ``pick``'s element of ``ds``.
 
     ``pick`` is ``np.nanargmax`` or ``np.nanargmin``. So that a failed check says which

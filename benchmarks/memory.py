@@ -241,7 +241,8 @@ def run(data_dir: Path, out_dir: Path, quick: bool, *, trace: bool = False) -> d
     out_dir
         Where ``memory.json`` goes.
     quick
-        10 fits with :func:`quick_settings` (window from fit 3) instead of 50 with
+        16 fits with :func:`quick_settings` (window from fit 5: before, allocator arenas still
+        settle and a 10-fit window from fit 3 measured noise, BENCHMARKS.md) instead of 50 with
         :func:`full_settings` (window from fit 5).
     trace
         Also report :mod:`tracemalloc`'s top growing allocation sites (slower).
@@ -253,7 +254,7 @@ def run(data_dir: Path, out_dir: Path, quick: bool, *, trace: bool = False) -> d
     """
     del data_dir
     print(header("memory", quick), flush=True)
-    n_fits, warmup = (10, 3) if quick else (50, 5)
+    n_fits, warmup = (16, 5) if quick else (50, 5)
     settings = quick_settings() if quick else full_settings()
     with contention() as busy:
         records = run_worker(n_fits, settings, trace=trace)

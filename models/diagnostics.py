@@ -108,24 +108,23 @@ def diagnose(
     th = thresholds or Thresholds()
     posterior = trace["posterior"].to_dataset()
     chains, draws = posterior.sizes["chain"], posterior.sizes["draw"]
-    r_hats = azs.rhat(posterior) if chains > 1 else None
-    r_hat = _finite_max(r_hats) if r_hats is not None else float("nan")
-    ess_bulks = azs.ess(posterior, method="bulk")
-    ess_tails = azs.ess(posterior, method="tail")
-    ess_bulk, ess_tail = _finite_min(ess_bulks), _finite_min(ess_tails)
+    # each check's worst value and where it is; the per-variable datasets are dropped at once
+    r_hat, r_hat_at = (
+        _extreme(azs.rhat(posterior), np.nanargmax) if chains > 1 else (float("nan"), "")
+    )
+    ess_bulk, bulk_at = _extreme(azs.ess(posterior, method="bulk"), np.nanargmin)
+    ess_tail, tail_at = _extreme(azs.ess(posterior, method="tail"), np.nanargmin)
     stats = trace["sample_stats"].to_dataset()
     divergences = int(stats["diverging"].sum())
     bfmi = float(np.min(azs.bfmi(stats["energy"].values))) if draws > 1 else float("nan")
 
     reasons = []
-    if r_hats is not None and not r_hat <= th.r_hat_max:
-        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}{_located(r_hats, np.nanargmax)}")
+    if chains > 1 and not r_hat <= th.r_hat_max:
+        reasons.append(f"max R-hat {r_hat:.3f} > {th.r_hat_max}{r_hat_at}")
     ess_min = th.ess_per_chain_min * chains
     if not min(ess_bulk, ess_tail) >= ess_min:
-        lowest = ess_bulks if ess_bulk <= ess_tail else ess_tails
-        reasons.append(
-            f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}{_located(lowest, np.nanargmin)}"
-        )
+        at = bulk_at if ess_bulk <= ess_tail else tail_at
+        reasons.append(f"min ESS {min(ess_bulk, ess_tail):.0f} < {ess_min:.0f}{at}")
     if divergences > th.divergences_max:
         reasons.append(f"{divergences} divergent transitions")
     if not bfmi >= th.bfmi_min:
@@ -227,12 +226,12 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
 _SAMPLED_SUFFIXES = ("_offset", "_link")
 
 
-def _located(ds: Any, pick: Callable[[np.ndarray], Any]) -> str:
-    """`` (at b, group "x")``: the parameter and coordinates of ``pick``'s element of ``ds``.
+def _extreme(ds: Any, pick: Callable[[np.ndarray], Any]) -> tuple[float, str]:
+    """``pick``'s finite element of ``ds`` and where it is: `` (at b, group "x")``.
 
     ``pick`` is ``np.nanargmax`` or ``np.nanargmin``. So that a failed check says which
     parameter (and which group) did not mix: a per-group mode and a slowly mixing population
-    spread call for different remedies.
+    spread call for different remedies. ``(nan, "")`` when nothing is finite.
     """
     found = []  # (value, variable, index) of each variable's own pick
     for name, var in ds.data_vars.items():
@@ -241,21 +240,9 @@ def _located(ds: Any, pick: Callable[[np.ndarray], Any]) -> str:
             index = np.unravel_index(int(pick(values)), values.shape)
             found.append((float(values[index]), str(name), var, index))
     if not found:
-        return ""
-    _, name, var, index = found[int(pick(np.array([f[0] for f in found])))]
+        return float("nan"), ""
+    value, name, var, index = found[int(pick(np.array([f[0] for f in found])))]
     for suffix in _SAMPLED_SUFFIXES:
         name = name.removesuffix(suffix)
     coords = [f'{d} "{var[d].values[i]}"' for d, i in zip(var.dims, index, strict=True)]
-    return f" (at {', '.join([name, *coords])})"
-
-
-def _finite_max(ds: Any) -> float:
-    values = np.concatenate([np.ravel(v.values) for v in ds.data_vars.values()])
-    values = values[np.isfinite(values)]
-    return float(values.max()) if values.size else float("nan")
-
-
-def _finite_min(ds: Any) -> float:
-    values = np.concatenate([np.ravel(v.values) for v in ds.data_vars.values()])
-    values = values[np.isfinite(values)]
-    return float(values.min()) if values.size else float("nan")
+    return value, f" (at {', '.join([name, *coords])})"

@@ -85,6 +85,7 @@ def bayescale_samples(fit: Any, test: Any, seed: int = 0) -> tuple[np.ndarray, n
     rule); the same seeds as ``models.backtesting.score_groups`` make the two agree.
     """
     from models.build import scaled_inputs
+    from models.discrepancy import add_shift
     from models.posterior import group_draws, noise_draws
     from models.predict import predict_draws
 
@@ -100,8 +101,7 @@ def bayescale_samples(fit: Any, test: Any, seed: int = 0) -> tuple[np.ndarray, n
         )
         if fit.discrepancy is not None:  # as Fit.predict widens beyond the data
             natural = {n: part.inputs[n] for n in fit.family.inputs}
-            delta = fit.discrepancy.shift(natural, log_curve.shape[1], seed + 2)
-            log_curve, log_new = log_curve + delta, log_new + delta
+            add_shift(fit.discrepancy, natural, seed + 2, log_curve, log_new)
         curves.append(log_curve)
         blocks.append(log_new)
     return np.concatenate(curves, axis=0), np.concatenate(blocks, axis=0)

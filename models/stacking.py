@@ -177,11 +177,6 @@ class StackedDiscrepancy:
             out[rows] = d.tau_draws(n, seed + i)[rows]
         return out
 
-    def shift(self, x: Mapping[str, Any], n_draws: int, seed: int) -> np.ndarray:
-        """``delta(x)`` on log loss, (points, draws)."""
-        root = np.sqrt(self.distance(x))
-        return np.asarray(root[:, None] * self.tau_draws(n_draws, seed)[None, :])
-
     def to_dict(self) -> dict[str, Any]:
         """Per member (the stacking report carries them)."""
         return {"members": [d.to_dict() for d in self.members]}

@@ -111,9 +111,10 @@ class Discrepancy:
         return cached
 
     def shift(self, x: Mapping[str, Any], n_draws: int, seed: int) -> np.ndarray:
-        """``delta(x)`` on log loss, shape (points, draws)."""
-        root = np.sqrt(self.distance(x))
-        return np.asarray(root[:, None] * self.tau_draws(n_draws, seed)[None, :])
+        """``delta(x)`` on log loss, shape (points, draws) (:func:`add_shift` onto zeros)."""
+        out = np.zeros((len(self.distance(x)), n_draws))
+        add_shift(self, x, seed, out)
+        return out
 
     def summary(self) -> dict[str, float]:
         """Posterior median and 90 % interval of tau."""

@@ -1,12 +1,13 @@
-"""Centred or non-centred hierarchy by rows per group (``models.config.centred_for``).
+"""Partial centring by rows per group (``models.centring``) against the two fixed forms.
 
 The standard problem's four architectures (``chinchilla``, every parameter partially pooled) at
-a growing number of rows per architecture, each fit twice: partially pooled parameters sampled
-non-centred (``theta_g = inv_link(mu + sigma * offset_g)``) and centred (``theta_link_g ~
-Normal(mu, sigma)``), whatever ``models.config.CENTRED_MIN_ROWS`` would choose. Library default
-sampler settings (Student-t, 4 chains x (1000 tune + 1000 draws)); every structure is compiled
-before the timings. Reported per fit: leapfrog steps per draw (independent of the machine's
-load), max R-hat, min bulk ESS, divergences, converged, wall time.
+a growing number of rows per architecture, each fit three times: every pooled parameter
+non-centred (``lambda = 0``), centred (``lambda = 1``), and with the per-group ``lambda`` that
+``models.centring.choose`` picks (the library default). Library default sampler settings
+(Student-t, 4 chains x (1000 tune + 1000 draws)); the structure is compiled before the timings
+(one compiled model serves all three forms: ``lambda`` is data). Reported per fit: leapfrog
+steps per draw (independent of the machine's load), max R-hat, min bulk ESS, divergences,
+converged, wall time, and the chosen ``lambda``'s range.
 
 Full mode: 100, 250, 500, 1000 and 2500 rows per architecture, data seeds 1 and 2 (the
 non-centred 2,500-row fits take tens of minutes each: run by hand). Quick: 100 and 500, seed 1.
@@ -23,26 +24,34 @@ import numpy as np
 
 from benchmarks.common import contention, contention_note, header, progress, table, write_json
 
-FORMS = ("non-centred", "centred")
+FORMS = ("non-centred", "centred", "chosen")
 ROWS = {"quick": (100, 500), "full": (100, 250, 500, 1000, 2500)}
 SEEDS = {"quick": (1,), "full": (1, 2)}
-
-
-# The rule models.fitting.fit applies (models.config.centred_for), replaced inside `forced`.
-RULE = "centred_for"
+FIXED = {"non-centred": 0.0, "centred": 1.0}
 
 
 @contextmanager
 def forced(form: str) -> Iterator[None]:
-    """Every fit in the block samples its pooled parameters in ``form``, whatever the rows."""
-    import models.fitting
+    """Every fit in the block samples its pooled parameters in ``form``.
 
-    rule = getattr(models.fitting, RULE)
-    setattr(models.fitting, RULE, lambda rows: form == "centred")
+    ``non-centred``/``centred`` replace ``models.centring.choose`` (where
+    ``models.sampling`` calls it) by a constant ``lambda``; ``chosen`` leaves it alone.
+    """
+    import models.centring
+
+    choose = models.centring.choose
+    if form in FIXED:
+
+        def constant(density: Any, layout: Any, pooled: Any, prior: Any, seed: int) -> Any:
+            return {
+                name: np.full(len(layout.indices(f"{name}_raw")), FIXED[form]) for name in pooled
+            }
+
+        models.centring.choose = constant
     try:
         yield
     finally:
-        setattr(models.fitting, RULE, rule)
+        models.centring.choose = choose
 
 
 def steps_per_draw(fit: Any) -> float:
@@ -64,7 +73,7 @@ def one_fit(rows_per_group: int, seed: int, form: str) -> dict[str, Any]:
         "rows_per_group": rows_per_group,
         "seed": seed,
         "form": form,
-        "centred": fit.config.centred,
+        "lambda_range": _lambda_range(fit.diagnostics.centring),
         "wall_s": wall,
         "steps_per_draw": steps_per_draw(fit),
         "r_hat_max": d.r_hat_max,
@@ -74,6 +83,14 @@ def one_fit(rows_per_group: int, seed: int, form: str) -> dict[str, Any]:
     }
 
 
+def _lambda_range(centring: dict[str, list[float]] | None) -> list[float] | None:
+    """Smallest and largest lambda over pooled parameters and groups."""
+    if not centring:
+        return None
+    values = [v for lam in centring.values() for v in lam]
+    return [min(values), max(values)]
+
+
 def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
     """Every (rows, seed, form) fit; prints the table, writes ``centring.json``."""
     import models
@@ -81,13 +98,11 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
 
     mode = "quick" if quick else "full"
     print(header("centring", quick), flush=True)
-    for form in FORMS:  # compile both structures outside the timings
-        with forced(form):
-            models.fit(
-                example_dataset(0, points_per_group=25),
-                "chinchilla",
-                settings=models.SamplerSettings(draws=10, tune=10, chains=1),
-            )
+    models.fit(  # compile outside the timings: every form is the same structure
+        example_dataset(0, points_per_group=25),
+        "chinchilla",
+        settings=models.SamplerSettings(draws=10, tune=10, chains=1),
+    )
     fits = []
     with contention() as busy:
         for n in ROWS[mode]:
@@ -113,6 +128,7 @@ def report(result: dict[str, Any]) -> str:
         "min bulk ESS",
         "div",
         "converged",
+        "lambda range",
         "wall s",
     ]
     rows = [
@@ -125,8 +141,9 @@ def report(result: dict[str, Any]) -> str:
             f["ess_bulk_min"],
             f["divergences"],
             "yes" if f["converged"] else "no",
+            "-" if not f.get("lambda_range") else "{:.2f}-{:.2f}".format(*f["lambda_range"]),
             f["wall_s"],
         ]
         for f in result["fits"]
     ]
-    return table(headers, rows, title="Centred or non-centred by rows per group")
+    return table(headers, rows, title="Partial centring by rows per group")

@@ -1,21 +1,23 @@
 """Build the PyMC model of a loss surface from a :class:`~models.config.ModelConfig`.
 
 All data enters through ``pm.Data`` so one compiled model serves every dataset of the same
-structure (nutpie swaps the arrays). Partially pooled parameters are non-centred on their link
-scale, ``theta_g = inv_link(theta_mu + theta_sigma * theta_offset_g)``, or centred,
-``theta_g = inv_link(theta_link_g)`` with ``theta_link_g ~ Normal(theta_mu, theta_sigma)``, when
-every group has many rows (:func:`models.config.centred_for`). Data with named runs add a
-run effect on log loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of no run get none.
+structure (nutpie swaps the arrays). Partially pooled parameters are partially centred on their
+link scale (:mod:`models.centring`): ``theta_raw_g ~ Normal(lam_g mu, sigma^lam_g)`` and
+``theta_g = inv_link(mu + sigma^(1 - lam_g) (theta_raw_g - lam_g mu))``, with ``lam`` the
+``pm.Data`` container ``{name}_centring`` (dims ``group``; 0 non-centred, 1 centred), so the
+sampler chooses it per fit without a recompile. Data with named runs add a run effect on log
+loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of no run get none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from models.centring import containers as centring_containers
 from models.config import ModelConfig
 from models.data import Scales, ScalingData
 
@@ -31,9 +33,11 @@ class ModelData:
     # Row -> run position, len(runs) for a row of no run; runs empty = no run effect at all.
     run_idx: np.ndarray | None = None
     runs: list[str] = field(default_factory=list)
+    # Pooled parameter -> centring lam per group (models.centring); a missing one is 0.
+    centring: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def containers(self) -> dict[str, np.ndarray]:
-        """``pm.Data`` name -> value, for building and for nutpie's ``with_data``."""
+        """``pm.Data`` name -> value of the per-row containers (dims ``obs``)."""
         out = {f"x_{name}": values for name, values in self.x.items()}
         out["group_idx"] = self.group_idx
         out["log_loss_obs"] = self.log_loss
@@ -41,6 +45,18 @@ class ModelData:
             assert self.run_idx is not None
             out["run_idx"] = self.run_idx
         return out
+
+    def swapped(self) -> dict[str, np.ndarray]:
+        """Every container nutpie's ``with_data`` swaps in: the rows' and the centring."""
+        return self.containers() | centring_containers(self.centring)
+
+    def with_centring(self, centring: Mapping[str, np.ndarray]) -> ModelData:
+        """The same data with ``centring`` for the pooled parameters."""
+        return replace(self, centring=dict(centring))
+
+    def lam(self, name: str) -> np.ndarray:
+        """Centring of pooled parameter ``name`` per group (0, non-centred, unless set)."""
+        return np.asarray(self.centring.get(name, np.zeros(len(self.groups))), dtype=np.float64)
 
 
 def scaled_inputs(
@@ -87,7 +103,7 @@ def build_model(config: ModelConfig, md: ModelData) -> Any:
         x = {name: containers[f"x_{name}"] for name in md.x}
         idx = containers["group_idx"]
         per_obs = {}
-        for name, value in _parameters(config, pm, pt).items():
+        for name, value in _parameters(config, md, pm, pt).items():
             per_obs[name] = value[idx] if value.ndim == 1 else value
         mu = pt.log(config.family.curve(pt, x, per_obs))
         if md.runs:
@@ -116,7 +132,7 @@ def _run_effect(config: ModelConfig, pm: Any, pt: Any) -> Any:
     return pt.concatenate([effect, pt.zeros(1)])
 
 
-def _parameters(config: ModelConfig, pm: Any, pt: Any) -> dict[str, Any]:
+def _parameters(config: ModelConfig, md: ModelData, pm: Any, pt: Any) -> dict[str, Any]:
     out = {}
     for spec in config.family.params:
         how = config.pooling[spec.name]
@@ -128,9 +144,10 @@ def _parameters(config: ModelConfig, pm: Any, pt: Any) -> dict[str, Any]:
             hyper = config.hyper[spec.name]
             mu = hyper.mu.pymc(f"{spec.name}_mu")
             scale = hyper.sigma.pymc(f"{spec.name}_sigma")
-            if config.centred:
-                link = pm.Normal(f"{spec.name}_link", mu, scale, dims="group")
-            else:
-                link = mu + scale * pm.Normal(f"{spec.name}_offset", 0.0, 1.0, dims="group")
+            lam = pm.Data(f"{spec.name}_centring", md.lam(spec.name), dims="group")
+            # sigma^lam as exp(lam log sigma): log(sigma) is the sampler's own coordinate
+            scale_lam = pt.exp(lam * pt.log(scale))
+            raw = pm.Normal(f"{spec.name}_raw", lam * mu, scale_lam, dims="group")
+            link = mu + (scale / scale_lam) * (raw - lam * mu)
             out[spec.name] = pm.Deterministic(spec.name, spec.inverse_link(pt, link), dims="group")
     return out

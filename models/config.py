@@ -8,7 +8,7 @@ family, so every error names the parameter at fault. The resolved config is plai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,18 +32,6 @@ NOISE_PRIORS: dict[str, PriorSpec] = {
 RUN_PRIORS: dict[str, PriorSpec] = {
     "sigma_run": PriorSpec("HalfNormal", sigma=0.05),
 }
-# Partially pooled parameters are sampled centred when every group has at least this many rows
-# (after thinning), non-centred otherwise. Many rows pin each group's value far more tightly
-# than the population spread does, the case where the non-centred form makes a funnel between
-# the offsets and the spread; with few rows the centred form is the one with the funnel.
-# Measured on the standard problem's 4 architectures, chinchilla, Student-t, 4 x 1000 draws
-# (BENCHMARKS.md, "Centred or non-centred by rows per group"): at 2,500 rows per group the
-# non-centred form hits the tree-depth cap (1013 leapfrog steps per draw, R-hat 1.04, ESS 85)
-# and the centred one takes ~165 (ESS 1400-1700; 0 and 3 divergences on two seeds); at
-# 100-1000 rows the centred form diverges (4-25 per fit: population spreads near zero, e.g. an
-# exponent the groups share), at 100 the non-centred one converges. One choice for every
-# parameter; a per-parameter choice (which parameters the groups really share) is the next step.
-CENTRED_MIN_ROWS = 2000
 
 
 @dataclass(frozen=True)
@@ -59,9 +47,6 @@ class ModelConfig:
     n_groups: int
     # Named training runs in the data (a dim, like the group count); 0 = no run effect.
     n_runs: int = 0
-    # Partially pooled parameters centred (theta_g ~ Normal(mu, sigma) on the link scale)
-    # instead of non-centred; see CENTRED_MIN_ROWS and centred_for.
-    centred: bool = False
 
     def priors_json(self) -> dict[str, Any]:
         """Priors as they were used: flat priors, population priors and noise priors."""
@@ -82,20 +67,12 @@ class ModelConfig:
             "priors": self.priors_json(),
             "likelihood": self.likelihood,
             "n_groups": self.n_groups,
-        } | (
-            ({"n_runs": self.n_runs} if self.n_runs else {})  # no runs: the key of old
-            | ({"centred": True} if self.centred else {})  # non-centred: the key of old
-        )
+        } | ({"n_runs": self.n_runs} if self.n_runs else {})  # no runs: the key of old
 
     @property
     def structure_key(self) -> str:
         """Hash of the config: fits with equal keys share one compiled model."""
         return hashlib.sha256(canonical_json(self.to_json()).encode()).hexdigest()[:16]
-
-
-def centred_for(group_rows: Sequence[int]) -> bool:
-    """Whether partially pooled parameters are centred: every group has CENTRED_MIN_ROWS rows."""
-    return len(group_rows) > 1 and min(group_rows) >= CENTRED_MIN_ROWS
 
 
 def resolve_config(
@@ -106,7 +83,6 @@ def resolve_config(
     priors: Mapping[str, Any] | None = None,
     likelihood: str = DEFAULT_LIKELIHOOD,
     n_runs: int = 0,
-    centred: bool = False,
 ) -> tuple[ModelConfig, list[str]]:
     """Merge overrides into the family defaults; returns the config and notes for warnings.
 
@@ -128,8 +104,6 @@ def resolve_config(
     n_runs
         Number of named training runs in the data; above 0 the model gets a run effect and
         ``sigma_run`` (its scale) a prior that may be overridden.
-    centred
-        Sample partially pooled parameters centred (see :func:`centred_for`).
     """
     notes: list[str] = []
     if likelihood not in LIKELIHOODS:
@@ -205,9 +179,7 @@ def resolve_config(
     for name, prior in noise.items():
         if not prior.is_positive():
             raise PriorError(f"'{name}' needs a positive distribution", field=name)
-    config = ModelConfig(
-        family, resolved, flat, hyper, noise, likelihood, n_groups, n_runs, centred=centred
-    )
+    config = ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups, n_runs)
     return config, notes
 
 

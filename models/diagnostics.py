@@ -65,6 +65,9 @@ class Diagnostics:
     # What thinning of long run trajectories kept (models.runs.Thinning as a dict); None when
     # the data have no runs.
     thinning: dict[str, Any] | None = None
+    # Pooled parameter -> centring per group, 0 non-centred to 1 centred (models.centring);
+    # None when nothing is partially pooled.
+    centring: dict[str, list[float]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""
@@ -184,6 +187,7 @@ def diagnose(
         reasons=tuple(reasons),
         warnings=tuple(found),
         init=trace.attrs.get("init"),
+        centring=trace.attrs.get("centring"),
     )
 
 
@@ -221,9 +225,9 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
     }
 
 
-# Sampled forms of a per-group parameter (non-centred offsets, centred link values): a reason
-# names the parameter itself, the name the user knows (population ``_mu``/``_sigma`` keep theirs).
-_SAMPLED_SUFFIXES = ("_offset", "_link")
+# The sampled form of a per-group parameter (partially centred, models.centring): a reason names
+# the parameter itself, the name the user knows (population ``_mu``/``_sigma`` keep theirs).
+_SAMPLED_SUFFIXES = ("_raw",)
 
 
 def _extreme(ds: Any, pick: Callable[[np.ndarray], Any]) -> tuple[float, str]:

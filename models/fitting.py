@@ -14,7 +14,7 @@ import numpy as np
 from models import sampling
 from models.build import ModelData, prepare
 from models.checks import check_data, check_identification
-from models.config import ModelConfig, centred_for, resolve_config
+from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
 from models.defaults import COMPARE_POOLING
 from models.diagnostics import FitWarning, Thresholds, diagnose
@@ -84,7 +84,6 @@ def fit(
     config, found = validate_fit(data, spec, thresholds=th)
     fam = config.family
     data, thinning = thin_runs(data, spec.max_per_run)
-    config = replace(config, centred=centred_for(np.bincount(data.group_index).tolist()))
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
     trace = sampling.sample_posterior(

@@ -138,7 +138,6 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
             priors=config_json["priors"],
             likelihood=config_json["likelihood"],
             n_runs=config_json.get("n_runs", 0),
-            centred=config_json.get("centred", False),
         )
     except BayescaleError as exc:
         raise IncompatibleFitError(f"fit file config is not valid here: {exc}") from None

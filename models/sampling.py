@@ -16,9 +16,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from models import centring  # called through the module: the centring benchmark forces a choice
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
 from models.multistart import (
+    log_density,
     multistart,
     prior_draws,
     restart_starts,
@@ -160,7 +164,7 @@ class CompileCache:
         # Containers the graph does not use (group_idx when every parameter is shared) were
         # pruned by the compiler and cannot be swapped.
         used = {var.name for var in entry.compiled.shared_var_keys}
-        return entry.compiled.with_data(**{k: v for k, v in md.containers().items() if k in used})
+        return entry.compiled.with_data(**{k: v for k, v in md.swapped().items() if k in used})
 
     def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
         """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
@@ -226,7 +230,7 @@ def _sample(
     time_limit_s: float | None,
 ) -> Any:
     started = time.monotonic()
-    compiled = cache.get(config, md)
+    compiled, centring = _centred(config, md, settings.seed, cache)
     report = None
     if settings.init == "multistart":
         compiled, report = multistart(compiled, cache.prior(config, md), settings.seed)
@@ -270,7 +274,28 @@ def _sample(
         if "run" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
     trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
+    if centring:
+        trace.attrs["centring"] = {name: lam.tolist() for name, lam in centring.items()}
     return trace
+
+
+def _centred(
+    config: ModelConfig, md: ModelData, seed: int, cache: CompileCache
+) -> tuple[Any, dict[str, Any]]:
+    """The compiled model with each pooled parameter's centring chosen (:mod:`models.centring`).
+
+    The choice reads the non-centred model's density, so every centring is first set to 0 (the
+    cached model may hold the previous fit's).
+    """
+    pooled = [name for name, how in config.pooling.items() if how == "partial"]
+    if not pooled:
+        return cache.get(config, md), {}
+    md = md.with_centring({name: np.zeros(len(md.groups)) for name in pooled})
+    compiled = cache.get(config, md)
+    chosen = centring.choose(
+        log_density(compiled), centring.Layout.of(compiled), pooled, cache.prior(config, md), seed
+    )
+    return compiled.with_data(**centring.containers(chosen)), chosen
 
 
 def _nuts(

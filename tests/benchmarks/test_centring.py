@@ -9,24 +9,40 @@ import pytest
 import xarray as xr
 
 import models
-import models.fitting
+import models.centring
 from benchmarks import centring
 from models.simulate import example_dataset
-from tests.utils import replace_sampler
+from tests.utils import fake_sampler, replace_sampler
 
 
-def test_forced_form_overrides_the_rows_rule_and_is_restored(
+def test_forced_forms_set_every_lambda_and_chosen_is_the_library_choice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    replace_sampler(monkeypatch)
+    seen = []
+
+    def sampler(config, md, settings, **kwargs):  # the centring the real sampler would use
+        compiled = SimpleNamespace(shape_info=(["E_raw"], [slice(0, 4)], [(4,)]))
+        layout = models.centring.Layout.of(compiled)
+        seen.append(models.centring.choose(None, layout, ["E"], None, 0)["E"].tolist())
+        return fake_sampler(config, md, settings, **kwargs)
+
+    replace_sampler(monkeypatch, sampler)
     settings = models.SamplerSettings(draws=10, tune=10, chains=2)
-    data = example_dataset(0, points_per_group=25)  # the rule says non-centred
-    rule = models.fitting.centred_for
+    data = example_dataset(0, points_per_group=25)
+    choose = models.centring.choose
     with centring.forced("centred"):
-        assert models.fit(data, "chinchilla", settings=settings).config.centred
+        models.fit(data, "chinchilla", settings=settings)
     with centring.forced("non-centred"):
-        assert not models.fit(data, "chinchilla", settings=settings).config.centred
-    assert models.fitting.centred_for is rule
+        models.fit(data, "chinchilla", settings=settings)
+    with centring.forced("chosen"):
+        assert models.centring.choose is choose
+    assert models.centring.choose is choose
+    assert seen == [[1.0] * 4, [0.0] * 4]
+
+
+def test_lambda_range_spans_parameters_and_groups() -> None:
+    assert centring._lambda_range({"E": [0.2, 0.9], "A": [0.05, 0.5]}) == [0.05, 0.9]
+    assert centring._lambda_range(None) is None
 
 
 def test_steps_per_draw_is_the_mean_over_chains_and_draws() -> None:
@@ -40,5 +56,7 @@ def test_report_has_a_row_per_fit() -> None:
         "r_hat_max": 1.004, "ess_bulk_min": 908.0, "divergences": 25, "converged": False,
         "wall_s": 20.0,
     }  # fmt: skip
-    text = centring.report({"fits": [fit, fit | {"form": "non-centred", "converged": True}]})
-    assert "centred" in text and "non-centred" in text and text.count("139") == 2
+    chosen = fit | {"form": "chosen", "converged": True, "lambda_range": [0.04, 0.97]}
+    text = centring.report({"fits": [fit, fit | {"form": "non-centred"}, chosen]})
+    assert "non-centred" in text and "chosen" in text and text.count("139") == 3
+    assert "0.04-0.97" in text

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from models import REGISTRY, HyperPrior, PriorError, PriorSpec, get_family
-from models.config import CENTRED_MIN_ROWS, NOISE_PRIORS, ModelConfig, centred_for, resolve_config
+from models.config import NOISE_PRIORS, ModelConfig, resolve_config
 from models.families import POOLING_CHOICES, ScalingLaw
 
 FAMILIES = sorted(REGISTRY)
@@ -374,19 +374,3 @@ def test_to_json_describes_the_config(chinchilla: ScalingLaw) -> None:
     assert out["family"] == "chinchilla"
     assert out["n_groups"] == 2
     assert set(out["priors"]) == {*chinchilla.param_names, "sigma", "nu"}
-
-
-def test_centred_when_every_group_has_many_rows() -> None:
-    assert centred_for([CENTRED_MIN_ROWS] * 4)
-    assert not centred_for([CENTRED_MIN_ROWS] * 3 + [CENTRED_MIN_ROWS - 1])  # the smallest decides
-    assert not centred_for([10 * CENTRED_MIN_ROWS])  # one group: nothing is pooled
-
-
-def test_centred_is_part_of_the_structure_key_and_absent_when_false(
-    chinchilla: ScalingLaw,
-) -> None:
-    plain, _ = resolve_config(chinchilla, 3)
-    centred, _ = resolve_config(chinchilla, 3, centred=True)
-    assert "centred" not in plain.to_json()  # keys of fits stored before the option are unchanged
-    assert centred.to_json()["centred"] is True
-    assert plain.structure_key != centred.structure_key

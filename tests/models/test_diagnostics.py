@@ -93,13 +93,13 @@ def test_stuck_chain_repeating_one_draw_leaves_loo_undefined_not_an_exception():
 
 
 def test_a_failed_check_names_the_parameter_and_group_that_did_not_mix():
-    """R-hat names the worst element; a sampled offset is reported by its parameter's name."""
+    """R-hat names the worst element; a sampled `_raw` value is reported by its parameter's name."""
     rng = np.random.default_rng(3)
     offset = rng.normal(size=(4, 500, 3))
     offset[0, :, 1] += 5.0  # chain 0 sits elsewhere for group "b" only
     post = xr.Dataset(
         {
-            "alpha_offset": (("chain", "draw", "group"), offset),
+            "alpha_raw": (("chain", "draw", "group"), offset),
             "sigma": (("chain", "draw"), rng.normal(size=(4, 500))),
         },
         coords={"group": ["a", "b", "c"]},

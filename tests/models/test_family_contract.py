@@ -136,7 +136,7 @@ def test_no_parameter_uses_a_reserved_name(family: ScalingLaw) -> None:
     names = set(family.param_names)
     assert not names & RESERVED
     assert not any(n.startswith("x_") for n in names)
-    derived = {f"{n}_{suffix}" for n in names for suffix in ("mu", "sigma", "offset")}
+    derived = {f"{n}_{suffix}" for n in names for suffix in ("mu", "sigma", "raw", "centring")}
     assert not names & derived
 
 
@@ -359,36 +359,23 @@ def test_model_logp_and_dlogp_are_finite_at_initial_point(
     assert np.isfinite(dlogp).all()
 
 
-def test_partially_pooled_parameters_are_non_centred(family: ScalingLaw) -> None:
-    """theta_g = inv_link(mu + sigma * offset_g): the offsets carry the group dimension."""
+def test_partially_pooled_parameters_are_sampled_partially_centred(family: ScalingLaw) -> None:
+    """theta_raw_g ~ Normal(lam_g mu, sigma^lam_g) with lam_g the data ``{name}_centring``."""
     model = built(family, 3, pooling="partial")
     dims = model.named_vars_to_dims
     free = {v.name for v in model.free_RVs}
     deterministic = {v.name for v in model.deterministics}
     for name in family.param_names:
-        assert {f"{name}_mu", f"{name}_sigma", f"{name}_offset"} <= free
+        assert {f"{name}_mu", f"{name}_sigma", f"{name}_raw"} <= free
         assert name not in free
         assert name in deterministic
-        assert dims[f"{name}_offset"] == ("group",)
+        assert dims[f"{name}_raw"] == dims[f"{name}_centring"] == ("group",)
+        assert model[f"{name}_centring"].get_value().tolist() == [0.0, 0.0, 0.0]  # non-centred
         assert dims[name] == ("group",)
         assert model[f"{name}_mu"].ndim == 0
         assert model[f"{name}_sigma"].ndim == 0
     assert list(model.coords["group"]) == ["g0", "g1", "g2"]
     assert dims["log_loss"] == ("obs",)
-
-
-def test_centred_partially_pooled_parameters_have_a_link_value_per_group(
-    family: ScalingLaw,
-) -> None:
-    """centred: theta_link_g ~ Normal(mu, sigma), theta_g = inv_link(theta_link_g); no offsets."""
-    model = built(family, 3, pooling="partial", centred=True)
-    dims = model.named_vars_to_dims
-    free = {v.name for v in model.free_RVs}
-    for name in family.param_names:
-        assert {f"{name}_mu", f"{name}_sigma", f"{name}_link"} <= free
-        assert f"{name}_offset" not in free and name not in free
-        assert dims[f"{name}_link"] == ("group",)
-        assert dims[name] == ("group",)
 
 
 def test_independent_parameters_have_one_free_value_per_group(family: ScalingLaw) -> None:

@@ -111,23 +111,12 @@ class TestRefusals:
             tree_to_fit(_tampered(fit, data_hash="0" * 64))
 
 
-def test_a_centred_fit_loads_centred(monkeypatch, tmp_path):
-    """Every group with CENTRED_MIN_ROWS rows: the fit is centred, and so is the loaded one."""
-    from models.config import CENTRED_MIN_ROWS
-    from models.simulate import example_dataset
-    from tests.utils import replace_sampler
+def test_a_fit_stored_with_the_old_centred_flag_still_loads(fit):
+    """Fits of 2026-12-05 stored ``"centred": true`` (one form for all parameters); the flag
+    only named the coordinates NUTS moved in, so such a fit loads as the same model."""
+    from models.io import _config_hash
 
-    replace_sampler(monkeypatch)
-    rich = models.fit(
-        example_dataset(0, points_per_group=CENTRED_MIN_ROWS),
-        "chinchilla",
-        settings=models.SamplerSettings(draws=20),
-    )
-    lean = models.fit(
-        example_dataset(0, points_per_group=25),
-        "chinchilla",
-        settings=models.SamplerSettings(draws=20),
-    )
-    assert rich.config.centred and not lean.config.centred
-    loaded = models.load_fit(models.save_fit(rich, tmp_path / "fit.nc"))
-    assert loaded.config.centred and loaded.config.structure_key == rich.config.structure_key
+    config_json = {**json.loads(fit_to_tree(fit).attrs["config"]), "centred": True}
+    tree = _tampered(fit, config=json.dumps(config_json), config_hash=_config_hash(config_json))
+    loaded = tree_to_fit(tree)
+    assert loaded.config.to_json() == fit.config.to_json()

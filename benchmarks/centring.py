@@ -44,7 +44,9 @@ def forced(form: str) -> Iterator[None]:
 
         def constant(density: Any, layout: Any, pooled: Any, prior: Any, seed: int) -> Any:
             return {
-                name: np.full(len(layout.indices(f"{name}_raw")), FIXED[form]) for name in pooled
+                name: np.full(len(layout.indices(f"{b.name}_raw")) // len(b.params), FIXED[form])
+                for b in pooled
+                for name in b.params
             }
 
         models.centring.choose = constant

@@ -3,10 +3,13 @@
 All data enters through ``pm.Data`` so one compiled model serves every dataset of the same
 structure (nutpie swaps the arrays). Partially pooled parameters are partially centred on their
 link scale (:mod:`models.centring`): ``theta_raw_g ~ Normal(lam_g mu, sigma^lam_g)`` and
-``theta_g = inv_link(mu + sigma^(1 - lam_g) (theta_raw_g - lam_g mu))``, with ``lam`` the
-``pm.Data`` container ``{name}_centring`` (dims ``group``; 0 non-centred, 1 centred), so the
-sampler chooses it per fit without a recompile. Data with named runs add a run effect on log
-loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of no run get none.
+``theta_g = inv_link(mu + sigma^(1 - lam_g) (theta_raw_g - lam_g mu))``, with ``lam`` data
+(0 non-centred, 1 centred), so the sampler chooses it per fit without a recompile. They are
+sampled in blocks (:func:`models.centring.blocks`): ``pooled_raw`` of dims (``pooled_param``,
+``group``) with ``pooled_mu``/``pooled_sigma``/``pooled_centring``; each parameter's
+``{name}_mu``, ``{name}_sigma`` and per-group ``{name}`` are recorded by name. Data with
+named runs add a run effect on log loss, ``b_r ~ Normal(0, sigma_run)`` (dims ``run``); rows of
+no run get none.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from models.centring import Block
+from models.centring import blocks as pooled_blocks
 from models.centring import containers as centring_containers
 from models.config import ModelConfig
 from models.data import Scales, ScalingData
+from models.priors import stacked
 
 
 @dataclass(frozen=True)
@@ -46,9 +52,11 @@ class ModelData:
             out["run_idx"] = self.run_idx
         return out
 
-    def swapped(self) -> dict[str, np.ndarray]:
+    def swapped(self, config: ModelConfig) -> dict[str, np.ndarray]:
         """Every container nutpie's ``with_data`` swaps in: the rows' and the centring."""
-        return self.containers() | centring_containers(self.centring)
+        return self.containers() | centring_containers(
+            pooled_blocks(config), self.centring, len(self.groups)
+        )
 
     def with_centring(self, centring: Mapping[str, np.ndarray]) -> ModelData:
         """The same data with ``centring`` for the pooled parameters."""
@@ -140,14 +148,30 @@ def _parameters(config: ModelConfig, md: ModelData, pm: Any, pt: Any) -> dict[st
             out[spec.name] = config.priors[spec.name].pymc(spec.name)
         elif how == "independent":
             out[spec.name] = config.priors[spec.name].pymc(spec.name, dims="group")
-        else:
-            hyper = config.hyper[spec.name]
-            mu = hyper.mu.pymc(f"{spec.name}_mu")
-            scale = hyper.sigma.pymc(f"{spec.name}_sigma")
-            lam = pm.Data(f"{spec.name}_centring", md.lam(spec.name), dims="group")
-            # sigma^lam as exp(lam log sigma): log(sigma) is the sampler's own coordinate
-            scale_lam = pt.exp(lam * pt.log(scale))
-            raw = pm.Normal(f"{spec.name}_raw", lam * mu, scale_lam, dims="group")
-            link = mu + (scale / scale_lam) * (raw - lam * mu)
-            out[spec.name] = pm.Deterministic(spec.name, spec.inverse_link(pt, link), dims="group")
+    for block in pooled_blocks(config):
+        out.update(_pooled(config, block, md, pm, pt))
+    return out
+
+
+def _pooled(config: ModelConfig, block: Block, md: ModelData, pm: Any, pt: Any) -> dict[str, Any]:
+    """One block of partially pooled parameters (:mod:`models.centring`), per-group values."""
+    pm.modelcontext(None).add_coord(block.dim, list(block.params))
+    hyper = [config.hyper[name] for name in block.params]
+    mu = stacked([h.mu for h in hyper], f"{block.name}_mu", dims=block.dim)
+    scale = stacked([h.sigma for h in hyper], f"{block.name}_sigma", dims=block.dim)
+    lam = pm.Data(
+        f"{block.name}_centring",
+        np.stack([md.lam(name) for name in block.params]),
+        dims=(block.dim, "group"),
+    )
+    # sigma^lam as exp(lam log sigma): log(sigma) is the sampler's own coordinate
+    scale_lam = pt.exp(lam * pt.log(scale)[:, None])
+    raw = pm.Normal(f"{block.name}_raw", lam * mu[:, None], scale_lam, dims=(block.dim, "group"))
+    link = mu[:, None] + (scale[:, None] / scale_lam) * (raw - lam * mu[:, None])
+    values = config.family.param(block.params[0]).inverse_link(pt, link)
+    out = {}
+    for i, name in enumerate(block.params):
+        pm.Deterministic(f"{name}_mu", mu[i])
+        pm.Deterministic(f"{name}_sigma", scale[i])
+        out[name] = pm.Deterministic(name, values[i], dims="group")
     return out

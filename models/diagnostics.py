@@ -225,8 +225,9 @@ def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, 
     }
 
 
-# The sampled form of a per-group parameter (partially centred, models.centring): a reason names
-# the parameter itself, the name the user knows (population ``_mu``/``_sigma`` keep theirs).
+# The sampled form of a per-group parameter (partially centred, in blocks: models.centring): a
+# reason names the parameter itself, the name the user knows (``pooled_raw`` at
+# ``pooled_param "E"`` is ``E``, ``pooled_sigma`` there ``E_sigma``).
 _SAMPLED_SUFFIXES = ("_raw",)
 
 
@@ -246,7 +247,13 @@ def _extreme(ds: Any, pick: Callable[[np.ndarray], Any]) -> tuple[float, str]:
     if not found:
         return float("nan"), ""
     value, name, var, index = found[int(pick(np.array([f[0] for f in found])))]
+    coords = []
+    for dim, i in zip(var.dims, index, strict=True):
+        block = str(dim).removesuffix("_param")
+        if block != dim and name.startswith(block):  # a block of pooled parameters: name one
+            name = str(var[dim].values[i]) + name[len(block) :]
+        else:
+            coords.append(f'{dim} "{var[dim].values[i]}"')
     for suffix in _SAMPLED_SUFFIXES:
         name = name.removesuffix(suffix)
-    coords = [f'{d} "{var[d].values[i]}"' for d, i in zip(var.dims, index, strict=True)]
     return value, f" (at {', '.join([name, *coords])})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,6 +154,10 @@ class PriorSpec:
 
         return getattr(pm, self.dist)(name, **self.kwargs, **dims)
 
+    def signature(self) -> tuple[str, tuple[str, ...]]:
+        """Distribution and argument names: priors with equal signatures stack (:func:`stacked`)."""
+        return self.dist, tuple(sorted(self.kwargs))
+
     def scipy(self) -> Any:
         """The same distribution as a frozen ``scipy.stats`` object (draws, sd, logpdf)."""
         from scipy import stats
@@ -196,6 +200,16 @@ class PriorSpec:
         """Random draws with numpy (no PyMC compile), used by simulators and checks."""
         draws: np.ndarray = np.asarray(self.scipy().rvs(size=size, random_state=rng), dtype=float)
         return draws
+
+
+def stacked(specs: Sequence[PriorSpec], name: str, dims: str) -> Any:
+    """One PyMC vector variable whose element ``i`` has prior ``specs[i]`` (equal signatures)."""
+    import pymc as pm
+
+    first = specs[0]
+    assert all(s.signature() == first.signature() for s in specs), "priors do not stack"
+    kwargs = {k: np.array([s.kwargs[k] for s in specs], dtype=float) for k in first.kwargs}
+    return getattr(pm, first.dist)(name, **kwargs, dims=dims)
 
 
 @dataclass(frozen=True)

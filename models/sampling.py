@@ -16,8 +16,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from models import centring  # called through the module: the centring benchmark forces a choice
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
@@ -164,7 +162,8 @@ class CompileCache:
         # Containers the graph does not use (group_idx when every parameter is shared) were
         # pruned by the compiler and cannot be swapped.
         used = {var.name for var in entry.compiled.shared_var_keys}
-        return entry.compiled.with_data(**{k: v for k, v in md.swapped().items() if k in used})
+        swap = {k: v for k, v in md.swapped(config).items() if k in used}
+        return entry.compiled.with_data(**swap)
 
     def prior(self, config: ModelConfig, md: ModelData) -> Callable[[int], Any]:
         """``seed -> flat unconstrained prior draw`` for ``config`` (compiled on first use)."""
@@ -287,15 +286,16 @@ def _centred(
     The choice reads the non-centred model's density, so every centring is first set to 0 (the
     cached model may hold the previous fit's).
     """
-    pooled = [name for name, how in config.pooling.items() if how == "partial"]
+    pooled = centring.blocks(config)
     if not pooled:
         return cache.get(config, md), {}
-    md = md.with_centring({name: np.zeros(len(md.groups)) for name in pooled})
+    md = md.with_centring({})  # every lambda 0
     compiled = cache.get(config, md)
     chosen = centring.choose(
         log_density(compiled), centring.Layout.of(compiled), pooled, cache.prior(config, md), seed
     )
-    return compiled.with_data(**centring.containers(chosen)), chosen
+    swap = centring.containers(pooled, chosen, len(md.groups))
+    return compiled.with_data(**swap), chosen
 
 
 def _nuts(

@@ -207,6 +207,8 @@ def stacked_posterior(
         pick = rng.integers(0, total, size=n_draws)
         pick[own] = rng.permutation(total)[: len(own)] if len(own) <= total else pick[own]
         for name, var in flat.data_vars.items():
+            if any(str(d).endswith("_param") for d in var.dims):
+                continue  # a block's sampled form (models.centring): members differ in size
             values = np.asarray(var.values)[pick]
             dims = ("chain", "draw", *var.dims[1:])
             data[prefix(i) + str(name)] = (dims, values[None, ...])

@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 
 from models import centring
-from models.centring import Layout, choose, hessian, lambdas, offset_variances
+from models.centring import Block, Layout, choose, hessian, lambdas, offset_variances
 
 # A normal-normal hierarchy in the non-centred coordinates the choice reads:
 # mu ~ N(0, 1), log sigma ~ N(log SIGMA, 0.1), z_g ~ N(0, 1), y_g ~ N(mu + sigma z_g, S_g).
 SIGMA = 0.5
 S = np.array([0.05, 0.5, 5.0])  # a group pinned by its rows, one as wide as the spread, one not
 Y = np.array([0.3, -0.2, 0.1])
-LAYOUT = Layout({"a_mu": slice(0, 1), "a_sigma_log__": slice(1, 2), "a_raw": slice(2, 5)})
+LAYOUT = Layout(
+    {"pooled_mu": slice(0, 1), "pooled_sigma_log__": slice(1, 2), "pooled_raw": slice(2, 5)}
+)
+BLOCKS = [Block("pooled", ("a",))]
 
 
 def normal_normal(x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -73,7 +76,7 @@ def test_choose_centres_the_group_its_rows_pin_and_not_the_one_they_do_not() -> 
     def prior(seed: int) -> np.ndarray:
         return np.random.default_rng(seed).normal(size=5)
 
-    lam = choose(normal_normal, LAYOUT, ["a"], prior, seed=3)
+    lam = choose(normal_normal, LAYOUT, BLOCKS, prior, seed=3)
     assert set(lam) == {"a"} and lam["a"].shape == (3,)
     # At the optimum sigma is near SIGMA, so lambda ~ sigma² e^-2 / (sigma² e^-2 + S²).
     expected = SIGMA**2 * np.exp(-2) / (SIGMA**2 * np.exp(-2) + S**2)
@@ -85,13 +88,33 @@ def test_no_optimum_leaves_every_group_non_centred() -> None:
     def nowhere(x: np.ndarray) -> tuple[float, np.ndarray]:
         return -np.inf, np.zeros_like(x)
 
-    lam = choose(nowhere, LAYOUT, ["a"], lambda seed: np.zeros(5), seed=1)
+    lam = choose(nowhere, LAYOUT, BLOCKS, lambda seed: np.zeros(5), seed=1)
     assert lam["a"].tolist() == [0.0, 0.0, 0.0]
 
 
-def test_containers_are_named_after_the_parameter() -> None:
-    out = centring.containers({"E": [0.5, 1.0]})
-    assert list(out) == ["E_centring"] and out["E_centring"].dtype == np.float64
+def test_containers_stack_each_block_and_fill_missing_parameters_with_zero() -> None:
+    blocks = [Block("pooled", ("E", "A")), Block("pooled_2", ("beta",))]
+    out = centring.containers(blocks, {"E": [0.5, 1.0], "beta": [0.2, 0.3]}, 2)
+    assert list(out) == ["pooled_centring", "pooled_2_centring"]
+    assert out["pooled_centring"].tolist() == [[0.5, 1.0], [0.0, 0.0]]
+    assert out["pooled_2_centring"].tolist() == [[0.2, 0.3]]
+
+
+def test_blocks_group_parameters_whose_priors_stack() -> None:
+    from models.config import resolve_config
+    from models.families import get_family
+
+    family = get_family("chinchilla")
+    config, _ = resolve_config(family, 3)
+    assert centring.blocks(config) == [Block("pooled", family.param_names)]
+    other = {"mu": {"dist": "StudentT", "kwargs": {"nu": 4, "mu": 0, "sigma": 1}},
+             "sigma": {"dist": "Gamma", "kwargs": {"alpha": 2, "beta": 10}}}  # fmt: skip
+    config, _ = resolve_config(family, 3, priors={"B": other}, pooling={"E": "shared"})
+    assert centring.blocks(config) == [
+        Block("pooled", ("A", "alpha", "beta")),
+        Block("pooled_2", ("B",)),
+    ]
+    assert centring.blocks(resolve_config(family, 1)[0]) == []  # one group: nothing pooled
 
 
 def test_every_centring_is_the_same_model() -> None:
@@ -118,12 +141,13 @@ def test_every_centring_is_the_same_model() -> None:
         lam = {n: np.array([lam_value, 0.9, 0.1, lam_value]) for n in family.param_names}
         model = build_model(config, md.with_centring(lam))
         point = model.initial_point()
-        jacobian = 0.0
-        for n in family.param_names:
-            point[f"{n}_mu"] = np.asarray(mu[n])
-            point[f"{n}_sigma_log__"] = np.asarray(np.log(sigma[n]))
-            point[f"{n}_raw"] = lam[n] * mu[n] + sigma[n] ** (lam[n] - 1) * (theta[n] - mu[n])
-            jacobian += np.sum((1 - lam[n]) * np.log(sigma[n]))
+        names = family.param_names  # one block, in declaration order
+        point["pooled_mu"] = np.array([mu[n] for n in names])
+        point["pooled_sigma_log__"] = np.log([sigma[n] for n in names])
+        point["pooled_raw"] = np.stack(
+            [lam[n] * mu[n] + sigma[n] ** (lam[n] - 1) * (theta[n] - mu[n]) for n in names]
+        )
+        jacobian = sum(np.sum((1 - lam[n]) * np.log(sigma[n])) for n in names)
         logp = model.compile_logp(jacobian=True, mode="FAST_COMPILE")(point)
         totals.append(float(logp) - jacobian)
     np.testing.assert_allclose(totals, totals[0], rtol=0, atol=1e-9)

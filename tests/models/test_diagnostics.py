@@ -116,3 +116,34 @@ def test_a_failed_check_names_the_parameter_and_group_that_did_not_mix():
     assert r_hat.endswith('(at alpha, group "b")')
     ess = next(r for r in d.reasons if r.startswith("min ESS"))
     assert ess.endswith('(at alpha, group "b")')
+
+
+def test_a_block_of_pooled_parameters_is_reported_by_parameter_name():
+    """``pooled_raw`` at (pooled_param "beta", group "b") is ``beta``; its spread ``beta_sigma``."""
+    rng = np.random.default_rng(4)
+    raw = rng.normal(size=(4, 500, 2, 3))
+    raw[0, :, 1, 1] += 5.0  # beta, group "b": chain 0 elsewhere
+    spread = rng.normal(size=(4, 500, 2))
+    spread[1, :, 1] += 5.0
+    post = xr.Dataset(
+        {
+            "pooled_raw": (("chain", "draw", "pooled_param", "group"), raw),
+            "pooled_sigma": (("chain", "draw", "pooled_param"), spread),
+        },
+        coords={"group": ["a", "b", "c"], "pooled_param": ["alpha", "beta"]},
+    )
+    stats = xr.Dataset(
+        {
+            "diverging": (("chain", "draw"), np.zeros((4, 500), dtype=bool)),
+            "energy": (("chain", "draw"), rng.normal(size=(4, 500))),
+        }
+    )
+    d = diagnose(xr.DataTree.from_dict({"posterior": post, "sample_stats": stats}), None)
+    r_hat = next(r for r in d.reasons if r.startswith("max R-hat"))
+    assert r_hat.endswith('(at beta, group "b")') or r_hat.endswith("(at beta_sigma)")
+    worst_sigma = diagnose(
+        xr.DataTree.from_dict({"posterior": post[["pooled_sigma"]], "sample_stats": stats}), None
+    )
+    assert next(r for r in worst_sigma.reasons if r.startswith("max R-hat")).endswith(
+        "(at beta_sigma)"
+    )

@@ -17,6 +17,7 @@ import pytest
 
 from models import INPUTS, REGISTRY, HyperPrior, PriorSpec, Scales, ScalingData, get_family
 from models.build import build_model, prepare, scaled_inputs
+from models.centring import blocks as pooled_blocks
 from models.config import resolve_config
 from models.families import POOLING_CHOICES, ScalingLaw
 from models.simulate import draw_prior, simulate
@@ -136,7 +137,8 @@ def test_no_parameter_uses_a_reserved_name(family: ScalingLaw) -> None:
     names = set(family.param_names)
     assert not names & RESERVED
     assert not any(n.startswith("x_") for n in names)
-    derived = {f"{n}_{suffix}" for n in names for suffix in ("mu", "sigma", "raw", "centring")}
+    derived = {f"{n}_{suffix}" for n in names for suffix in ("mu", "sigma")}
+    assert not any(n.startswith("pooled") for n in names)  # the blocks' variables
     assert not names & derived
 
 
@@ -360,17 +362,25 @@ def test_model_logp_and_dlogp_are_finite_at_initial_point(
 
 
 def test_partially_pooled_parameters_are_sampled_partially_centred(family: ScalingLaw) -> None:
-    """theta_raw_g ~ Normal(lam_g mu, sigma^lam_g) with lam_g the data ``{name}_centring``."""
+    """{block}_raw ~ Normal(lam mu, sigma^lam) per (parameter, group); lam is data."""
     model = built(family, 3, pooling="partial")
     dims = model.named_vars_to_dims
     free = {v.name for v in model.free_RVs}
     deterministic = {v.name for v in model.deterministics}
-    for name in family.param_names:
-        assert {f"{name}_mu", f"{name}_sigma", f"{name}_raw"} <= free
+    names = list(family.param_names)
+    config, _ = resolve_config(family, 3, pooling="partial")
+    blocks = pooled_blocks(config)
+    assert sorted(p for b in blocks for p in b.params) == sorted(names)
+    assert blocks[0].name == "pooled"
+    for b in blocks:
+        assert {f"{b.name}_mu", f"{b.name}_sigma", f"{b.name}_raw"} <= free
+        assert list(model.coords[b.dim]) == list(b.params)
+        assert dims[f"{b.name}_raw"] == dims[f"{b.name}_centring"] == (b.dim, "group")
+        lam = model[f"{b.name}_centring"].get_value()
+        assert lam.shape == (len(b.params), 3) and not lam.any()  # non-centred until set
+    for name in names:
         assert name not in free
-        assert name in deterministic
-        assert dims[f"{name}_raw"] == dims[f"{name}_centring"] == ("group",)
-        assert model[f"{name}_centring"].get_value().tolist() == [0.0, 0.0, 0.0]  # non-centred
+        assert {name, f"{name}_mu", f"{name}_sigma"} <= deterministic
         assert dims[name] == ("group",)
         assert model[f"{name}_mu"].ndim == 0
         assert model[f"{name}_sigma"].ndim == 0

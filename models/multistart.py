@@ -167,15 +167,17 @@ def _negative(density: LogDensity) -> Callable[[np.ndarray], tuple[float, np.nda
     return value
 
 
-def local_optimum(density: LogDensity, x0: np.ndarray) -> tuple[float, np.ndarray, bool] | None:
-    """Where L-BFGS climbs to from ``x0``; None if the density was never finite.
+def local_optimum(
+    density: LogDensity, x0: np.ndarray, max_iter: int = MAX_ITER
+) -> tuple[float, np.ndarray, bool] | None:
+    """Where L-BFGS climbs to from ``x0`` in ``max_iter`` iterations; None if never finite.
 
     Returns (log density, point, whether L-BFGS converged there rather than stopping early).
     """
     from scipy.optimize import minimize
 
     result = minimize(
-        _negative(density), x0, jac=True, method="L-BFGS-B", options={"maxiter": MAX_ITER}
+        _negative(density), x0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter}
     )
     if result.fun >= 1e300 or not np.isfinite(result.fun):
         return None

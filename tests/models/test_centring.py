@@ -151,3 +151,16 @@ def test_every_centring_is_the_same_model() -> None:
         logp = model.compile_logp(jacobian=True, mode="FAST_COMPILE")(point)
         totals.append(float(logp) - jacobian)
     np.testing.assert_allclose(totals, totals[0], rtol=0, atol=1e-9)
+
+
+def test_the_search_s_best_point_is_climbed_on_to_the_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search whose climbs stopped early (a long ridge) must not set lambda where it stopped."""
+    start = np.array([1.0, np.log(SIGMA) + 1.5, 2.0, -2.0, 1.0])  # far from the mode
+
+    def stopped_early(density, starts):  # what find_optima returns when no climb finished
+        return [(density(start)[0], start)], 0
+
+    monkeypatch.setattr(centring, "find_optima", stopped_early)
+    lam = choose(normal_normal, LAYOUT, BLOCKS, lambda seed: start, seed=3)
+    expected = SIGMA**2 * np.exp(-2) / (SIGMA**2 * np.exp(-2) + S**2)
+    np.testing.assert_allclose(lam["a"], expected, atol=0.03)

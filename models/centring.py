@@ -111,9 +111,13 @@ class Layout:
 
     @classmethod
     def of(cls, compiled: Any) -> Layout:
-        """From a nutpie-compiled model: its free variables come first, in order."""
+        """From a nutpie-compiled model: its free variables only.
+
+        ``shape_info`` lists the draw nutpie stores, the free (unconstrained) variables first,
+        then constrained values and deterministics, whose slices lie past ``n_dim``.
+        """
         names, slices, _ = compiled.shape_info
-        return cls(dict(zip(names[: len(slices)], slices, strict=True)))
+        return cls({n: s for n, s in zip(names, slices, strict=True) if s.stop <= compiled.n_dim})
 
     def indices(self, name: str) -> np.ndarray:
         """Flat indices of variable ``name``."""

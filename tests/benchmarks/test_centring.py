@@ -21,7 +21,10 @@ def test_forced_forms_set_every_lambda_and_chosen_is_the_library_choice(
     seen = []
 
     def sampler(config, md, settings, **kwargs):  # the centring the real sampler would use
-        compiled = SimpleNamespace(shape_info=(["pooled_raw"], [slice(0, 8)], [(2, 4)]))
+        compiled = SimpleNamespace(
+            shape_info=(["pooled_raw", "E"], [slice(0, 8), slice(8, 12)], [(2, 4), (4,)]),
+            n_dim=8,
+        )
         layout = models.centring.Layout.of(compiled)
         block = models.centring.Block("pooled", ("E", "A"))
         seen.append(models.centring.choose(None, layout, [block], None, 0)["A"].tolist())

@@ -164,3 +164,19 @@ def test_the_search_s_best_point_is_climbed_on_to_the_mode(monkeypatch: pytest.M
     lam = choose(normal_normal, LAYOUT, BLOCKS, lambda seed: start, seed=3)
     expected = SIGMA**2 * np.exp(-2) / (SIGMA**2 * np.exp(-2) + S**2)
     np.testing.assert_allclose(lam["a"], expected, atol=0.03)
+
+
+def test_the_layout_holds_the_free_variables_only() -> None:
+    from types import SimpleNamespace
+
+    compiled = SimpleNamespace(
+        shape_info=(
+            ["pooled_mu", "pooled_sigma_log__", "pooled_sigma", "E"],
+            [slice(0, 2), slice(2, 4), slice(4, 6), slice(6, 9)],
+            [(2,), (2,), (2,), (3,)],
+        ),
+        n_dim=4,
+    )
+    layout = Layout.of(compiled)
+    assert list(layout.slices) == ["pooled_mu", "pooled_sigma_log__"]
+    assert layout.indices("pooled_sigma_log__").tolist() == [2, 3]

@@ -66,6 +66,7 @@ SIGMA_MARGIN = 1.0
 STEP = 1e-4  # central-difference step on the unconstrained scale
 _MIN_EIGEN = 1e-3  # curvature floor: a direction flatter than this counts as uninformed
 DECIMALS = 2  # lambda is rounded: the last bits of an optimum must not change the coordinates
+BLOCK_DIM_SUFFIX = "_param"  # a block's parameter dimension: ``{block}_param``
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,12 @@ class Block:
     @property
     def dim(self) -> str:
         """The dimension that indexes the block's parameters (coordinates: their names)."""
-        return f"{self.name}_param"
+        return self.name + BLOCK_DIM_SUFFIX
+
+
+def block_of(dim: str) -> str | None:
+    """The block whose parameter dimension ``dim`` is, or None for another dimension."""
+    return dim.removesuffix(BLOCK_DIM_SUFFIX) if dim.endswith(BLOCK_DIM_SUFFIX) else None
 
 
 def blocks(config: ModelConfig) -> list[Block]:

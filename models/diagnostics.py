@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from models.centring import block_of
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -249,8 +251,8 @@ def _extreme(ds: Any, pick: Callable[[np.ndarray], Any]) -> tuple[float, str]:
     value, name, var, index = found[int(pick(np.array([f[0] for f in found])))]
     coords = []
     for dim, i in zip(var.dims, index, strict=True):
-        block = str(dim).removesuffix("_param")
-        if block != dim and name.startswith(block):  # a block of pooled parameters: name one
+        block = block_of(str(dim))
+        if block is not None and name.startswith(block):  # a block of pooled parameters: name one
             name = str(var[dim].values[i]) + name[len(block) :]
         else:
             coords.append(f'{dim} "{var[dim].values[i]}"')

@@ -229,7 +229,7 @@ def _sample(
     time_limit_s: float | None,
 ) -> Any:
     started = time.monotonic()
-    compiled, centring = _centred(config, md, settings.seed, cache)
+    compiled, chosen = _centred(config, md, settings.seed, cache)
     report = None
     if settings.init == "multistart":
         compiled, report = multistart(compiled, cache.prior(config, md), settings.seed)
@@ -273,8 +273,8 @@ def _sample(
         if "run" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
     trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
-    if centring:
-        trace.attrs["centring"] = {name: lam.tolist() for name, lam in centring.items()}
+    if chosen:
+        trace.attrs["centring"] = {name: lam.tolist() for name, lam in chosen.items()}
     return trace
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from models.centring import block_of
 from models.config import ModelConfig
 from models.data import INPUTS, Scales
 from models.diagnostics import Diagnostics, FitWarning
@@ -207,7 +208,7 @@ def stacked_posterior(
         pick = rng.integers(0, total, size=n_draws)
         pick[own] = rng.permutation(total)[: len(own)] if len(own) <= total else pick[own]
         for name, var in flat.data_vars.items():
-            if any(str(d).endswith("_param") for d in var.dims):
+            if any(block_of(str(d)) is not None for d in var.dims):
                 continue  # a block's sampled form (models.centring): members differ in size
             values = np.asarray(var.values)[pick]
             dims = ("chain", "draw", *var.dims[1:])

@@ -22,7 +22,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "fit and predict on this machine",
         ("demo", "example", "import", "families", "fit", "predict", "summary"),
     ),
-    ("decide from a fit", ("plan", "suggest", "backtest", "plot")),
+    ("decide from a fit", ("plan", "peak", "suggest", "backtest", "plot")),
     ("a shared server", ("serve", "remote", "worker", "admin", "migrate")),
     ("tools", ("bench", "completion")),
 )

@@ -1,7 +1,7 @@
-"""``bayescale plan``, ``suggest`` and ``backtest``: decisions from a fit, and trusting it first.
+"""``bayescale plan``, ``peak``, ``suggest``, ``backtest``: decisions from a fit, and trusting it.
 
-``plan`` and ``suggest`` read a saved fit (numpy over its draws, no sampling); ``backtest`` fits
-part of a CSV of runs with NUTS and scores its predictions of the rest.
+``plan``, ``peak`` and ``suggest`` read a saved fit (numpy over its draws, no sampling);
+``backtest`` fits part of a CSV of runs with NUTS and scores its predictions of the rest.
 """
 
 from __future__ import annotations
@@ -16,8 +16,53 @@ from cli.common import fit_args, json_default, load_runs, numbers, run_fit
 from models import BayescaleError
 
 
+def peak_args(p: argparse.ArgumentParser, *, with_json: bool = True) -> None:
+    """Options of ``peak`` (local and remote; remote commands share ``--json``)."""
+    p.add_argument("--axis", required=True, help="the input swept, e.g. params")
+    p.add_argument(
+        "--at",
+        default="",
+        metavar="INPUT=VALUE,...",
+        help="the family's other inputs, e.g. data=1e5",
+    )
+    p.add_argument("--group", help="fitted group; omit (several groups) for a new architecture")
+    p.add_argument(
+        "--bracket", metavar="LOW,HIGH", help="range of --axis to search (default: the data's)"
+    )
+    p.add_argument("--prob", type=float, action="append", help="interval probability (repeatable)")
+    if with_json:
+        p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def bracket_arg(text: str | None) -> tuple[float, float] | None:
+    """``LOW,HIGH`` as two floats; anything else is an error naming ``bracket``."""
+    if text is None:
+        return None
+    parts = [s.strip() for s in text.split(",")]
+    try:
+        low, high = (float(v) for v in parts)
+    except ValueError:
+        raise BayescaleError(f"bracket: expected LOW,HIGH, got '{text}'", field="bracket") from None
+    return low, high
+
+
+def print_peak(record: dict[str, Any]) -> None:
+    """A peak record (:meth:`models.Peak.to_record` or the API's answer) as text."""
+    at = ", ".join(f"{k}={v:.4g}" for k, v in record["at"].items()) or "no other input"
+    who = "a new group" if record["population"] else f"group {record['group']}"
+    lo, hi = record["bracket"]
+    print(f"peak of the loss along {record['axis']} at {at}, {who}; searched {lo:.4g}-{hi:.4g}")
+    print(f"  P(the curve peaks inside that range) = {record['probability']:.3f}")
+    if record["median"] is None:
+        print("  no posterior draw has an interior maximum there")
+        return
+    print(f"  location: median {record['median']:.4g} (over the draws with a peak)")
+    for tag, bounds in record["intervals"].items():
+        print(f"  {tag}%  [{bounds[0]:.4g}, {bounds[1]:.4g}]")
+
+
 def add_planning_parsers(sub: Any) -> None:
-    """Register the three commands on the ``bayescale`` sub-parser collection."""
+    """Register the four commands on the ``bayescale`` sub-parser collection."""
     p = sub.add_parser(
         "plan", help="compute-optimal model size and data per budget, or compute for a target loss"
     )
@@ -47,6 +92,12 @@ def add_planning_parsers(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(handler=_cmd_plan)
+
+    p = sub.add_parser("peak", help="where the fitted loss curve peaks (double descent)")
+    p.add_argument("fit", type=Path, help="fit file written by 'bayescale fit'")
+    peak_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_cmd_peak)
 
     p = sub.add_parser("suggest", help="rank candidate runs by what they teach about a target")
     p.add_argument("fit", type=Path, help="fit file written by 'bayescale fit'")
@@ -150,6 +201,23 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             f"  per draw, C reaching it: {_dist(reach.per_draw.to_dict(), tag)}; "
             f"never reached by {reach.unreached:.0%} of draws (floor above the target)"
         )
+    return 0
+
+
+def _cmd_peak(args: argparse.Namespace) -> int:
+    result = models.load_fit(args.fit)
+    peak = result.peak(
+        args.axis,
+        numbers(args.at, "at"),
+        group=args.group,
+        bracket=bracket_arg(args.bracket),
+        probs=tuple(args.prob or (0.5, 0.9)),
+        seed=args.seed,
+    )
+    if args.json:
+        print(json.dumps(peak.to_record(), indent=2, default=json_default))
+    else:
+        print_peak(peak.to_record())
     return 0
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.common import max_per_run_arg, numbers, pairs
+from cli.planning import bracket_arg, peak_args, print_peak
 
 if TYPE_CHECKING:
     from service.client import Client, FitHandle
@@ -89,6 +90,11 @@ def add_remote_parsers(sub: Any) -> None:
     )
     p.add_argument("--prob", type=float, action="append", help="interval probability")
     p.set_defaults(handler=_run(_predict))
+
+    p = commands.add_parser("peak", parents=[common], help="where a fit's loss curve peaks")
+    p.add_argument("fit_id")
+    peak_args(p, with_json=False)
+    p.set_defaults(handler=_run(_peak))
 
 
 def _run(handler: Handler) -> Callable[[argparse.Namespace], int]:
@@ -216,6 +222,23 @@ def _fits(client: Client, args: argparse.Namespace) -> int:
             f"{info.id}  {info.status:<9} {info.family:<18} {info.n_observations:>6} runs  "
             f"{info.name or '-'}  {info.created_at:%Y-%m-%d %H:%M}"
         )
+    return 0
+
+
+def _peak(client: Client, args: argparse.Namespace) -> int:
+    answer = client.peak(
+        args.fit_id,
+        args.axis,
+        numbers(args.at, "at"),
+        group=args.group,
+        bracket=bracket_arg(args.bracket),
+        probs=args.prob,
+    )
+    record = answer.model_dump(mode="json")
+    if args.json:
+        _dump(record)
+    else:
+        print_peak(record)
     return 0
 
 

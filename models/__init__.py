@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from models.fitting import fit as fit_family
     from models.fitting import pointwise_log_likelihood
     from models.io import fit_to_bytes, load_fit, save_fit
+    from models.peaks import Peak, curve_peak
     from models.planning import (
         ComputePlan,
         GroupComparison,
@@ -123,6 +124,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "probability_below": ("models.planning", "probability_below"),
     "scale_time_tradeoff": ("models.planning", "scale_time_tradeoff"),
     "suggest": ("models.planning", "suggest"),
+    "Peak": ("models.peaks", "Peak"),
+    "curve_peak": ("models.peaks", "curve_peak"),
     "group_draws": ("models.posterior", "group_draws"),
     "Prediction": ("models.predict", "Prediction"),
     "check_probs": ("models.predict", "check_probs"),
@@ -184,6 +187,7 @@ __all__ = [
     "GroupComparison",
     "HyperPrior",
     "IncompatibleFitError",
+    "Peak",
     "Prediction",
     "PredictionError",
     "PriorError",
@@ -205,6 +209,7 @@ __all__ = [
     "compare_groups",
     "compute_for_target",
     "compute_optimal",
+    "curve_peak",
     "describe_auto",
     "example_dataset",
     "fit",

@@ -1,8 +1,9 @@
 """Family-specific curves: the double-descent peak and scale-time iso-loss lines.
 
 * ``double_descent`` — loss along the swept input at the other input held fixed, with the
-  posterior of the peak location (``N_peak = κ·D``; ``D_peak = N/κ`` for a sample-wise sweep)
-  shaded: where the interpolation threshold is, and how sure the fit is about it.
+  posterior of the location of the curve's maximum (:func:`models.peaks.curve_peak`; not the
+  bump's centre κ·D, which a falling base law moves the maximum away from) shaded: where the
+  loss peaks, and how sure the fit is about it. ``double_descent`` and ``random_features`` fits.
 * ``iso_loss`` — for a ``scale_time`` fit, the training time each model size needs to reach a
   loss (:func:`models.families.scale_time.iso_loss`): lines of equal loss in (size, time), with
   bands; without a capacity floor they are straight with slope ``-1/κ`` on log axes.
@@ -44,12 +45,14 @@ ISO_SIZES = 10
 def double_descent_plot(
     fit: Fit, *, group: str | None = None, at: float | None = None, label_noise: float = 0.0
 ) -> Figure:
-    """Loss along the swept input per group, the peak location's 50/90 % posterior shaded.
+    """Loss along the swept input per group, the 50/90 % posterior of its maximum shaded.
 
     ``at`` fixes the other input (D for a model-wise sweep, N for a sample-wise one); default the
-    group's median observed value. Runs observed at that value are drawn as dots.
+    group's median observed value. Runs observed at that value are drawn as dots. The peak is
+    searched over the group's observed range; when some draws have no peak there, the legend
+    gives the share that do.
     """
-    axis = fit.family.options["axis"]
+    axis = fit.family.options.get("axis", "params")
     other = "data" if axis == "params" else "params"
     groups = [group] if group else fit.groups
     colors = group_colors(fit.groups)
@@ -64,14 +67,16 @@ def double_descent_plot(
         if "label_noise" in fit.family.inputs:
             points["label_noise"] = np.full(GRID, label_noise)
         pred = fit.predict(points, group=g, probs=BANDS)
-        draw_bands(
-            ax, grid, pred.median, pred.mean_interval, colors[g], f"{g} ({other}={fixed:.3g})"
-        )
+        peak = fit.peak(axis, {k: float(v[0]) for k, v in points.items() if k != axis}, group=g)
+        share = "" if peak.probability >= 0.995 else f"; peak in {peak.probability:.0%} of draws"
+        label = f"{g} ({other}={fixed:.3g}{share})"
+        draw_bands(ax, grid, pred.median, pred.mean_interval, colors[g], label)
         near = mask & np.isclose(fit.data.inputs[other], fixed, rtol=0.05)
         ax.scatter(x[near], fit.data.loss[near], s=14, color=colors[g], zorder=3)
-        kappa = _kappa(fit, g)
-        peak = kappa * fixed if axis == "params" else fixed / kappa
-        median, bands = quantile_bands(peak[:, None])
+        located = peak.draws[np.isfinite(peak.draws)]
+        if not located.size:
+            continue
+        median, bands = quantile_bands(located[:, None])
         for p in sorted(bands, reverse=True):
             lo, hi = bands[p]
             ax.axvspan(lo[0], hi[0], color=colors[g], alpha=0.08 if p >= 0.9 else 0.16, lw=0)
@@ -82,20 +87,13 @@ def double_descent_plot(
     ax.set_ylabel(LOSS_LABEL)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
-    where = "N_peak = κ·D" if axis == "params" else "D_peak = N/κ"
     note(
         fig,
         f"{fit.family.name}: loss and interpolation peak",
-        f"curve: {band_note()} (mean curve); shaded columns: 50/90 % posterior of {where}, "
-        "dashed: its median",
+        f"curve: {band_note()} (mean curve); shaded columns: 50/90 % posterior of the curve's "
+        f"maximum along {axis}, dashed: its median",
     )
     return fig
-
-
-def _kappa(fit: Fit, group: str) -> np.ndarray:
-    """Natural-unit κ draws of a group (shared: the same for all)."""
-    kappa = fit.summary_draws("kappa")
-    return kappa[:, fit.groups.index(group)] if kappa.ndim == 2 else kappa
 
 
 def iso_loss_plot(

@@ -151,8 +151,8 @@ KINDS: dict[str, PlotKind] = {
         PlotKind(
             "double_descent",
             curves.double_descent_plot,
-            "loss along the sweep with the peak location's posterior shaded",
-            families=frozenset({"double_descent"}),
+            "loss along the sweep with the posterior of the curve's maximum shaded",
+            families=frozenset({"double_descent", "random_features"}),
             options={
                 "group": GROUP,
                 "at": Option("float", "value of the input held fixed (default: observed median)"),

@@ -14,7 +14,7 @@ import models
 from service import jobs
 from service.config import Settings
 from service.errors import Conflict, Invalid, NotFound, TooLarge
-from service.schemas import PlanRequest, PredictRequest
+from service.schemas import PeakRequest, PlanRequest, PredictRequest
 from service.tables import Dataset, FitJob, Observation, Project
 
 
@@ -189,6 +189,21 @@ def predict(
     result = loaded(session, project, fit_id, cache)
     return result.predict(
         body.points, group=body.group, probs=body.probs, seed=body.seed, new_group=body.new_group
+    )
+
+
+def peak(
+    session: Session, project: Project, fit_id: str, body: PeakRequest, cache: FitCache
+) -> models.Peak:
+    """Where a stored fit's curve peaks along the request's axis."""
+    return loaded(session, project, fit_id, cache).peak(
+        body.axis,
+        {str(k): v for k, v in body.at.items()},
+        group=body.group,
+        new_group=body.new_group,
+        bracket=body.bracket,
+        probs=body.probs,
+        seed=body.seed,
     )
 
 

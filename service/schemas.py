@@ -331,6 +331,41 @@ class PredictResponse(BaseModel):
     predictions: list[dict[str, Any]]
 
 
+class PeakRequest(Strict):
+    """Where the fitted curve peaks along ``axis`` with the other inputs held at ``at``."""
+
+    axis: InputName = Field(description="the input swept, e.g. params for a model-wise peak")
+    at: dict[InputName, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict, description="values of the family's other inputs"
+    )
+    group: GroupName | None = None
+    new_group: bool = False
+    bracket: tuple[Positive, Positive] | None = Field(
+        None,
+        description="(low, high) of axis to search, low < high (the library checks the order); "
+        "default the observed range",
+    )
+    probs: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.5, 0.9], min_length=1, max_length=8
+    )
+    seed: int = Field(0, ge=0)
+
+
+class PeakResponse(BaseModel):
+    """Posterior of the location of the curve's maximum (draws without one are counted)."""
+
+    fit_id: str
+    axis: str
+    at: dict[str, float]
+    group: str | None
+    population: bool
+    bracket: list[float]
+    probability: float = Field(description="share of draws whose curve peaks inside the bracket")
+    median: float | None
+    intervals: dict[str, list[float] | None]
+    draws: int
+
+
 # -- planning --------------------------------------------------------------------------------------
 
 # Bounds on the work one planning request may ask for (each budget, size or candidate costs a

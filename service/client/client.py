@@ -40,6 +40,8 @@ from service.schemas import (
     ObservationBatchRequest,
     ObservationPage,
     ObservationResponse,
+    PeakRequest,
+    PeakResponse,
     PlanRequest,
     PlanResponse,
     PredictRequest,
@@ -451,6 +453,17 @@ class Client:
         """
         body = _body(PredictRequest, points=points, **options)
         return PredictResponse.model_validate(self._ask(fit, "predict", body))
+
+    def peak(
+        self, fit: FitRef, axis: str, at: Mapping[str, float] | None = None, **options: Any
+    ) -> PeakResponse:
+        """Posterior of where the curve peaks along ``axis`` (other inputs held at ``at``).
+
+        ``options``: ``group``, ``new_group``, ``bracket`` ((low, high) of ``axis``), ``probs``,
+        ``seed``.
+        """
+        body = _body(PeakRequest, axis=axis, at=dict(at or {}), **options)
+        return PeakResponse.model_validate(self._ask(fit, "peak", body))
 
     def plan(self, fit: FitRef, budgets: Sequence[float] = (), **options: Any) -> PlanResponse:
         """N*, D*, L* per budget; with ``target`` (and ``q``) the least compute reaching it.

@@ -12,6 +12,7 @@ from service.client.progress import StatusLine
 from service.schemas import (
     CompareResponse,
     FitResponse,
+    PeakResponse,
     PlanResponse,
     PredictResponse,
     ProbabilityResponse,
@@ -110,6 +111,12 @@ class FitHandle:
     def predict(self, points: Sequence[Mapping[str, float]], **options: Any) -> PredictResponse:
         """:meth:`Client.predict` for this fit."""
         return self.client.predict(self.id, points, **options)
+
+    def peak(
+        self, axis: str, at: Mapping[str, float] | None = None, **options: Any
+    ) -> PeakResponse:
+        """:meth:`Client.peak` for this fit."""
+        return self.client.peak(self.id, axis, at, **options)
 
     def plan(self, budgets: Sequence[float] = (), **options: Any) -> PlanResponse:
         """:meth:`Client.plan` for this fit."""

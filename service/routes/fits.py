@@ -17,7 +17,15 @@ from service.deps import (
     WriteProject,
 )
 from service.errors import Conflict, problems
-from service.schemas import FitRequest, FitResponse, FitsResponse, PredictRequest, PredictResponse
+from service.schemas import (
+    FitRequest,
+    FitResponse,
+    FitsResponse,
+    PeakRequest,
+    PeakResponse,
+    PredictRequest,
+    PredictResponse,
+)
 from service.submissions import queue_fit
 from service.tables import FitJob
 
@@ -153,6 +161,15 @@ def predict_fit(
         warnings=list(prediction.warnings),
         predictions=prediction.to_records(),
     )
+
+
+@router.post("/fits/{fit_id}/peak", response_model=PeakResponse, responses=problems(409))
+def peak_of_fit(
+    fit_id: str, body: PeakRequest, project: ReadProject, session: SessionDep, cache: FitCacheDep
+) -> PeakResponse:
+    """Posterior of where the fitted curve peaks along one input (double descent's peak)."""
+    peak = fit_store.peak(session, project, fit_id, body, cache)
+    return PeakResponse(fit_id=fit_id, **peak.to_record())
 
 
 @router.delete("/fits/{fit_id}", status_code=204, response_class=Response, responses=problems(409))

@@ -73,6 +73,7 @@ def test_commands_on_a_saved_fit_import_no_sampler(fit_file):
         ["predict", fit, "--at", "params=1e9,data=2e10"],
         ["summary", fit],
         ["plan", fit, "--budget", "1e21"],
+        ["peak", fit, "--axis", "params", "--at", "data=2e10", "--group", "a"],
         ["plot", "fit", "--fit", fit, "-o", image],
     ]
     for step in run_in_turn(commands, (*SAMPLERS, "xarray")):

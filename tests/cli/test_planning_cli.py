@@ -132,3 +132,48 @@ class TestBacktest:
         code, _, err = run(capsys, "backtest", str(example_csv), *SAMPLER, *argv)
         assert code == 2 and err.startswith("error: ") and message in err
         assert err.count("\n") == 1
+
+
+@pytest.fixture(scope="module")
+def dd_path(tmp_path_factory):
+    """A double-descent fit (fake posterior: the peak is known)."""
+    from tests.models.test_peaks import STEEP, dd_fit
+
+    path = tmp_path_factory.mktemp("peak") / "dd.nc"
+    models.save_fit(dd_fit(STEEP, chains=2, draws=200, spread=0.01), path)
+    return str(path)
+
+
+class TestPeak:
+    """``bayescale peak``: where the loss curve peaks."""
+
+    def test_text_and_json_agree_with_the_library(self, capsys, dd_path):
+        code, out, err = run(capsys, "peak", dd_path, "--axis", "params", "--at", "data=100")
+        assert code == 0, err
+        assert "P(the curve peaks inside that range) = 1.000" in out and "90%" in out
+        record = run_json(
+            capsys, "peak", dd_path, "--axis", "params", "--at", "data=100", "--prob", "0.8"
+        )
+        expected = models.load_fit(dd_path).peak("params", {"data": 100.0}, probs=(0.8,))
+        assert record["median"] == pytest.approx(expected.median)
+        assert record["intervals"]["80"] == pytest.approx(list(expected.interval(0.8)))
+
+    def test_a_monotone_fit_says_it_has_no_peak(self, capsys, fit_path):
+        argv = ["peak", fit_path, "--axis", "params", "--at", "data=2e10", "--group", "mamba"]
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        assert "no posterior draw has an interior maximum" in out
+
+    @pytest.mark.parametrize(
+        ("argv", "message"),
+        [
+            (["--axis", "steps", "--at", "data=100"], "'steps' is not an input"),
+            (["--axis", "params"], "needs a value for data"),
+            (["--axis", "params", "--at", "data=x"], "at: 'x' is not a number"),
+            (["--axis", "params", "--at", "data=100", "--bracket", "5"], "bracket: expected"),
+            (["--axis", "params", "--at", "data=100", "--bracket", "5,1"], "low < high"),
+        ],
+    )
+    def test_bad_input_is_one_line_naming_the_field(self, capsys, dd_path, argv, message):
+        code, out, err = run(capsys, "peak", dd_path, *argv)
+        assert code == 2 and message in err and not out, (out, err)

@@ -72,6 +72,12 @@ def test_upload_fit_wait_predict(server, runs_csv, capsys):
         capsys, "remote", "predict", queued["id"], "--at", "params=7e9,data=1.4e11", "--json"
     )
     assert code == 0 and json.loads(out)["population"] is True
+    peak = ("remote", "peak", queued["id"], "--axis", "params", "--at", "data=2e9")
+    code, out, _ = run(capsys, *peak)
+    assert code == 0 and "peak of the loss along params" in out
+    code, out, _ = run(capsys, *peak, "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["fit_id"] == queued["id"] and 0 <= answer["probability"] <= 1
 
 
 def test_backtest_through_remote_fit(server, runs_csv, capsys):

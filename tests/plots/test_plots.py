@@ -132,12 +132,13 @@ def test_target_probability_rises_with_compute(chinchilla):
     assert np.all((curve >= 0) & (curve <= 1)) and curve[-1] > curve[0]
 
 
-def test_double_descent_shades_the_peak_at_kappa_d(double_descent):
+def test_double_descent_shades_the_curves_maximum(double_descent):
     fig = plots.figure("double_descent", double_descent)
     (ax,) = visible_axes(fig)
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1
-    assert dashed[0].get_xdata()[0] == pytest.approx(100.0, rel=0.05)  # kappa = 1, D = 100
+    expected = double_descent.peak("params", {"data": 100.0}).median
+    assert dashed[0].get_xdata()[0] == pytest.approx(expected, rel=0.02)
 
 
 def test_iso_loss_has_a_line_per_target(scale_time):
@@ -220,3 +221,14 @@ def test_kinds_that_do_not_mark_held_out_runs_ignore_them(chinchilla, held_out):
     """A caller may pass a backtest's held-out runs to every kind (the service does)."""
     fig = plots.figure("exponents", chinchilla, held_out=held_out)
     assert len(visible_axes(fig)) == 2
+
+
+def test_random_features_peak_is_shaded_where_its_curve_peaks():
+    from tests.models.families.test_random_features import TRUTH
+
+    n = np.geomspace(10, 1000, 30)
+    fit = fake_fit("random_features", TRUTH, inputs={"params": n, "data": np.full(30, 100.0)})
+    (ax,) = visible_axes(plots.figure("double_descent", fit))
+    (dashed,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    expected = fit.peak("params", {"data": 100.0}).median
+    assert expected is not None and dashed.get_xdata()[0] == pytest.approx(expected, rel=0.02)

@@ -298,22 +298,28 @@ class FitsResponse(BaseModel):
     count: int
 
 
-class PredictRequest(Strict):
-    """Points to predict; ``group`` omitted (several groups) means a new architecture."""
+Probs = Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=1, max_length=8)]
+InputValue = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+InputPoint = dict[InputName, InputValue]
 
-    points: list[dict[InputName, Annotated[float, Field(ge=0, allow_inf_nan=False)]]] = Field(
-        min_length=1
-    )
+
+class GroupQuery(Strict):
+    """What every question to a fit shares: which group, interval levels, seed."""
+
     group: GroupName | None = None
     new_group: bool = Field(
         False,
-        description="predict a group name the fit has not seen as a new group from the "
+        description="treat a group name the fit has not seen as a new group from the "
         "population; without it an unseen name is a 422 naming group",
     )
-    probs: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
-        default_factory=lambda: [0.5, 0.9], min_length=1, max_length=8
-    )
+    probs: Probs = Field(default_factory=lambda: [0.5, 0.9])
     seed: int = Field(0, ge=0)
+
+
+class PredictRequest(GroupQuery):
+    """Points to predict; ``group`` omitted (several groups) means a new architecture."""
+
+    points: list[InputPoint] = Field(min_length=1)
 
 
 class PredictResponse(BaseModel):
@@ -331,24 +337,18 @@ class PredictResponse(BaseModel):
     predictions: list[dict[str, Any]]
 
 
-class PeakRequest(Strict):
+class PeakRequest(GroupQuery):
     """Where the fitted curve peaks along ``axis`` with the other inputs held at ``at``."""
 
     axis: InputName = Field(description="the input swept, e.g. params for a model-wise peak")
-    at: dict[InputName, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+    at: InputPoint = Field(
         default_factory=dict, description="values of the family's other inputs"
     )
-    group: GroupName | None = None
-    new_group: bool = False
     bracket: tuple[Positive, Positive] | None = Field(
         None,
         description="(low, high) of axis to search, low < high (the library checks the order); "
         "default the observed range",
     )
-    probs: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
-        default_factory=lambda: [0.5, 0.9], min_length=1, max_length=8
-    )
-    seed: int = Field(0, ge=0)
 
 
 class PeakResponse(BaseModel):
@@ -374,10 +374,6 @@ MAX_BUDGETS = 64
 MAX_SIZES = 64
 MAX_CANDIDATES = 64
 MAX_OUTCOMES = 512
-
-Probs = Annotated[list[Annotated[float, Field(gt=0, lt=1)]], Field(min_length=1, max_length=8)]
-InputValue = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-InputPoint = dict[InputName, InputValue]
 
 
 def _listed(value: Any) -> Any:

@@ -14,6 +14,7 @@ BENCHMARKS = (
     "sbc",
     "init",
     "centring",
+    "peaks",
     "service_load",
     "extrapolation",
     "defaults",

@@ -60,8 +60,10 @@ square-root Lorentzian (the ridge-regularised MRS factor) came close (0.058, 0.0
 better. The multiplicative Lorentzian placed κ within 2 % of 1 in all four settings tried (ridge
 1e-6/1e-5, label noise 0-0.02), and the NUTS fit to ``tests.experiments.random_features`` in
 the tests gives κ = 1.002 (90 % interval 0.989-1.015). When the base law falls steeply, the
-maximum of L(N) lies slightly below κ·D (``u* ≈ -s w²(1+h)/(2h)``, ``s`` the base law's
-log-slope: about 2 % in N for s = 1, w = 0.2); :func:`peak_location` reports κ·D itself.
+maximum of L(N) lies below κ·D (``u* ≈ -|s| w²(1+h)/(2h)``, ``s`` the base law's log-slope:
+about 2 % in N for |s| = 1, w = 0.2, h large; 17 % for |s| ≈ 0.9, w = 0.5, h = 1), and a steep
+enough base has no interior maximum at all. :func:`peak_location` reports the centre κ·D;
+where the loss actually peaks is :meth:`models.Fit.peak` (:mod:`models.peaks`).
 
 When to use: sweeps that cross the interpolation threshold (model-wise: D fixed, N swept; or
 sample-wise: N fixed, D swept) and show a rise in test loss there. Not for LLM pre-training,
@@ -210,7 +212,10 @@ class DoubleDescent(ScalingLaw):
 
 
 def peak_location(params: Mapping[str, Any], data: Any) -> np.ndarray:
-    """Model size at the interpolation peak, ``N_peak = kappa * D``, per posterior draw.
+    """The bump's centre ``kappa * D`` (the interpolation threshold), per posterior draw.
+
+    Not the location of the loss curve's maximum, which a falling base law moves below it: for
+    that use :meth:`models.Fit.peak`.
 
     Parameters
     ----------
@@ -223,10 +228,8 @@ def peak_location(params: Mapping[str, Any], data: Any) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        ``N_peak`` with shape ``S + P``: one row per draw, one column per D. Quantiles over the
-        first axis give the posterior interval of the peak location at each D. This is the
-        centre of the peak; the maximum of the loss curve sits within about ``s w² / 2`` in log N
-        of it (see the module docstring).
+        ``kappa * D`` with shape ``S + P``: one row per draw, one column per D. Quantiles over
+        the first axis give the posterior interval of the threshold at each D.
 
     Examples
     --------

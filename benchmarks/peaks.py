@@ -132,9 +132,11 @@ def inside(draws: np.ndarray, value: float) -> bool:
 
 def score(fit: Any, curve: Curve) -> dict[str, Any]:
     """One curve's record: observed peak, fitted maximum and centre, and their coverage."""
+    import models
+
     seen = observed_peak(curve.x, curve.loss)
     bracket = (float(curve.x.min()), float(curve.x.max()))
-    peak = fit.peak(curve.axis, curve.at, bracket=bracket, probs=(PROB,))
+    peak = models.curve_peak(fit, curve.axis, curve.at, bracket=bracket, probs=(PROB,))
     centre = centre_draws(fit, curve)
     record: dict[str, Any] = {
         "curve": curve.name,

@@ -206,7 +206,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_peak(args: argparse.Namespace) -> int:
     result = models.load_fit(args.fit)
-    peak = result.peak(
+    peak = models.curve_peak(
+        result,
         args.axis,
         numbers(args.at, "at"),
         group=args.group,

@@ -22,7 +22,6 @@ from models.data import Scales, ScalingData
 from models.diagnostics import Diagnostics
 from models.discrepancy import FAR_DECADES, add_shift
 from models.families import ScalingLaw
-from models.peaks import Peak, curve_peak
 from models.posterior import check_group, flat, group_draws, noise_draws
 from models.predict import (
     Prediction,
@@ -198,10 +197,6 @@ class Fit:
             decades=decades,
             warnings=warnings,
         )
-
-    def peak(self, axis: str, at: Mapping[str, float] | None = None, **options: Any) -> Peak:
-        """Posterior of where the curve peaks along ``axis`` (:func:`models.peaks.curve_peak`)."""
-        return curve_peak(self, axis, at, **options)
 
     def _observed_ranges(self, group: str | None) -> dict[str, tuple[float, float]]:
         """Observed log ranges of the group's inputs (all data for None), computed once."""

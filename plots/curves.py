@@ -18,7 +18,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from models import group_draws, iso_loss
+from models import curve_peak, group_draws, iso_loss
 from plots._common import (
     BANDS,
     LOSS_LABEL,
@@ -67,7 +67,8 @@ def double_descent_plot(
         if "label_noise" in fit.family.inputs:
             points["label_noise"] = np.full(GRID, label_noise)
         pred = fit.predict(points, group=g, probs=BANDS)
-        peak = fit.peak(axis, {k: float(v[0]) for k, v in points.items() if k != axis}, group=g)
+        at_g = {k: float(v[0]) for k, v in points.items() if k != axis}
+        peak = curve_peak(fit, axis, at_g, group=g)
         share = "" if peak.probability >= 0.995 else f"; peak in {peak.probability:.0%} of draws"
         label = f"{g} ({other}={fixed:.3g}{share})"
         draw_bands(ax, grid, pred.median, pred.mean_interval, colors[g], label)

@@ -196,7 +196,8 @@ def peak(
     session: Session, project: Project, fit_id: str, body: PeakRequest, cache: FitCache
 ) -> models.Peak:
     """Where a stored fit's curve peaks along the request's axis."""
-    return loaded(session, project, fit_id, cache).peak(
+    return models.curve_peak(
+        loaded(session, project, fit_id, cache),
         body.axis,
         {str(k): v for k, v in body.at.items()},
         group=body.group,

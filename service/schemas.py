@@ -341,9 +341,7 @@ class PeakRequest(GroupQuery):
     """Where the fitted curve peaks along ``axis`` with the other inputs held at ``at``."""
 
     axis: InputName = Field(description="the input swept, e.g. params for a model-wise peak")
-    at: InputPoint = Field(
-        default_factory=dict, description="values of the family's other inputs"
-    )
+    at: InputPoint = Field(default_factory=dict, description="values of the family's other inputs")
     bracket: tuple[Positive, Positive] | None = Field(
         None,
         description="(low, high) of axis to search, low < high (the library checks the order); "

@@ -63,7 +63,7 @@ the tests gives κ = 1.002 (90 % interval 0.989-1.015). When the base law falls 
 maximum of L(N) lies below κ·D (``u* ≈ -|s| w²(1+h)/(2h)``, ``s`` the base law's log-slope:
 about 2 % in N for |s| = 1, w = 0.2, h large; 17 % for |s| ≈ 0.9, w = 0.5, h = 1), and a steep
 enough base has no interior maximum at all. :func:`peak_location` reports the centre κ·D;
-where the loss actually peaks is :meth:`models.Fit.peak` (:mod:`models.peaks`).
+where the loss actually peaks is :func:`models.peaks.curve_peak`.
 
 When to use: sweeps that cross the interpolation threshold (model-wise: D fixed, N swept; or
 sample-wise: N fixed, D swept) and show a rise in test loss there. Not for LLM pre-training,
@@ -215,7 +215,7 @@ def peak_location(params: Mapping[str, Any], data: Any) -> np.ndarray:
     """The bump's centre ``kappa * D`` (the interpolation threshold), per posterior draw.
 
     Not the location of the loss curve's maximum, which a falling base law moves below it: for
-    that use :meth:`models.Fit.peak`.
+    that use :func:`models.peaks.curve_peak`.
 
     Parameters
     ----------

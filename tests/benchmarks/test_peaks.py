@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import models
 from benchmarks.peaks import Curve, observed_peak, score, summary
 from tests.models.test_peaks import STEEP, dd_fit
 
@@ -25,7 +26,7 @@ def test_no_interior_maximum_is_none() -> None:
 def test_score_and_summary_on_a_known_peak() -> None:
     fit = dd_fit(STEEP, chains=2, draws=200, spread=0.01)
     n = np.geomspace(10.0, 1000.0, 30)
-    true_max = fit.peak("params", {"data": 100.0}).median
+    true_max = models.curve_peak(fit, "params", {"data": 100.0}).median
     covered = Curve("hit", "params", {"data": 100.0}, n, np.exp(-((np.log(n / true_max)) ** 2)))
     missed = Curve("miss", "params", {"data": 100.0}, n, np.exp(-((np.log(n / 300.0)) ** 2)))
     flat = Curve("flat", "params", {"data": 100.0}, n, 1 / n)

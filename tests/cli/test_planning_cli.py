@@ -154,7 +154,9 @@ class TestPeak:
         record = run_json(
             capsys, "peak", dd_path, "--axis", "params", "--at", "data=100", "--prob", "0.8"
         )
-        expected = models.load_fit(dd_path).peak("params", {"data": 100.0}, probs=(0.8,))
+        expected = models.curve_peak(
+            models.load_fit(dd_path), "params", {"data": 100.0}, probs=(0.8,)
+        )
         assert record["median"] == pytest.approx(expected.median)
         assert record["intervals"]["80"] == pytest.approx(list(expected.interval(0.8)))
 

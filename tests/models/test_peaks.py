@@ -57,7 +57,7 @@ def test_peak_is_the_curves_maximum_not_the_bump_centre() -> None:
     truth_max = brute_force_maximum(STEEP, 10.0, 1000.0)
     assert truth_max < 0.9 * STEEP["kappa"] * D  # the premise: centre and maximum differ
     fit = dd_fit(STEEP, chains=2, draws=200, spread=1e-6)
-    peak = fit.peak("params", {"data": D})
+    peak = curve_peak(fit, "params", {"data": D})
     assert peak.probability == 1.0 and not peak.population
     assert peak.median == pytest.approx(truth_max, rel=2e-3)
     lo, hi = peak.interval(0.9)
@@ -68,8 +68,8 @@ def test_peak_is_the_curves_maximum_not_the_bump_centre() -> None:
 
 
 def test_posterior_spread_of_the_peak_follows_the_draws() -> None:
-    tight = dd_fit(STEEP, chains=2, draws=300, spread=0.005).peak("params", {"data": D})
-    wide = dd_fit(STEEP, chains=2, draws=300, spread=0.05).peak("params", {"data": D})
+    tight = curve_peak(dd_fit(STEEP, chains=2, draws=300, spread=0.005), "params", {"data": D})
+    wide = curve_peak(dd_fit(STEEP, chains=2, draws=300, spread=0.05), "params", {"data": D})
 
     def width(peak: models.Peak) -> float:
         lo, hi = peak.interval(0.9)
@@ -87,13 +87,13 @@ def test_a_monotone_law_has_no_peak() -> None:
 
 def test_bracket_excluding_the_peak_finds_none() -> None:
     fit = dd_fit(STEEP, chains=2, draws=50, spread=1e-6)
-    assert fit.peak("params", {"data": D}, bracket=(200.0, 1000.0)).probability == 0.0
+    assert curve_peak(fit, "params", {"data": D}, bracket=(200.0, 1000.0)).probability == 0.0
 
 
 def test_new_group_peak_draws_from_the_population() -> None:
     fit = dd_fit(STEEP, chains=2, draws=200, groups=["a", "b"], spread=0.01)
-    own = fit.peak("params", {"data": D}, group="a")
-    new = fit.peak("params", {"data": D})
+    own = curve_peak(fit, "params", {"data": D}, group="a")
+    new = curve_peak(fit, "params", {"data": D})
     assert not own.population and new.population and new.group is None
     assert np.isfinite(new.draws).mean() > 0.5
 

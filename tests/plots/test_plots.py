@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.collections import PathCollection
 
+import models
 import plots
 from models.data import Scales
 from plots.diagnostics import default_variables, pareto_k_values
@@ -137,7 +138,7 @@ def test_double_descent_shades_the_curves_maximum(double_descent):
     (ax,) = visible_axes(fig)
     dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
     assert len(dashed) == 1
-    expected = double_descent.peak("params", {"data": 100.0}).median
+    expected = models.curve_peak(double_descent, "params", {"data": 100.0}).median
     assert dashed[0].get_xdata()[0] == pytest.approx(expected, rel=0.02)
 
 
@@ -230,5 +231,5 @@ def test_random_features_peak_is_shaded_where_its_curve_peaks():
     fit = fake_fit("random_features", TRUTH, inputs={"params": n, "data": np.full(30, 100.0)})
     (ax,) = visible_axes(plots.figure("double_descent", fit))
     (dashed,) = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
-    expected = fit.peak("params", {"data": 100.0}).median
+    expected = models.curve_peak(fit, "params", {"data": 100.0}).median
     assert expected is not None and dashed.get_xdata()[0] == pytest.approx(expected, rel=0.02)

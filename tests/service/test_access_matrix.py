@@ -30,6 +30,7 @@ ROLES = {
     ("get", "/v1/projects/{project}/fits/{fit_id}/diagnostics"): "read",
     ("get", "/v1/projects/{project}/fits/{fit_id}/posterior"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/predict"): "read",
+    ("post", "/v1/projects/{project}/fits/{fit_id}/peak"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/plan"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/probability"): "read",
     ("post", "/v1/projects/{project}/fits/{fit_id}/compare"): "read",

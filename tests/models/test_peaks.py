@@ -104,6 +104,8 @@ def test_new_group_peak_draws_from_the_population() -> None:
         ({"axis": "steps", "at": {"data": D}}, "axis"),
         ({"axis": "params", "at": {}}, "at"),
         ({"axis": "params", "at": {"data": D, "steps": 3.0}}, "at"),
+        ({"axis": "params", "at": {"data": 0.0}}, "at"),
+        ({"axis": "params", "at": {"data": float("nan")}}, "at"),
         ({"axis": "params", "at": {"data": D}, "bracket": (5.0, 1.0)}, "bracket"),
         ({"axis": "params", "at": {"data": D}, "bracket": (0.0, 1.0)}, "bracket"),
         ({"axis": "params", "at": {"data": D}, "group": "nope"}, "group"),
@@ -115,3 +117,23 @@ def test_bad_requests_name_the_field(kwargs: dict[str, object], field: str) -> N
     with pytest.raises(PredictionError) as err:
         curve_peak(fit, **kwargs)  # type: ignore[arg-type]
     assert err.value.field == field
+
+
+def test_a_stacked_fit_peaks_in_its_double_descent_members_share_of_draws() -> None:
+    """Family auto: the mixture's draws come from each law by its weight; only the
+    double-descent member's curves peak, at that member's maximum."""
+    from models.auto import combine
+    from models.discrepancy import Discrepancy, log10_ranges
+
+    n = np.geomspace(10.0, 1000.0, 30)
+    inputs = {"params": n, "data": np.full(len(n), D)}
+    members = [
+        dd_fit(STEEP, chains=2, draws=500, spread=1e-6),
+        fake_fit("chinchilla", inputs=inputs, chains=2, draws=500),
+    ]
+    for m in members:
+        m.discrepancy = Discrepancy.from_prior(log10_ranges(m.data.inputs, m.family.inputs))
+    stacked = combine(members, np.array([0.6, 0.4]), members[0].data, None, members[0].settings)
+    peak = curve_peak(stacked, "params", {"data": D})
+    assert peak.probability == pytest.approx(0.6, abs=0.03)
+    assert peak.median == pytest.approx(brute_force_maximum(STEEP, 10.0, 1000.0), rel=2e-3)

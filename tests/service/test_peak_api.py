@@ -76,6 +76,8 @@ def test_a_bracket_limits_the_search(api):
         ({"axis": "steps", "at": {"data": 100.0}}, 422, "axis"),
         ({"axis": "params"}, 422, "at"),
         ({"axis": "params", "at": {"data": 100.0, "steps": 1.0}}, 422, "at"),
+        ({"axis": "params", "at": {"data": 0.0}}, 422, "at"),
+        ({"axis": "params", "at": {"data": -1.0}}, 422, "at.data"),
         ({"axis": "params", "at": {"data": 100.0}, "bracket": [50.0, 20.0]}, 422, "bracket"),
         ({"axis": "params", "at": {"data": 100.0}, "bracket": [0.0, 20.0]}, 422, "bracket.0"),
         ({"axis": "params", "at": {"data": 100.0}, "group": "nope"}, 422, "group"),

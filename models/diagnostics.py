@@ -154,6 +154,14 @@ def diagnose(
                 "again from the main mode's draws; the draws kept are the second run's",
             )
         )
+    if init.get("mass_matrix"):
+        found.append(
+            FitWarning(
+                "mass_matrix_fallback",
+                "the low-rank mass matrix diverged on this posterior; the draws kept are a "
+                "second run's with the diagonal one",
+            )
+        )
     if divergences:
         found.append(
             FitWarning(

@@ -69,7 +69,8 @@ class SamplerSettings:
     cores: int | None = None
     # nutpie mass-matrix adaptation. "auto": "low_rank" when every parameter is shared (it learns
     # the floor/amplitude/exponent correlations: 2-4x the ESS per second measured), "diag" for
-    # hierarchical models, where low_rank measured many more divergences (BENCHMARKS.md).
+    # hierarchical models, where low_rank measured many more divergences (BENCHMARKS.md); a
+    # low_rank run that diverges is sampled again with diag (_diag_fallback).
     adaptation: str = "auto"
     init: str = "multistart"
 
@@ -245,6 +246,7 @@ def _sample(
             progress(reported[0])
 
     restartable = report is not None and settings.chains > 1
+    mass_matrix: dict[str, Any] | None = None
     try:
         trace = _nuts(compiled, config, settings, report_progress, remaining(), restartable)
         if report is not None and restartable:
@@ -260,6 +262,10 @@ def _sample(
                 report.stuck = stuck_chains(trace["sample_stats"]["logp"].values)
             else:
                 _drop_unconstrained(trace)
+        fallback = _diag_fallback(trace, config, settings)
+        if fallback is not None:
+            trace = _nuts(compiled, config, fallback, report_progress, remaining(), False)
+            mass_matrix = {"first": "low_rank", "divergences": _divergences(trace), "used": "diag"}
     except TimeoutError:
         raise FitTimeoutError(
             f"sampling exceeded the time limit of {time_limit_s:g} s and was stopped; "
@@ -273,6 +279,8 @@ def _sample(
         if "run" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
     trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
+    if mass_matrix is not None:
+        trace.attrs["init"]["mass_matrix"] = mass_matrix
     if chosen:
         trace.attrs["centring"] = {name: lam.tolist() for name, lam in chosen.items()}
     return trace
@@ -344,6 +352,29 @@ def _drop_unconstrained(trace: Any) -> None:
     for name in ("unconstrained_posterior", "warmup_unconstrained_posterior"):
         if name in trace.children:
             del trace[name]
+
+
+def _divergences(trace: Any) -> int:
+    return int(trace["sample_stats"]["diverging"].values.sum())
+
+
+def _diag_fallback(
+    trace: Any, config: ModelConfig, settings: SamplerSettings
+) -> SamplerSettings | None:
+    """Settings for a second run with the diagonal mass matrix, or None.
+
+    Only when ``auto`` chose ``low_rank`` (one group) and the run diverged: on the planning
+    calibration's small single-group sweeps low-rank adaptation diverged in 7 of 40 fits (up to
+    40 transitions, three of them in two modes) where diag diverged in none, while on identified
+    single-group posteriors low-rank samples far better (BENCHMARKS.md "Mass matrix"). A
+    divergence says the learned metric does not fit the posterior's curvature, so the draws are
+    replaced by a diag run's, not kept alongside them.
+    """
+    if settings.adaptation != "auto" or _adaptation(config, settings) != "low_rank":
+        return None
+    if _divergences(trace) == 0:
+        return None
+    return replace(settings, adaptation="diag")
 
 
 def _adaptation(config: ModelConfig, settings: SamplerSettings) -> str:

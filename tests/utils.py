@@ -200,3 +200,20 @@ def replace_sampler(mp: pytest.MonkeyPatch, fake: Callable[..., Any] = fake_samp
 def replace_fit(mp: pytest.MonkeyPatch, fake: Callable[..., Fit]) -> None:
     """Replace :func:`models.fit` where ``models.backtest`` calls it, while ``mp`` lives."""
     mp.setattr(models.fitting, "fit", fake)
+
+
+def minimal_trace(seed: int = 2, chains: int = 2, draws: int = 200) -> xr.DataTree:
+    """A trace with one parameter ``a`` and the sample stats ``diagnose`` reads (no divergence)."""
+    rng = np.random.default_rng(seed)
+    shape = (chains, draws)
+    return xr.DataTree.from_dict(
+        {
+            "posterior": xr.Dataset({"a": (("chain", "draw"), rng.standard_normal(shape))}),
+            "sample_stats": xr.Dataset(
+                {
+                    "diverging": (("chain", "draw"), np.zeros(shape, bool)),
+                    "energy": (("chain", "draw"), rng.standard_normal(shape)),
+                }
+            ),
+        }
+    )

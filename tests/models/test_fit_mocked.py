@@ -127,3 +127,47 @@ def test_duplicate_rows_are_reported(mock_sampler):
         w.code == "duplicate_rows" and "2 duplicate rows" in w.message
         for w in fit.diagnostics.warnings
     )
+
+
+def _stats(divergent: int) -> dict:
+    import xarray as xr
+
+    diverging = np.zeros((2, 50), dtype=bool)
+    diverging.flat[:divergent] = True
+    return {"sample_stats": xr.Dataset({"diverging": (("chain", "draw"), diverging)})}
+
+
+@pytest.mark.parametrize(
+    ("groups", "adaptation", "divergent", "again"),
+    [
+        (1, "auto", 3, True),  # auto chose low_rank, and it diverged: diag again
+        (1, "auto", 0, False),  # low_rank sampled cleanly: keep it
+        (3, "auto", 3, False),  # hierarchical: auto already chose diag
+        (1, "low_rank", 3, False),  # asked for by name: never overridden
+    ],
+)
+def test_a_diverging_low_rank_run_is_sampled_again_with_diag(groups, adaptation, divergent, again):
+    from models.config import resolve_config
+    from models.sampling import _diag_fallback
+
+    config, _ = resolve_config(models.get_family("chinchilla"), groups)
+    settings = models.SamplerSettings(adaptation=adaptation)
+    fallback = _diag_fallback(_stats(divergent), config, settings)
+    assert (fallback is not None) == again
+    if again:
+        assert fallback == models.SamplerSettings(adaptation="diag")
+
+
+def test_the_fallback_is_reported_as_a_warning():
+    from models.diagnostics import diagnose
+    from tests.utils import minimal_trace
+
+    trace = minimal_trace()
+    assert not [w for w in diagnose(trace, None).warnings if w.code == "mass_matrix_fallback"]
+    trace.attrs["init"] = {
+        "method": "jitter",
+        "mass_matrix": {"first": "low_rank", "divergences": 0, "used": "diag"},
+    }
+    d = diagnose(trace, None)
+    (warning,) = [w for w in d.warnings if w.code == "mass_matrix_fallback"]
+    assert "diagonal" in warning.message and d.init["mass_matrix"]["used"] == "diag"

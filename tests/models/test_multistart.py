@@ -165,22 +165,10 @@ def test_restart_starts_are_draws_of_the_main_mode_chosen_by_the_chain_seed() ->
 
 
 def test_a_restart_and_a_chain_still_stuck_are_reported_and_fail_convergence() -> None:
-    import xarray as xr
-
     from models.diagnostics import diagnose
+    from tests.utils import minimal_trace
 
-    rng = np.random.default_rng(2)
-    trace = xr.DataTree.from_dict(
-        {
-            "posterior": xr.Dataset({"a": (("chain", "draw"), rng.standard_normal((2, 200)))}),
-            "sample_stats": xr.Dataset(
-                {
-                    "diverging": (("chain", "draw"), np.zeros((2, 200), bool)),
-                    "energy": (("chain", "draw"), rng.standard_normal((2, 200))),
-                }
-            ),
-        }
-    )
+    trace = minimal_trace()
     report = ms.InitReport("multistart", 16, 0, (88.9, 56.7), 1, 0.1)
     report.restarted, report.chain_logp, report.stuck = (1,), (84.2, 51.9), (1,)
     trace.attrs["init"] = report.to_dict()

@@ -64,9 +64,9 @@ def test_true_optimum_inside_the_90_interval_in_most_simulations(simulations):
     """Acceptance: the true N*(C) lies in the 90 % interval in >= 85 % of simulations.
 
     Every simulation counts, converged or not (a user sees the warning, not a missing answer).
-    Measured (seeded, 40 simulations, 4 x 1000 draws): 40/40 inside; 6 fits converged, the
-    others had divergences (this small-scale design leaves A, B and the exponents confounded),
-    as BENCHMARKS.md reports.
+    Measured (seeded, 40 simulations, 4 x 1000 draws): 39/40 inside; 15 fits converged, the
+    others miss on R-hat or ESS (this small-scale design leaves A, B and the exponents
+    confounded), as BENCHMARKS.md reports.
     """
     inside = []
     for truth, fit, _ in simulations:
@@ -145,3 +145,13 @@ def test_top_ranked_run_narrows_the_target_more_than_a_random_one_of_equal_cost(
 def width(fit: models.Fit, point: dict[str, float]) -> float:
     lo, hi = fit.predict([point], probs=(0.9,)).mean_interval[0.9]
     return float(np.log(hi[0]) - np.log(lo[0]))
+
+
+def test_no_sweep_keeps_a_diverging_low_rank_run(simulations):
+    """Low-rank adaptation diverged on 7 of these 40 sweeps (up to 40 transitions, three fits
+    in two modes); each such fit is sampled again with the diagonal mass matrix, which
+    measured no divergence on any of them (BENCHMARKS.md "Mass matrix")."""
+    fallbacks = [f for _, f, _ in simulations if f.diagnostics.init.get("mass_matrix")]
+    assert fallbacks, "no low-rank run diverged: the fallback was not exercised"
+    assert all(f.diagnostics.init["mass_matrix"]["used"] == "diag" for f in fallbacks)
+    assert sum(f.diagnostics.divergences for _, f, _ in simulations) <= 2

@@ -249,6 +249,11 @@ def _sample(
     mass_matrix: dict[str, Any] | None = None
     try:
         trace = _nuts(compiled, config, settings, report_progress, remaining(), restartable)
+        # the metric first (a diverging low-rank run is replaced), then the chains' modes
+        used = _diag_fallback(trace, config, settings) or settings
+        if used is not settings:
+            trace = _nuts(compiled, config, used, report_progress, remaining(), restartable)
+            mass_matrix = {"first": "low_rank", "used": "diag"}
         if report is not None and restartable:
             stuck = stuck_chains(trace["sample_stats"]["logp"].values)
             if stuck:
@@ -258,14 +263,12 @@ def _sample(
                 )
                 starts = restart_starts(trace["sample_stats"]["unconstrained_draw"].values, stuck)
                 again = replace(compiled, initial_point_func=starts)
-                trace = _nuts(again, config, settings, report_progress, remaining(), False)
+                trace = _nuts(again, config, used, report_progress, remaining(), False)
                 report.stuck = stuck_chains(trace["sample_stats"]["logp"].values)
             else:
                 _drop_unconstrained(trace)
-        fallback = _diag_fallback(trace, config, settings)
-        if fallback is not None:
-            trace = _nuts(compiled, config, fallback, report_progress, remaining(), False)
-            mass_matrix = {"first": "low_rank", "divergences": _divergences(trace), "used": "diag"}
+        if mass_matrix is not None:
+            mass_matrix["divergences"] = _divergences(trace)
     except TimeoutError:
         raise FitTimeoutError(
             f"sampling exceeded the time limit of {time_limit_s:g} s and was stopped; "

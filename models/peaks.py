@@ -44,13 +44,12 @@ import numpy as np
 from models.build import scaled_inputs
 from models.errors import PredictionError
 from models.posterior import check_group, group_draws
-from models.predict import check_probs, interval_tag
+from models.predict import check_probs, interval_tag, log_curve
 
 if TYPE_CHECKING:
     from models.result import Fit
 
 GRID = 241  # grid points over the bracket (two decades: ~2 % in x apart before refinement)
-_BLOCK = 1 << 19  # grid points x draws per curve call (4 MB of float64)
 
 
 @dataclass(frozen=True)
@@ -172,14 +171,15 @@ def curve_peak(
         )
     params = group_draws(fit.draws, family, fit.config.pooling, fit.groups, group, seed=seed)
     grid = np.geomspace(lo, hi, GRID)
-    log_curve = _log_curve(fit, axis, grid, at, params)
+    natural = {axis: grid, **{k: np.full(GRID, v) for k, v in at.items()}}
+    log_y = log_curve(family.curve, scaled_inputs(natural, family.inputs, fit.scales), params)
     return Peak(
         axis=axis,
         at=at,
         group=group,
         population=not seen,
         bracket=(float(lo), float(hi)),
-        draws=interior_maximum(np.log(grid), log_curve),
+        draws=interior_maximum(np.log(grid), log_y),
         probs=tuple(float(p) for p in probs),
     )
 
@@ -198,8 +198,8 @@ def interior_maximum(log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
     is_max = (mid >= left) & (mid > right) & np.isfinite(mid)
     best = np.where(is_max, mid, -np.inf)
     i = np.argmax(best, axis=0)  # interior index - 1
-    found = np.isfinite(best[i, np.arange(y.shape[1])])
     cols = np.arange(y.shape[1])
+    found = np.isfinite(best[i, cols])
     a, b, c = left[i, cols], mid[i, cols], right[i, cols]
     curvature = a - 2 * b + c
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -209,28 +209,8 @@ def interior_maximum(log_x: np.ndarray, log_y: np.ndarray) -> np.ndarray:
     return np.where(found, np.exp(location), np.nan)
 
 
-def _log_curve(
-    fit: Fit,
-    axis: str,
-    grid: np.ndarray,
-    at: Mapping[str, float],
-    params: Mapping[str, np.ndarray],
-) -> np.ndarray:
-    """Log of the mean curve, (grid points, draws), model units (the loss scale is a shift)."""
-    natural = {axis: grid, **{k: np.full(len(grid), v) for k, v in at.items()}}
-    x = scaled_inputs(natural, fit.family.inputs, fit.scales)
-    p = {k: v[None, :] for k, v in params.items()}
-    n_draws = len(next(iter(params.values())))
-    out = np.empty((len(grid), n_draws))
-    step = max(1, _BLOCK // max(n_draws, 1))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for i in range(0, len(grid), step):
-            block = {k: v[i : i + step, None] for k, v in x.items()}
-            np.log(fit.family.curve(np, block, p), out=out[i : i + step])
-    return out
-
-
 def _observed(fit: Fit, axis: str, group: str | None) -> tuple[float, float]:
+    """The observed range of ``axis``, exactly as measured (the group's rows when fitted)."""
     mask = None if group is None else np.asarray(fit.data.group == group)
     values = np.asarray(fit.data.inputs[axis] if mask is None else fit.data.inputs[axis][mask])
     values = values[values > 0]

@@ -99,17 +99,8 @@ def predict_draws(
     ``sigma_s``, the same ``eps_s`` at every point: each point's marginal (all its intervals use)
     is exact, and S variates instead of P x S were most of this function's time.
     """
-    p = {k: v[None, :] for k, v in params.items()}
-    xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
     sigma = noise["sigma"]
-    n_points = len(next(iter(xs.values())))
-    log_mean = np.empty((n_points, len(sigma)))
-    # a block of rows at a time keeps the curve's temporaries in cache (a fifth faster)
-    step = max(1, _BLOCK // max(len(sigma), 1))
-    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        for i in range(0, n_points, step):
-            block = {k: v[i : i + step] for k, v in xs.items()}
-            np.log(curve(np, block, p), out=log_mean[i : i + step])
+    log_mean = log_curve(curve, x, params)
     log_mean += np.log(loss_scale)
     rng = np.random.default_rng(seed)
     if "nu" in noise:
@@ -118,6 +109,26 @@ def predict_draws(
         eps = rng.standard_normal(sigma.shape)
     eps *= sigma
     return log_mean, log_mean + eps[None, :]
+
+
+def log_curve(
+    curve: Any, x: Mapping[str, np.ndarray], params: Mapping[str, np.ndarray]
+) -> np.ndarray:
+    """Log of the mean curve, (points, draws), in model units: ``x`` per point, ``params`` (S,).
+
+    A block of points at a time keeps the curve's temporaries in cache (a fifth faster).
+    """
+    p = {k: v[None, :] for k, v in params.items()}
+    xs = {k: np.asarray(v)[:, None] for k, v in x.items()}
+    n_draws = len(next(iter(params.values())))
+    n_points = len(next(iter(xs.values())))
+    out = np.empty((n_points, n_draws))
+    step = max(1, _BLOCK // max(n_draws, 1))
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        for i in range(0, n_points, step):
+            block = {k: v[i : i + step] for k, v in xs.items()}
+            np.log(curve(np, block, p), out=out[i : i + step])
+    return out
 
 
 def summarize_draws(

@@ -67,7 +67,7 @@ def max_per_run_arg(p: argparse.ArgumentParser, default: int | str | None) -> No
     """``--max-per-run K`` (or ``none``): thinning of long run trajectories."""
     p.add_argument(
         "--max-per-run",
-        type=_max_per_run,
+        type=int_or_none,
         default=default,
         metavar="K|none",
         help="thin each run to at most K log-spaced checkpoints before fitting; 'none' keeps "
@@ -75,7 +75,8 @@ def max_per_run_arg(p: argparse.ArgumentParser, default: int | str | None) -> No
     )
 
 
-def _max_per_run(text: str) -> int | str | None:
+def int_or_none(text: str) -> int | str | None:
+    """An integer, or ``none`` (None); ``default`` passes through (a remote command's default)."""
     if text.strip().lower() == "none":
         return None
     if text == "default":  # remote fit's default: the server's own (argparse converts defaults)
@@ -100,7 +101,20 @@ def sampler_args(p: argparse.ArgumentParser) -> None:
         choices=models.sampling.INITS,
         help="chain starts: local optima from prior draws (multistart) or nutpie's jitter",
     )
+    max_draws_arg(p, defaults.max_draws)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def max_draws_arg(p: argparse.ArgumentParser, default: int | str | None) -> None:
+    """``--max-draws K`` (or ``none``): the longer run of a fit that mixed too slowly."""
+    p.add_argument(
+        "--max-draws",
+        type=int_or_none,
+        default=default,
+        metavar="K|none",
+        help="a fit short of convergence only on R-hat or ESS is sampled again with more draws "
+        f"per chain, at most K ('none': never; default {models.SamplerSettings().max_draws})",
+    )
 
 
 def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
@@ -112,6 +126,7 @@ def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
         target_accept=args.target_accept,
         seed=args.seed,
         init=args.init,
+        max_draws=args.max_draws,
     )
 
 

@@ -70,6 +70,9 @@ class Diagnostics:
     # Pooled parameter -> centring per group, 0 non-centred to 1 centred (models.centring);
     # None when nothing is partially pooled.
     centring: dict[str, list[float]] | None = None
+    # A fit that mixed too slowly and was sampled again with more draws (models.extension):
+    # draws [asked, used], the first run's reasons and R-hat/ESS; None when it was not.
+    extension: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""

@@ -6,25 +6,26 @@ at its one definition.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, Unpack
 
 import numpy as np
 
-from models import sampling
+from models import extension, sampling
 from models.build import ModelData, prepare
 from models.checks import check_data, check_identification
 from models.config import ModelConfig, resolve_config
 from models.data import Scales, ScalingData
 from models.defaults import COMPARE_POOLING
-from models.diagnostics import FitWarning, Thresholds, diagnose
+from models.diagnostics import Diagnostics, FitWarning, Thresholds, diagnose
 from models.discrepancy import Discrepancy, log10_ranges
-from models.errors import FamilyError
+from models.errors import FamilyError, FitTimeoutError
 from models.families import ScalingLaw
 from models.posterior import noise_draws, observation_draws
 from models.result import Fit
 from models.runs import check_max_per_run, run_offsets, thin_runs
-from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn
+from models.sampling import COMPILE_CACHE, CompileCache, ProgressFn, SamplerSettings
 from models.spec import FitSpec, SpecFields, as_spec
 
 
@@ -86,13 +87,19 @@ def fit(
     data, thinning = thin_runs(data, spec.max_per_run)
     scales = scales or data.default_scales(fam.inputs)
     md = prepare(data, fam.inputs, scales)
+    started = time.monotonic()
+    settings = spec.settings
     trace = sampling.sample_posterior(
-        config, md, spec.settings, progress=progress, cache=cache, time_limit_s=time_limit_s
+        config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
-    posterior = trace["posterior"].to_dataset()
-    loglik = pointwise_log_likelihood(config, md, posterior)
-    diagnostics = diagnose(trace, loglik, thresholds=th, warnings=found)
-    result = Fit(fam, config, scales, spec.settings, trace, data, diagnostics)
+    diagnostics = _diagnosed(trace, config, md, th, found)
+    more = extension.longer(diagnostics, settings)
+    if more is not None:
+        trace, diagnostics, settings = _sampled_longer(
+            (trace, diagnostics, settings), more, config, md, th, found, progress, cache,
+            None if time_limit_s is None else time_limit_s - (time.monotonic() - started),
+        )  # fmt: skip
+    result = Fit(fam, config, scales, settings, trace, data, diagnostics)
     extra = check_identification(result, th)
     result.diagnostics = replace(
         diagnostics,
@@ -102,6 +109,57 @@ def fit(
     # Until leave-future-out sizes it (family auto), the discrepancy is the prior's.
     result.discrepancy = Discrepancy.from_prior(log10_ranges(data.inputs, fam.inputs))
     return result
+
+
+def _diagnosed(
+    trace: Any, config: ModelConfig, md: ModelData, th: Thresholds, found: list[FitWarning]
+) -> Diagnostics:
+    loglik = pointwise_log_likelihood(config, md, trace["posterior"].to_dataset())
+    return diagnose(trace, loglik, thresholds=th, warnings=found)
+
+
+def _sampled_longer(
+    first: tuple[Any, Diagnostics, SamplerSettings],
+    more: SamplerSettings,
+    config: ModelConfig,
+    md: ModelData,
+    th: Thresholds,
+    found: list[FitWarning],
+    progress: ProgressFn | None,
+    cache: CompileCache,
+    time_left_s: float | None,
+) -> tuple[Any, Diagnostics, SamplerSettings]:
+    """The fit sampled again with ``more`` draws (:mod:`models.extension`), or the first run.
+
+    Progress restarts at the share of the work the first run was: the fit just got longer. A
+    second run the time limit stops leaves the first run's draws, with the reason recorded.
+    """
+    trace, diagnostics, settings = first
+    done = settings.draws + settings.tune
+    share = done / (done + more.draws + more.tune)
+
+    def longer_progress(fraction: float) -> None:
+        if progress is not None:
+            progress(share + (1 - share) * fraction)
+
+    record = extension.report(diagnostics, settings, more)
+    why = "; ".join(diagnostics.reasons)
+    try:
+        if time_left_s is not None and time_left_s <= 0:
+            raise FitTimeoutError("no time left", field="sampler")
+        again = sampling.sample_posterior(
+            config, md, more, progress=longer_progress, cache=cache, time_limit_s=time_left_s
+        )
+    except FitTimeoutError:
+        record["draws"] = [settings.draws, settings.draws]
+        record["stopped"] = "the time limit stopped the longer run; the first run's draws are kept"
+        return trace, replace(diagnostics, extension=record), settings
+    note = FitWarning(
+        "longer_run",
+        f"{settings.draws} draws per chain mixed too slowly ({why}); the fit was sampled again "
+        f"with {more.draws} and only those draws are kept",
+    )
+    return again, replace(_diagnosed(again, config, md, th, [*found, note]), extension=record), more
 
 
 def validate_fit(

@@ -73,6 +73,10 @@ class SamplerSettings:
     # low_rank run that diverges is sampled again with diag (_diag_fallback).
     adaptation: str = "auto"
     init: str = "multistart"
+    # A fit short of convergence only because its chains were too short (R-hat or ESS; no
+    # divergence, no chain in a minor mode) is sampled once more with more draws per chain, at
+    # most this many (models.extension); None, or not above ``draws``: never.
+    max_draws: int | None = 4000
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains", "seed"):
@@ -101,6 +105,12 @@ class SamplerSettings:
             raise SettingsError(f"init must be one of {', '.join(INITS)}", field="init")
         if self.cores is not None and self.cores < 1:
             raise SettingsError("cores must be >= 1", field="cores")
+        if self.max_draws is not None and (
+            isinstance(self.max_draws, bool) or not isinstance(self.max_draws, int)
+        ):
+            raise SettingsError("max_draws must be an integer or None", field="max_draws")
+        if self.max_draws is not None and self.max_draws < MIN_DRAWS:
+            raise SettingsError(f"max_draws must be at least {MIN_DRAWS}", field="max_draws")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -194,6 +194,13 @@ class SamplerSpec(Strict):
         description="chain starts: local optima reached from prior draws (multistart) or "
         "nutpie's jittered support point (jitter)",
     )
+    max_draws: int | None = Field(
+        4000,
+        ge=10,
+        description="a fit short of convergence only on R-hat or ESS (no divergence, no chain "
+        "in a minor mode) is sampled again with more draws per chain, at most this many; "
+        "null, or not above draws: never",
+    )
 
 
 class FilterSpec(Strict):

@@ -71,6 +71,16 @@ def queue_fit(session: Session, settings: Settings, project: Project, body: FitR
             raise Invalid(
                 f"sampler.{name} exceeds the server limit {limit}", field=f"sampler.{name}"
             )
+    longest = body.sampler.max_draws
+    if longest is not None and longest > settings.max_draws:
+        if "max_draws" in body.sampler.model_fields_set:
+            raise Invalid(
+                f"sampler.max_draws exceeds the server limit {settings.max_draws}",
+                field="sampler.max_draws",
+            )
+        # the default cap, on a server whose draws limit is lower: the server's limit caps it
+        sampler = body.sampler.model_copy(update={"max_draws": settings.max_draws})
+        body = body.model_copy(update={"sampler": sampler})
     try:  # the sampler's own range checks (the seed's bound is nutpie's), now rather than at run
         models.SamplerSettings(**body.sampler.model_dump())
     except models.SettingsError as exc:

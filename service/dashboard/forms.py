@@ -95,12 +95,17 @@ def fit_request(form: Form) -> FitRequest:
         "pooling": pairs(pooling, "pooling") if pooling and "=" in pooling else pooling,
         "priors": priors,
         "likelihood": form.get("likelihood") or None,
-        "sampler": {k: form[k] for k in SAMPLER_FIELDS if form.get(k)},
+        "sampler": {k: _sampler_value(k, form[k]) for k in SAMPLER_FIELDS if form.get(k)},
         "filters": {"groups": groups or None},
         "name": form.get("name", ""),
         "tags": names(form.get("tags")),
     }
     return validated(FitRequest, data)
+
+
+def _sampler_value(name: str, text: str) -> str | None:
+    """A sampler field's text; ``max_draws`` ``none`` is None (never sample longer)."""
+    return None if name == "max_draws" and text.lower() == "none" else text
 
 
 def predict_request(form: Form) -> PredictRequest:

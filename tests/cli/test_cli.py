@@ -198,3 +198,26 @@ def test_console_script_help():
         [exe, "--help"], capture_output=True, text=True, check=True, timeout=120
     )
     assert "bayescale demo" in result.stdout and "fit" in result.stdout
+
+
+@pytest.mark.parametrize(("max_draws", "draws"), [("none", 60), ("120", 120)])
+def test_max_draws_bounds_the_longer_run(
+    capsys, tmp_path, example_csv, mock_sampler, max_draws, draws
+):
+    # prior draws at 2 x 60 miss the ESS mark (200): sampled again with up to 4x the draws
+    code, out, err = run(
+        capsys, "fit", str(example_csv), "--family", "chinchilla", "--draws", "60",
+        "--chains", "2", "--max-draws", max_draws,
+        "-o", str(tmp_path / "f.nc"), "--json", "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    diagnostics = json.loads(out)["diagnostics"]
+    assert diagnostics["draws"] == draws
+    assert (diagnostics["extension"] is None) == (max_draws == "none")
+
+
+def test_max_draws_below_the_minimum_names_the_option(capsys, tmp_path, example_csv):
+    code, _, err = run(
+        capsys, "fit", str(example_csv), "--max-draws", "5", "-o", str(tmp_path / "f.nc")
+    )
+    assert code == 2 and "max_draws" in err

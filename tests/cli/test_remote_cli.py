@@ -90,6 +90,20 @@ def test_backtest_through_remote_fit(server, runs_csv, capsys):
     assert scores["n_train"] + scores["n_test"] == 32
 
 
+def test_max_draws_none_is_sent_as_null(server, runs_csv, capsys):
+    run(capsys, "remote", "upload", "runs", str(runs_csv))
+    # prior draws at 2 x 40 miss the ESS mark: the server's default samples them longer
+    code, out, err = run(capsys, "remote", "fit", "runs", *SMALL, "--wait", "--json")
+    assert code == 0, err
+    assert json.loads(out)["diagnostics"]["draws"] > 40
+    code, out, err = run(
+        capsys, "remote", "fit", "runs", *SMALL, "--max-draws", "none", "--wait", "--json"
+    )
+    assert code == 0, err
+    diagnostics = json.loads(out)["diagnostics"]
+    assert diagnostics["draws"] == 40 and diagnostics["extension"] is None
+
+
 def test_server_errors_are_one_line_exit_2(server, capsys):
     code, out, err = run(capsys, "remote", "predict", "nope", "--at", "params=1e8")
     assert code == 2 and out == "" and err.startswith("error: 404") and err.count("\n") == 1

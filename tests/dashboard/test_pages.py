@@ -402,6 +402,7 @@ class TestFits:
         assert (
             'name="draws" value="1000"' in r.text and 'name="target_accept" value="0.95"' in r.text
         )
+        assert 'name="max_draws" value="4000"' in r.text
         assert '<option value="runs" selected>' in r.text
 
     @pytest.mark.parametrize(

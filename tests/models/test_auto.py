@@ -134,7 +134,9 @@ def test_a_lone_law_over_a_derived_compute_still_takes_n_and_d(mock_sampler):
     )
     inputs = dict(data.inputs, compute=6 * data.inputs["params"] * data.inputs["data"])
     work = models.ScalingData(inputs, data.loss, data.group)
-    member = models.fit(work, "power_law", family_options={"x": "compute"}, settings=SMALL)
+    # as many draws as the mixture takes (a longer run would change which draws it resamples)
+    alone = SMALL.with_(max_draws=None)
+    member = models.fit(work, "power_law", family_options={"x": "compute"}, settings=alone)
     # as fit_auto sizes it: distances along the inputs the user gave
     member.discrepancy = Discrepancy.from_prior(log10_ranges(work.inputs, ["params", "data"]))
     fit = combine([member], np.array([1.0]), work, 6.0, SMALL)

@@ -64,9 +64,9 @@ def test_true_optimum_inside_the_90_interval_in_most_simulations(simulations):
     """Acceptance: the true N*(C) lies in the 90 % interval in >= 85 % of simulations.
 
     Every simulation counts, converged or not (a user sees the warning, not a missing answer).
-    Measured (seeded, 40 simulations, 4 x 1000 draws): 39/40 inside; 15 fits converged, the
-    others miss on R-hat or ESS (this small-scale design leaves A, B and the exponents
-    confounded), as BENCHMARKS.md reports.
+    Measured (seeded, 40 simulations, 4 x 1000 draws, longer runs where they mixed slowly):
+    40/40 inside; 37 fits converged (this small-scale design leaves A, B and the exponents
+    confounded, so many chains mix slowly), as BENCHMARKS.md reports.
     """
     inside = []
     for truth, fit, _ in simulations:
@@ -155,3 +155,18 @@ def test_no_sweep_keeps_a_diverging_low_rank_run(simulations):
     assert fallbacks, "no low-rank run diverged: the fallback was not exercised"
     assert all(f.diagnostics.init["mass_matrix"]["used"] == "diag" for f in fallbacks)
     assert sum(f.diagnostics.divergences for _, f, _ in simulations) <= 2
+
+
+def test_sweeps_that_mix_slowly_are_sampled_longer_and_converge(simulations):
+    """Issue 18: >= 36 of 40 small sweeps converge. Measured: 25 of 40 first runs missed only on
+    R-hat or ESS and were sampled again with 2-4x the draws; 37 of 40 converged (15 without the
+    longer runs; BENCHMARKS.md "Longer runs")."""
+    fits = [f for _, f, _ in simulations]
+    longer = [f for f in fits if f.diagnostics.extension is not None]
+    assert longer, "no fit was sampled longer: the extension was not exercised"
+    assert all(
+        f.settings.draws > SETTINGS.draws
+        for f in longer
+        if "stopped" not in f.diagnostics.extension
+    )
+    assert sum(f.diagnostics.converged for f in fits) >= 35

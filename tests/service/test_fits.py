@@ -228,3 +228,35 @@ def test_fit_over_its_time_limit_ends_failed(client, keys, dataset, monkeypatch)
     assert seen["limit"] == 3.0
     assert done["status"] == "failed" and "time limit" in done["error"]["reason"]
     assert done["error"]["field"] == "sampler"
+
+
+def test_max_draws_null_reaches_the_sampler_and_the_default_samples_longer(
+    client, keys, dataset, mock_sampler
+):
+    # prior draws at 2 x 50 miss the ESS mark (200): by default the fit is sampled longer
+    never = submit(client, keys, sampler={"draws": 50, "tune": 10, "chains": 2, "max_draws": None})
+    assert never.status_code == 202, never.text
+    run_worker(client)
+    longer = submit(client, keys)
+    run_worker(client)
+    path = "/v1/projects/alpha/fits/"
+    first = client.get(path + never.json()["id"], headers=keys.headers("read")).json()
+    second = client.get(path + longer.json()["id"], headers=keys.headers("read")).json()
+    assert first["diagnostics"]["draws"] == 50 and first["diagnostics"]["extension"] is None
+    assert second["diagnostics"]["draws"] > 50
+    assert second["diagnostics"]["extension"]["draws"] == [50, second["diagnostics"]["draws"]]
+
+
+def test_max_draws_over_the_server_limit_is_refused_and_the_default_is_capped(
+    client, keys, dataset, mock_sampler
+):
+    client.app.state.settings.max_draws = 200
+    over = submit(client, keys, sampler={"draws": 50, "tune": 10, "chains": 2, "max_draws": 300})
+    assert over.status_code == 422 and over.json()["field"] == "sampler.max_draws"
+    capped = submit(client, keys)  # the default cap (4000) meets the server's 200
+    assert capped.status_code == 202, capped.text
+    run_worker(client)
+    done = client.get(
+        f"/v1/projects/alpha/fits/{capped.json()['id']}", headers=keys.headers("read")
+    ).json()
+    assert 50 < done["diagnostics"]["draws"] <= 200

@@ -40,6 +40,7 @@ def test_sampler_bounds_are_the_models_bounds() -> None:
     assert bound("chains", annotated_types.Ge) == sampling.MIN_CHAINS
     assert bound("target_accept", annotated_types.Ge) == sampling.MIN_TARGET_ACCEPT
     assert bound("target_accept", annotated_types.Lt) == 1
+    assert bound("max_draws", annotated_types.Ge) == sampling.MIN_DRAWS
     assert get_args(SamplerSpec.model_fields["init"].annotation) == sampling.INITS
 
 

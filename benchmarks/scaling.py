@@ -82,7 +82,9 @@ def grid(quick: bool) -> Grid:
             draws=(1_000, 4_000),
             warm_repeats=1,
             tries=1,
-            settings=default_settings().with_(chains=2, draws=250, tune=250),
+            # one run per size (max_draws None): the growth of sampling with rows and groups,
+            # not mixed with whether a size's first run converged (models.extension)
+            settings=default_settings().with_(chains=2, draws=250, tune=250, max_draws=None),
             time_limit_s=300.0,
         )
     return Grid(
@@ -92,7 +94,7 @@ def grid(quick: bool) -> Grid:
         draws=(500, 1_000, 4_000),
         warm_repeats=2,
         tries=3,
-        settings=default_settings(),
+        settings=default_settings().with_(max_draws=None),
         time_limit_s=1800.0,
     )
 

@@ -62,7 +62,9 @@ def fit(
     likelihood
         ``student_t`` (default: robust to outlying and early points) or ``normal`` on log loss.
     settings
-        Sampler settings (draws, tune, chains, target_accept, seed).
+        Sampler settings (draws, tune, chains, target_accept, seed). A fit that misses
+        convergence only on R-hat or ESS is sampled once more with more draws, up to
+        ``settings.max_draws`` (:mod:`models.extension`; ``diagnostics.extension``).
     scales
         Reference scales for model units; default geometric means and the minimum loss.
     thresholds

@@ -137,7 +137,9 @@ class TestComputeOptimal:
         assert b.expected_optimal.params == pytest.approx(1e9, rel=1e-12)
         assert b.point_estimate.params == pytest.approx(1e9, rel=1e-12)
         free = compute_optimal(wide, 1e24).budgets[0]
-        assert np.all(b.draws["loss"] >= free.draws["loss"])
+        # where the cap does not bind both are the same optimum, found to ~1e-8 in N: equal to
+        # rounding (one ulp apart on some CPUs), hence the tolerance
+        assert np.all(b.draws["loss"] >= free.draws["loss"] * (1 - 1e-12))
 
     def test_max_data_binds_where_the_free_optimum_exceeds_it(self, wide):
         free = compute_optimal(wide, 1e24).budgets[0].draws["data"]

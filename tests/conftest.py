@@ -2,15 +2,19 @@
 
 Tiers: the default run is fast (pure math, graph checks, fake posteriors; no NUTS). Tests marked
 ``slow`` run real NUTS and are skipped unless ``--run-slow`` (both tiers) or ``--only-slow``;
-CI runs both. Everything is seeded.
+CI runs both. Everything is seeded. The load, fuzzing and rendering tests run at full size only
+with ``--run-slow`` and smaller in the fast tier (``tests/tiers.py``).
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
 
 from models import SamplerSettings
+from tests.tiers import ENV as THOROUGH_ENV
 from tests.utils import fake_sampler, replace_sampler
 
 # The one place sampler sizes for tests live.
@@ -21,6 +25,13 @@ SLOW = SamplerSettings(draws=1000, tune=1000, chains=4, seed=1)
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="also run slow (real NUTS) tests")
     parser.addoption("--only-slow", action="store_true", help="run only slow tests")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # CI's run (--run-slow) sizes the load, fuzzing and rendering tests fully (tests/tiers.py);
+    # set before collection imports the test modules, and inherited by xdist's workers
+    if config.getoption("--run-slow") or config.getoption("--only-slow"):
+        os.environ[THOROUGH_ENV] = "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

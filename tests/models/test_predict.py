@@ -1,10 +1,13 @@
 import json
+import platform
+import sys
 
 import numpy as np
 import pytest
 
 import models
-from models import PredictionError, Scales
+import models.predict as predict_module
+from models import PredictionError, Scales, allocator
 from models.build import scaled_inputs
 from models.predict import predict_draws, summarize_draws
 from tests.utils import CHINCHILLA_TRUTH, fake_fit
@@ -202,3 +205,39 @@ class TestRequests:
         text = json.dumps(rows)
         assert '"mean_interval": {"50": [' in text and '"90"' in text
         assert rows[0]["region"] in ("interpolation", "extrapolation")
+
+
+class TestSpeedups:
+    """Threads and the allocator setting change how fast a prediction is, never what it says."""
+
+    def test_threaded_and_serial_predictions_are_identical(self, monkeypatch):
+        fit = fake_fit(chains=4, draws=1000)
+        rng = np.random.default_rng(3)
+        n = np.exp(rng.uniform(np.log(2e7), np.log(2e10), 100))
+        points = {"params": n, "data": n * 20}
+        threaded = fit.predict(points)
+        assert 100 * 4000 >= predict_module._PARALLEL_MIN  # this call took the threaded path
+        monkeypatch.setattr(predict_module, "_PARALLEL_MIN", 10**12)
+        serial = fit.predict(points)
+        np.testing.assert_array_equal(threaded.median, serial.median)
+        np.testing.assert_array_equal(threaded.mean, serial.mean)
+        for p in threaded.probs:
+            for a, b in zip(threaded.new_run_interval[p], serial.new_run_interval[p], strict=True):
+                np.testing.assert_array_equal(a, b)
+            for a, b in zip(threaded.mean_interval[p], serial.mean_interval[p], strict=True):
+                np.testing.assert_array_equal(a, b)
+
+    def test_allocator_tuning_can_be_switched_off(self, monkeypatch):
+        monkeypatch.setattr(allocator, "_done", None)
+        monkeypatch.setenv("BAYESCALE_MALLOC_TUNING", "0")
+        assert allocator.keep_large_blocks() is False
+        assert allocator.keep_large_blocks() is False  # decided once per process
+
+    @pytest.mark.skipif(
+        not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",
+        reason="mallopt is glibc's",
+    )
+    def test_allocator_tuning_is_applied_on_glibc(self, monkeypatch):
+        monkeypatch.setattr(allocator, "_done", None)
+        monkeypatch.delenv("BAYESCALE_MALLOC_TUNING", raising=False)
+        assert allocator.keep_large_blocks() is True

@@ -39,8 +39,9 @@ from tests.service.conftest import add_dataset, fresh_database, make_project, mo
 from tests.service.test_api import assert_problem
 from tests.service.test_fits import submit
 from tests.service.test_planning_api import curve_rows, fitted
+from tests.tiers import thorough
 
-MAX_EXAMPLES = 40
+MAX_EXAMPLES = 40 if thorough() else 10  # per operation; the fast tier samples fewer
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,

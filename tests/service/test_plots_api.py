@@ -10,6 +10,7 @@ import plots
 from service.routes.plots import read_plot
 from tests.service.test_api import assert_problem
 from tests.service.test_planning_api import app_with_fits
+from tests.tiers import thorough
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,9 @@ def test_a_plot_in_each_format(api, fmt, media, magic):
 
 
 def test_every_kind_the_family_takes(api):
-    for kind in plots.KINDS:
+    """Each kind through the route (CI's run; the fast tier routes three, plots render all)."""
+    kinds = list(plots.KINDS) if thorough() else ["fit", "iso_loss", "frontier"]
+    for kind in kinds:
         fit = api.fits.scale_time if kind == "iso_loss" else api.fits.chinchilla
         if kind in ("double_descent", "members"):
             continue  # no double_descent or auto fit here; refused below

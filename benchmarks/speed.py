@@ -551,8 +551,9 @@ def previous_vs_today(fit: Any, points: Any, repeats: int) -> dict[str, Any]:
     """The previous and today's population prediction, timed interleaved in one run.
 
     Agreement (today's without the discrepancy, which the previous one predates): the mean-curve
-    quantiles use the same parameter draws (only float32-rounded order statistics differ); the new-run ones use other noise variates, so they differ by Monte Carlo
-    error, reported relative to the 90 % new-run interval's width.
+    quantiles use the same parameter draws (only float32-rounded order statistics differ); the
+    new-run ones use other noise variates, so they differ by Monte Carlo error, reported
+    relative to the 90 % new-run interval's width.
     """
     old_times, new_times = [], []
     for _ in range(repeats + 1):  # the first pair is the warm-up

@@ -12,6 +12,7 @@ observed range of each input, in units of that input's observed log range (0 ins
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,17 +30,29 @@ _BLOCK = 32_768  # draws x points evaluated per curve call (256 KB of float64)
 # two threads once an array holds this many draws x points (below it the hand-off costs more).
 _PARALLEL_MIN = 100_000
 _THREADS = min(2, os.cpu_count() or 1)
-_pool: ThreadPoolExecutor | None = None
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (pid that made it, pool)
+_pool_lock = threading.Lock()
 
 
 def _map(fn: Callable[[Any], Any], items: Iterable[Any], size: int) -> list[Any]:
     """``[fn(i) for i in items]``, on the shared threads when ``size`` elements are worth it."""
-    global _pool
     if size < _PARALLEL_MIN or _THREADS < 2:
         return [fn(i) for i in items]
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="bayescale-predict")
-    return list(_pool.map(fn, items))
+    return list(_executor().map(fn, items))
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's prediction threads, made on first use (requests may race to make them).
+
+    A forked child (a worker process) inherits the parent's executor without its threads, and
+    work submitted to it would never run: each process makes its own.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="bayescale-predict")
+            _pool = (os.getpid(), pool)
+        return _pool[1]
 
 
 @dataclass(frozen=True)

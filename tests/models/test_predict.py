@@ -241,3 +241,19 @@ class TestSpeedups:
         monkeypatch.setattr(allocator, "_done", None)
         monkeypatch.delenv("BAYESCALE_MALLOC_TUNING", raising=False)
         assert allocator.keep_large_blocks() is True
+
+
+def test_a_forked_process_predicts_on_its_own_threads():
+    """A worker forked after its parent predicted gets threads of its own (else it would hang)."""
+    import multiprocessing
+
+    fit = fake_fit(chains=4, draws=1000)
+    points = {"params": np.geomspace(1e8, 1e10, 100), "data": np.geomspace(1e9, 1e11, 100)}
+    expected = fit.predict(points).median  # the parent's executor exists now
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_median_in_child, (fit, points)).get(timeout=60)
+    np.testing.assert_array_equal(got, expected)
+
+
+def _median_in_child(fit, points):
+    return fit.predict(points).median

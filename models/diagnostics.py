@@ -31,6 +31,8 @@ class Thresholds:
     # exponent posterior sd / median above this: weakly identified
     exponent_cv_max: float = 0.5
     points_per_parameter_min: float = 3.0
+    # share of draws whose trajectory stopped at the sampler's maximum tree depth
+    max_tree_depth_share: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,21 @@ def diagnose(
                 "second run's with the diagonal one",
             )
         )
+    saturated = _tree_depth_share(stats)
+    if saturated is not None and saturated > th.max_tree_depth_share:
+        steps = stats["n_steps"] if "n_steps" in stats else None
+        per_draw = "" if steps is None else f" ({float(steps.mean()):.0f} leapfrog steps a draw)"
+        found.append(
+            FitWarning(
+                "max_tree_depth",
+                f"{saturated:.0%} of draws stopped at the sampler's maximum tree depth"
+                f"{per_draw}: the posterior has a direction far longer than it "
+                "is narrow, often a ridge between the floor, an amplitude and an exponent that "
+                "the data do not separate, and the chains explore it slowly. Data past the "
+                "bend, a tighter prior on the floor or a law with fewer terms help; more draws "
+                "only slowly",
+            )
+        )
     if divergences:
         found.append(
             FitWarning(
@@ -202,6 +219,23 @@ def diagnose(
         init=trace.attrs.get("init"),
         centring=trace.attrs.get("centring"),
     )
+
+
+# Per-draw "the trajectory stopped at the maximum depth" flags: nutpie's name, then PyMC's.
+_MAX_DEPTH_STATS = ("maxdepth_reached", "reached_max_treedepth")
+
+
+def _tree_depth_share(stats: Any) -> float | None:
+    """Share of draws that hit the maximum tree depth, or None when the sampler does not say.
+
+    Not a convergence check (the draws are valid); an efficiency one, as Stan reports it: a
+    trajectory cut short cannot cross the posterior, so its chains random-walk along it.
+    """
+    for name in _MAX_DEPTH_STATS:
+        if name in stats:
+            flags = np.asarray(stats[name].values, dtype=bool)
+            return float(flags.mean()) if flags.size else None
+    return None
 
 
 def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, Any] | None:

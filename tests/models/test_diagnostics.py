@@ -147,3 +147,35 @@ def test_a_block_of_pooled_parameters_is_reported_by_parameter_name():
     assert next(r for r in worst_sigma.reasons if r.startswith("max R-hat")).endswith(
         "(at beta_sigma)"
     )
+
+
+@pytest.mark.parametrize("name", ["maxdepth_reached", "reached_max_treedepth"])
+def test_trajectories_cut_at_the_maximum_depth_are_reported(name):
+    """An efficiency warning (nutpie's or PyMC's flag), not a convergence failure."""
+    t = trace()
+    stats = t["sample_stats"].to_dataset()
+    flags = np.zeros((4, 500), dtype=bool)
+    flags[:, :100] = True  # 20 % of draws
+    stats[name] = (("chain", "draw"), flags)
+    stats["n_steps"] = (("chain", "draw"), np.full((4, 500), 1023.0))
+    d = diagnose(
+        xr.DataTree.from_dict({"posterior": t["posterior"].to_dataset(), "sample_stats": stats}),
+        None,
+    )
+    (w,) = [w for w in d.warnings if w.code == "max_tree_depth"]
+    assert w.message.startswith("20% of draws") and "1023 leapfrog steps" in w.message
+    assert d.converged  # the draws themselves are fine
+
+
+def test_a_few_cut_trajectories_or_none_reported_say_nothing():
+    t = trace()
+    stats = t["sample_stats"].to_dataset()
+    flags = np.zeros((4, 500), dtype=bool)
+    flags[:, :25] = True  # 5 %: under the threshold
+    stats["maxdepth_reached"] = (("chain", "draw"), flags)
+    for s in (stats, t["sample_stats"].to_dataset()):  # and a sampler without the flag
+        d = diagnose(
+            xr.DataTree.from_dict({"posterior": t["posterior"].to_dataset(), "sample_stats": s}),
+            None,
+        )
+        assert "max_tree_depth" not in {w.code for w in d.warnings}

@@ -5,8 +5,9 @@ largest freed block) with ``mmap`` and returns the heap's top to the system abov
 ``M_TRIM_THRESHOLD``. A 100-point x 4,000-draw prediction makes several 3.2 MB float64 arrays:
 each came back as new zero pages, and the page faults cost more than the arithmetic (``np.exp``
 on such an array: 2.0 ms when the block is reused, 5.9 ms when it is freshly mapped; a whole
-``Fit.predict`` 21 ms -> 14 ms, BENCHMARKS.md "Prediction"). With both thresholds raised, a
-process keeps up to :data:`TRIM_BYTES` of freed memory for reuse instead of returning it at once.
+``Fit.predict`` 21 ms -> 14 ms; BENCHMARKS.md, "Prediction on two threads"). With both
+thresholds raised, a process keeps up to :data:`TRIM_BYTES` of freed memory for reuse instead of
+returning it at once.
 
 Process-wide and glibc-only; a no-op elsewhere or when ``BAYESCALE_MALLOC_TUNING=0``.
 """

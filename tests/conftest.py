@@ -27,15 +27,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--only-slow", action="store_true", help="run only slow tests")
 
 
+def _runs_slow(config: pytest.Config) -> bool:
+    return bool(config.getoption("--run-slow") or config.getoption("--only-slow"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # CI's run (--run-slow) sizes the load, fuzzing and rendering tests fully (tests/tiers.py);
     # set before collection imports the test modules, and inherited by xdist's workers
-    if config.getoption("--run-slow") or config.getoption("--only-slow"):
+    if _runs_slow(config):
         os.environ[THOROUGH_ENV] = "1"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    run_slow = config.getoption("--run-slow") or config.getoption("--only-slow")
+    run_slow = _runs_slow(config)
     only_slow = config.getoption("--only-slow")
     skip_slow = pytest.mark.skip(reason="slow: real NUTS (use --run-slow)")
     skip_fast = pytest.mark.skip(reason="fast test skipped by --only-slow")

@@ -48,6 +48,10 @@ def log_spaced(frame: pd.DataFrame, curve: list[str], x: str, k: int) -> pd.Data
     return pd.concat(parts, ignore_index=True)
 
 
+# "At the cut" up to rounding: a relative tolerance far above an ulp, far below any checkpoint gap.
+AT_CUT_RTOL = 1e-9
+
+
 def after_fraction(frame: pd.DataFrame, curve: list[str], x: str, fraction: float) -> pd.Series:
     """Rows at or beyond ``fraction`` of their curve's final ``x`` ("at" up to rounding).
 
@@ -56,7 +60,7 @@ def after_fraction(frame: pd.DataFrame, curve: list[str], x: str, fraction: floa
     one ulp above or below the cut depending on the CPU's SIMD ``pow``.
     """
     cut = fraction * frame.groupby(curve)[x].transform("max")
-    return frame[x] >= cut * (1 - 1e-9)
+    return frame[x] >= cut * (1 - AT_CUT_RTOL)
 
 
 def gpt3_curves(data_dir: Path) -> tuple[pd.DataFrame, Path]:

@@ -75,6 +75,12 @@ class Diagnostics:
     # A fit that mixed too slowly and was sampled again with more draws (models.extension):
     # draws [asked, used], the first run's reasons and R-hat/ESS; None when it was not.
     extension: dict[str, Any] | None = None
+    # Share of draws whose trajectory stopped at the maximum tree depth; None when the sampler
+    # does not say (fits saved before it was recorded).
+    tree_depth_share: float | None = None
+    # A fit sampled again with a deeper tree (models.extension.deeper): depths [first, used],
+    # the first run's reasons, R-hat, ESS and share at the maximum; None when it was not.
+    deeper: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""
@@ -178,8 +184,9 @@ def diagnose(
                 f"{per_draw}: the posterior has a direction far longer than it "
                 "is narrow, often a ridge between the floor, an amplitude and an exponent that "
                 "the data do not separate, and the chains explore it slowly. Data past the "
-                "bend, a tighter prior on the floor or a law with fewer terms help; more draws "
-                "only slowly",
+                "bend, a tighter prior on the floor or a law with fewer terms help; a deeper "
+                "tree (sampler max_tree_depth) lets the trajectories cross it, at a cost; more "
+                "draws help only slowly",
             )
         )
     if divergences:
@@ -218,6 +225,7 @@ def diagnose(
         warnings=tuple(found),
         init=trace.attrs.get("init"),
         centring=trace.attrs.get("centring"),
+        tree_depth_share=saturated,
     )
 
 

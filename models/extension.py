@@ -1,4 +1,4 @@
-"""A fit short of convergence only because its chains were too short is sampled again, longer.
+"""A fit short of convergence because its chains were too short or too shallow is sampled again.
 
 Bulk ESS below the pass mark, or an R-hat of 1.01-1.1, with no divergence, no chain left in a
 minor mode and a healthy energy (BFMI) is what slow mixing along a ridge looks like: the chains
@@ -14,6 +14,19 @@ second run's draws are kept; the result reports both runs' figures (``Diagnostic
 Vehtari, Gelman, Simpson, Carpenter & Bürkner (2021, "Rank-normalization, folding, and
 localization: an improved R-hat", Bayesian Analysis 16(2)) recommend exactly this: when R-hat
 or ESS fail with no other warning, run the chains longer.
+
+Before that, a fit whose trajectories stopped at the sampler's maximum tree depth on more than
+``Thresholds.max_tree_depth_share`` of its draws, and that missed convergence, is sampled again
+with a deeper tree (:func:`deeper`). Such chains cannot cross the posterior in one trajectory: on
+a ridge 1,000 times longer than it is wide (the floor–amplitude–exponent ridge of a one-input law
+fitted to many groups) every draw ends after 2**10 steps and the chains random-walk along it,
+with R-hat 1.6-3.5 that no number of draws brings down. Allowed 2**13 steps, the same chains
+crossed it (nanoGPT min-loss, 12 groups: R-hat 2.39 -> 1.005, at 3.1x the time; BENCHMARKS.md
+"Why the many-group broken power law does not mix"). Saturation is read from the sampler, not
+guessed from R-hat, so fits that fail for other reasons do not pay the cost. Unlike the longer
+run, divergences or a chain in a minor mode do not stop it: both were seen beside saturated
+trees on the benchmark's many-group fits, and the second run repeats the chain starts and the
+warm-up. The longer run then applies to the deeper run's result, at its depth.
 """
 
 from __future__ import annotations
@@ -48,6 +61,31 @@ def longer(diag: Diagnostics, settings: SamplerSettings) -> SamplerSettings | No
     factor = 2 if ess >= needed else math.ceil(MARGIN * needed / max(ess, 1.0))
     draws = min(settings.max_draws, settings.draws * min(max(factor, 2), MAX_FACTOR))
     return settings.with_(draws=draws)
+
+
+def deeper(diag: Diagnostics, settings: SamplerSettings) -> SamplerSettings | None:
+    """Settings for a run with a deeper tree of a fit whose trajectories were cut short, or None."""
+    depth = settings.deeper_tree_depth
+    if depth is None or depth <= settings.max_tree_depth or diag.converged:
+        return None
+    share = diag.tree_depth_share
+    if share is None or not share > diag.thresholds.max_tree_depth_share:
+        return None
+    return settings.with_(max_tree_depth=depth)
+
+
+def deeper_report(
+    first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
+) -> dict[str, Any]:
+    """What ``Diagnostics.deeper`` records: the depths, why, and the first run's figures."""
+    return {
+        "max_tree_depth": [settings.max_tree_depth, used.max_tree_depth],
+        "first_reasons": list(first.reasons),
+        "first_tree_depth_share": first.tree_depth_share,
+        "first_r_hat_max": first.r_hat_max,
+        "first_ess_bulk_min": first.ess_bulk_min,
+        "first_ess_tail_min": first.ess_tail_min,
+    }
 
 
 def report(first: Diagnostics, settings: SamplerSettings, used: SamplerSettings) -> dict[str, Any]:

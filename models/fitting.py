@@ -7,7 +7,8 @@ at its one definition.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any, Unpack
 
 import numpy as np
@@ -62,9 +63,11 @@ def fit(
     likelihood
         ``student_t`` (default: robust to outlying and early points) or ``normal`` on log loss.
     settings
-        Sampler settings (draws, tune, chains, target_accept, seed). A fit that misses
-        convergence only on R-hat or ESS is sampled once more with more draws, up to
-        ``settings.max_draws`` (:mod:`models.extension`; ``diagnostics.extension``).
+        Sampler settings (draws, tune, chains, target_accept, seed, max_tree_depth). A fit
+        that misses convergence while its trajectories stop at the maximum tree depth is
+        sampled again with ``settings.deeper_tree_depth`` (``diagnostics.deeper``); one that
+        misses only on R-hat or ESS is sampled once more with more draws, up to
+        ``settings.max_draws`` (``diagnostics.extension``); :mod:`models.extension`.
     scales
         Reference scales for model units; default geometric means and the minimum loss.
     thresholds
@@ -94,13 +97,19 @@ def fit(
     trace = sampling.sample_posterior(
         config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
-    diagnostics = _diagnosed(trace, config, md, th, found)
-    more = extension.longer(diagnostics, settings)
-    if more is not None:
-        trace, diagnostics, settings = _sampled_longer(
-            (trace, diagnostics, settings), more, config, md, th, found, progress, cache,
-            None if time_limit_s is None else time_limit_s - (time.monotonic() - started),
-        )  # fmt: skip
+    run = (trace, _diagnosed(trace, config, md, th, found), settings)
+    # a deeper tree first (trajectories cut short), then more draws (chains too short)
+    for rerun in (_DEEPER, _LONGER):
+        again = rerun.settings(run[1], run[2])
+        if again is None:
+            continue
+        time_left = None if time_limit_s is None else time_limit_s - (time.monotonic() - started)
+        run, stopped = _sampled_again(
+            run, again, rerun, _Model(config, md, th, tuple(found)), progress, cache, time_left
+        )
+        if stopped:
+            break
+    trace, diagnostics, settings = run
     result = Fit(fam, config, scales, settings, trace, data, diagnostics)
     extra = check_identification(result, th)
     result.diagnostics = replace(
@@ -120,48 +129,102 @@ def _diagnosed(
     return diagnose(trace, loglik, thresholds=th, warnings=found)
 
 
-def _sampled_longer(
+@dataclass(frozen=True)
+class _Model:
+    """What a rerun samples and diagnoses: the model, its data, pass marks, data warnings."""
+
+    config: ModelConfig
+    md: ModelData
+    thresholds: Thresholds
+    found: tuple[FitWarning, ...]
+
+
+@dataclass(frozen=True)
+class _Rerun:
+    """One way a fit is sampled again (:mod:`models.extension`) and how it is recorded."""
+
+    settings: Callable[[Diagnostics, SamplerSettings], SamplerSettings | None]
+    report: Callable[[Diagnostics, SamplerSettings, SamplerSettings], dict[str, Any]]
+    code: str  # the FitWarning's code
+    note: Callable[[SamplerSettings, SamplerSettings, str], str]  # (first, used, why) -> message
+
+
+_DEEPER = _Rerun(
+    extension.deeper,
+    extension.deeper_report,
+    "deeper_tree",
+    lambda first, used, why: (
+        f"trajectories stopped at the maximum tree depth {first.max_tree_depth} and the fit did "
+        f"not converge ({why}); it was sampled again with maximum depth {used.max_tree_depth} "
+        "and only those draws are kept"
+    ),
+)
+_LONGER = _Rerun(
+    extension.longer,
+    extension.report,
+    "longer_run",
+    lambda first, used, why: (
+        f"{first.draws} draws per chain mixed too slowly ({why}); the fit was sampled again "
+        f"with {used.draws} and only those draws are kept"
+    ),
+)
+
+
+def _sampled_again(
     first: tuple[Any, Diagnostics, SamplerSettings],
-    more: SamplerSettings,
-    config: ModelConfig,
-    md: ModelData,
-    th: Thresholds,
-    found: list[FitWarning],
+    again: SamplerSettings,
+    rerun: _Rerun,
+    model: _Model,
     progress: ProgressFn | None,
     cache: CompileCache,
     time_left_s: float | None,
-) -> tuple[Any, Diagnostics, SamplerSettings]:
-    """The fit sampled again with ``more`` draws (:mod:`models.extension`), or the first run.
+) -> tuple[tuple[Any, Diagnostics, SamplerSettings], bool]:
+    """The fit sampled again with ``again`` (:mod:`models.extension`), or the first run.
 
-    Progress restarts at the share of the work the first run was: the fit just got longer. A
-    second run the time limit stops leaves the first run's draws, with the reason recorded.
+    Returns the run kept and whether the time limit stopped the new one. Progress restarts at
+    the share of the work the first run was: the fit just got longer. A run the time limit
+    stops leaves the first run's draws, with the reason recorded. Warnings and records of an
+    earlier rerun carry over.
     """
     trace, diagnostics, settings = first
     done = settings.draws + settings.tune
-    share = done / (done + more.draws + more.tune)
+    share = done / (done + again.draws + again.tune)
 
-    def longer_progress(fraction: float) -> None:
+    def again_progress(fraction: float) -> None:
         if progress is not None:
             progress(share + (1 - share) * fraction)
 
-    record = extension.report(diagnostics, settings, more)
-    why = "; ".join(diagnostics.reasons)
+    record = rerun.report(diagnostics, settings, again)
     try:
         if time_left_s is not None and time_left_s <= 0:
             raise FitTimeoutError("no time left", field="sampler")
-        again = sampling.sample_posterior(
-            config, md, more, progress=longer_progress, cache=cache, time_limit_s=time_left_s
-        )
+        trace_again = sampling.sample_posterior(
+            model.config, model.md, again, progress=again_progress, cache=cache,
+            time_limit_s=time_left_s,
+        )  # fmt: skip
     except FitTimeoutError:
-        record["draws"] = [settings.draws, settings.draws]
-        record["stopped"] = "the time limit stopped the longer run; the first run's draws are kept"
-        return trace, replace(diagnostics, extension=record), settings
-    note = FitWarning(
-        "longer_run",
-        f"{settings.draws} draws per chain mixed too slowly ({why}); the fit was sampled again "
-        f"with {more.draws} and only those draws are kept",
+        record["stopped"] = "the time limit stopped the run; the first run's draws are kept"
+        # the settings kept are the first run's
+        key, value = (
+            ("draws", settings.draws)
+            if rerun is _LONGER
+            else ("max_tree_depth", settings.max_tree_depth)
+        )
+        record[key] = [value, value]
+        return (trace, _recorded(diagnostics, rerun, record), settings), True
+    note = FitWarning(rerun.code, rerun.note(settings, again, "; ".join(diagnostics.reasons)))
+    carried = [w for w in diagnostics.warnings if w.code in (_DEEPER.code, _LONGER.code)]
+    fresh = _diagnosed(
+        trace_again, model.config, model.md, model.thresholds, [*model.found, *carried, note]
     )
-    return again, replace(_diagnosed(again, config, md, th, [*found, note]), extension=record), more
+    fresh = replace(fresh, deeper=diagnostics.deeper, extension=diagnostics.extension)
+    return (trace_again, _recorded(fresh, rerun, record), again), False
+
+
+def _recorded(diagnostics: Diagnostics, rerun: _Rerun, record: dict[str, Any]) -> Diagnostics:
+    if rerun is _DEEPER:
+        return replace(diagnostics, deeper=record)
+    return replace(diagnostics, extension=record)
 
 
 def validate_fit(

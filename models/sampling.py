@@ -43,6 +43,9 @@ MIN_DRAWS = 10
 MIN_TUNE = 1  # nutpie 0.16 panics (not raises) on tune=0: a worker must not see it
 MIN_CHAINS, MAX_CHAINS = 1, 64
 MIN_TARGET_ACCEPT = 0.5
+# nutpie's own default maximum tree depth (up to 2**10 leapfrog steps a draw), and the deepest a
+# request may ask for: 2**15 steps a draw is hours for a hierarchical fit on this hardware.
+DEFAULT_TREE_DEPTH, MAX_TREE_DEPTH = 10, 15
 CACHE_SIZE_ENV, DEFAULT_CACHE_SIZE = "BAYESCALE_COMPILE_CACHE_SIZE", 16
 
 
@@ -77,6 +80,12 @@ class SamplerSettings:
     # divergence, no chain in a minor mode) is sampled once more with more draws per chain, at
     # most this many (models.extension); None, or not above ``draws``: never.
     max_draws: int | None = 4000
+    # Trajectories end after 2**max_tree_depth leapfrog steps (nutpie's ``maxdepth``).
+    max_tree_depth: int = DEFAULT_TREE_DEPTH
+    # A fit that missed convergence while its trajectories stopped at max_tree_depth (a ridge
+    # the chains cannot cross in time) is sampled again with this maximum depth
+    # (models.extension.deeper); None, or not above ``max_tree_depth``: never.
+    deeper_tree_depth: int | None = 13
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains", "seed"):
@@ -111,6 +120,14 @@ class SamplerSettings:
             raise SettingsError("max_draws must be an integer or None", field="max_draws")
         if self.max_draws is not None and self.max_draws < MIN_DRAWS:
             raise SettingsError(f"max_draws must be at least {MIN_DRAWS}", field="max_draws")
+        for name in ("max_tree_depth", "deeper_tree_depth"):
+            depth = getattr(self, name)
+            if depth is None and name == "deeper_tree_depth":
+                continue
+            if isinstance(depth, bool) or not isinstance(depth, int):
+                raise SettingsError(f"{name} must be an integer", field=name)
+            if not 1 <= depth <= MAX_TREE_DEPTH:
+                raise SettingsError(f"{name} must be between 1 and {MAX_TREE_DEPTH}", field=name)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
@@ -343,6 +360,7 @@ def _nuts(
         cores=settings.cores,
         seed=settings.seed,
         target_accept=settings.target_accept,
+        maxdepth=settings.max_tree_depth,
         adaptation=_adaptation(config, settings),
         save_warmup=False,
         progress_bar=False,

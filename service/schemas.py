@@ -201,6 +201,17 @@ class SamplerSpec(Strict):
         "in a minor mode) is sampled again with more draws per chain, at most this many; "
         "null, or not above draws: never",
     )
+    max_tree_depth: int = Field(
+        10, ge=1, le=15, description="NUTS trajectories end after 2**max_tree_depth steps"
+    )
+    deeper_tree_depth: int | None = Field(
+        13,
+        ge=1,
+        le=15,
+        description="a fit that misses convergence while its trajectories stop at "
+        "max_tree_depth is sampled again with this maximum depth; null, or not above "
+        "max_tree_depth: never",
+    )
 
 
 class FilterSpec(Strict):

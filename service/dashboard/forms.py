@@ -21,6 +21,7 @@ from service.schemas import FitRequest, PlanRequest, PredictRequest, SamplerSpec
 Form = Mapping[str, str]
 _SEPARATORS = re.compile(r"[,\s]+")
 SAMPLER_FIELDS = tuple(SamplerSpec.model_fields)
+NULLABLE_SAMPLER_FIELDS = ("max_draws", "deeper_tree_depth")
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -104,8 +105,8 @@ def fit_request(form: Form) -> FitRequest:
 
 
 def _sampler_value(name: str, text: str) -> str | None:
-    """A sampler field's text; ``max_draws`` ``none`` is None (never sample longer)."""
-    return None if name == "max_draws" and text.lower() == "none" else text
+    """A sampler field's text; ``none`` is None where a field takes null (never rerun)."""
+    return None if name in NULLABLE_SAMPLER_FIELDS and text.lower() == "none" else text
 
 
 def predict_request(form: Form) -> PredictRequest:

@@ -16,6 +16,7 @@ import pytest
 import models
 from benchmarks import tasks as t
 from benchmarks.colpret import (
+    AT_CUT_RTOL,
     GPT3_PARAMS,
     OPT_PARAMS,
     PILE_T5_PARAMS,
@@ -97,7 +98,8 @@ def test_colpret_family_holds_out_the_late_largest_model(name: str, data_dir: Pa
     for n in np.unique(task.train.inputs["params"]):
         tokens = task.train.inputs["data"][task.train.inputs["params"] == n]
         assert tokens.size <= t.COLPRET_FIT_CHECKPOINTS
-        assert tokens.min() >= t.COLPRET_WARMUP_FRACTION * tokens.max()
+        # OPT's 6.7B checkpoint sits at the cut, up to the CPU's rounding (after_fraction)
+        assert tokens.min() >= t.COLPRET_WARMUP_FRACTION * tokens.max() * (1 - AT_CUT_RTOL)
 
 
 def test_colpret_datablations_predicts_every_8b7_run_from_repeated_data(data_dir: Path) -> None:

@@ -162,3 +162,154 @@ def test_a_diverging_fit_is_not_sampled_longer(monkeypatch) -> None:
     )
     assert len(calls) == 1 and fit.diagnostics.extension is None
     assert fit.diagnostics.divergences == 2
+
+
+# --- a deeper tree for trajectories cut short ------------------------------------------------
+
+
+def saturated(**changes: object) -> Diagnostics:
+    """A fit far from converged whose draws stopped at the maximum tree depth (82 % of them)."""
+    base = diagnostics(
+        r_hat_max=2.39, ess_bulk_min=5.0, tree_depth_share=0.82, reasons=("max R-hat 2.390",)
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_saturated_tree_that_did_not_converge_gets_the_deeper_depth() -> None:
+    assert extension.deeper(saturated(), SETTINGS).max_tree_depth == 13
+    assert extension.deeper(saturated(), SETTINGS.with_(deeper_tree_depth=12)).max_tree_depth == 12
+    # what stops the longer run does not stop this one: the warm-up and starts are repeated
+    assert extension.deeper(saturated(divergences=3, init={"stuck": [1]}), SETTINGS) is not None
+    # only the depth changes
+    assert extension.deeper(saturated(), SETTINGS).with_(max_tree_depth=10) == SETTINGS
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"converged": True, "reasons": ()},  # saturated but converged: nothing to fix
+        {"tree_depth_share": 0.1},  # at the warning's mark, not above it
+        {"tree_depth_share": None},  # the sampler did not say
+    ],
+)
+def test_fits_a_deeper_tree_would_not_fix_are_left_as_they_are(changes: dict) -> None:
+    assert extension.deeper(saturated(**changes), SETTINGS) is None
+
+
+def test_deeper_tree_depth_none_or_not_deeper_turns_it_off() -> None:
+    assert extension.deeper(saturated(), SETTINGS.with_(deeper_tree_depth=None)) is None
+    assert extension.deeper(saturated(), SETTINGS.with_(deeper_tree_depth=10)) is None
+    at_12 = SETTINGS.with_(max_tree_depth=12, deeper_tree_depth=12)
+    assert extension.deeper(saturated(), at_12) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_tree_depth", 0),
+        ("max_tree_depth", 16),
+        ("max_tree_depth", None),
+        ("max_tree_depth", 10.0),
+        ("max_tree_depth", True),
+        ("deeper_tree_depth", 0),
+        ("deeper_tree_depth", 16),
+        ("deeper_tree_depth", "13"),
+    ],
+)
+def test_tree_depths_are_checked(field: str, value: object) -> None:
+    with pytest.raises(SettingsError) as info:
+        models.SamplerSettings(**{field: value})  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def test_leave_future_out_refits_never_get_a_deeper_tree() -> None:
+    assert refit_settings(SETTINGS).deeper_tree_depth is None
+
+
+def _with_depth_flags(trace, share_at_max: float):
+    """``trace`` with nutpie's per-draw 'stopped at the maximum depth' flags set on a share."""
+    stats = trace["sample_stats"].to_dataset()
+    chains, draws = stats.sizes["chain"], stats.sizes["draw"]
+    flags = np.arange(chains * draws).reshape(chains, draws) < share_at_max * chains * draws
+    stats["maxdepth_reached"] = (("chain", "draw"), flags)
+    trace["sample_stats"] = stats
+    return trace
+
+
+def test_a_saturated_fit_is_sampled_again_deeper_then_longer(monkeypatch) -> None:
+    """First run cut short (depth 10), the deeper run no longer is but mixes slowly: longer."""
+    calls: list[models.SamplerSettings] = []
+
+    def sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+        calls.append(settings)
+        trace = prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
+        share = 0.9 if settings.max_tree_depth == 10 else 0.0
+        return _with_depth_flags(trace, share)
+
+    replace_sampler(monkeypatch, sampler)
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    depths = [s.max_tree_depth for s in calls]
+    assert depths[:2] == [10, 13]
+    # the deeper run's 2 x 60 prior draws still miss ESS 200: a longer run, at the deeper depth
+    assert len(calls) == 3 and calls[2].max_tree_depth == 13 and calls[2].draws > 60
+    assert fit.settings == calls[2]
+    d = fit.diagnostics
+    assert d.deeper["max_tree_depth"] == [10, 13]
+    assert d.deeper["first_tree_depth_share"] == pytest.approx(0.9)
+    assert d.extension["draws"] == [60, calls[2].draws]
+    assert d.tree_depth_share == 0.0
+    codes = [w.code for w in d.warnings]
+    assert "deeper_tree" in codes and "longer_run" in codes
+    assert "max_tree_depth" not in codes  # the kept run no longer saturates
+    assert models.Diagnostics.from_dict(d.to_dict()).deeper == d.deeper
+
+
+def test_a_fit_still_saturated_at_the_deeper_depth_says_so(monkeypatch) -> None:
+    def sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+        trace = prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
+        return _with_depth_flags(trace, 0.5)
+
+    replace_sampler(monkeypatch, sampler)
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2, max_draws=None)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    assert fit.settings.max_tree_depth == 13
+    codes = [w.code for w in fit.diagnostics.warnings]
+    assert codes.count("deeper_tree") == 1 and "max_tree_depth" in codes
+
+
+def test_the_time_limit_stops_the_deeper_run_and_every_later_one(monkeypatch) -> None:
+    calls: list[models.SamplerSettings] = []
+
+    def sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+        calls.append(settings)
+        if settings.max_tree_depth > 10:
+            raise FitTimeoutError("stopped", field="sampler")
+        trace = prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
+        return _with_depth_flags(trace, 0.9)
+
+    replace_sampler(monkeypatch, sampler)
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings, time_limit_s=600.0)
+    assert len(calls) == 2  # no longer run after the deeper one was stopped
+    assert fit.settings == settings
+    assert fit.diagnostics.deeper["max_tree_depth"] == [10, 10]
+    assert "time limit" in fit.diagnostics.deeper["stopped"]
+    assert fit.diagnostics.extension is None
+
+
+@pytest.mark.slow
+def test_nutpie_stops_at_the_asked_depth_and_the_rerun_goes_deeper() -> None:
+    """Real NUTS: depth 1 (two leapfrog steps a draw) saturates; the rerun samples at depth 8."""
+    settings = models.SamplerSettings(
+        draws=100, tune=100, chains=2, max_tree_depth=1, deeper_tree_depth=8, max_draws=None
+    )
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    d = fit.diagnostics
+    assert d.deeper is not None and d.deeper["max_tree_depth"] == [1, 8]
+    assert d.deeper["first_tree_depth_share"] > 0.5
+    assert fit.settings.max_tree_depth == 8
+    depth = fit.trace["sample_stats"]["depth"].values
+    assert depth.max() <= 8 and depth.max() > 1
+    assert d.tree_depth_share is not None
+    assert d.tree_depth_share < d.deeper["first_tree_depth_share"]

@@ -265,6 +265,10 @@ def stacked_diagnostics(
         thresholds=first.thresholds,
         reasons=reasons,
         warnings=warnings,
+        tree_depth_share=max(
+            (d.tree_depth_share for d in diagnostics if d.tree_depth_share is not None),
+            default=None,
+        ),
     )
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import optimize, special
 
 import models
-from models.stacking import Stacked, prefix, stacked_posterior, stacking_weights
+from models.diagnostics import Diagnostics, FitWarning
+from models.stacking import (
+    Stacked,
+    prefix,
+    stacked_diagnostics,
+    stacked_posterior,
+    stacking_weights,
+)
 from tests.utils import fake_fit
 
 
@@ -99,3 +108,28 @@ def test_derived_compute_for_laws_over_compute():
         prefix(0) + "alpha": np.ones(1),
     }
     assert law.curve(np, x, p)[0] == pytest.approx(1 + 1 / 60)
+
+
+def test_stacked_diagnostics_are_the_worst_member_s() -> None:
+    base = Diagnostics(
+        converged=True, r_hat_max=1.004, ess_bulk_min=900.0, ess_tail_min=800.0, divergences=0,
+        bfmi_min=0.9, elpd_loo=None, elpd_loo_se=None, p_loo=None, pareto_k_max=None,
+        pareto_k_bad=None, chains=4, draws=1000, tree_depth_share=0.0,
+    )  # fmt: skip
+    slow = replace(
+        base,
+        converged=False,
+        r_hat_max=1.3,
+        ess_bulk_min=20.0,
+        divergences=2,
+        reasons=("max R-hat 1.300",),
+        warnings=(FitWarning("deeper_tree", "sampled again deeper"),),
+        tree_depth_share=0.4,
+    )
+    unknown = replace(base, tree_depth_share=None)
+    d = stacked_diagnostics([base, slow, unknown], ["a", "b", "c"], np.array([0.5, 0.3, 0.2]))
+    assert not d.converged and d.r_hat_max == 1.3 and d.ess_bulk_min == 20.0
+    assert d.divergences == 2 and d.reasons == ("b: max R-hat 1.300",)
+    assert [(w.code, w.message) for w in d.warnings] == [("deeper_tree", "b: sampled again deeper")]
+    assert d.tree_depth_share == 0.4
+    assert stacked_diagnostics([unknown], ["c"], np.array([1.0])).tree_depth_share is None

@@ -102,6 +102,7 @@ def sampler_args(p: argparse.ArgumentParser) -> None:
         help="chain starts: local optima from prior draws (multistart) or nutpie's jitter",
     )
     max_draws_arg(p, defaults.max_draws)
+    tree_depth_args(p, defaults.max_tree_depth, defaults.deeper_tree_depth)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -117,6 +118,28 @@ def max_draws_arg(p: argparse.ArgumentParser, default: int | str | None) -> None
     )
 
 
+def tree_depth_args(
+    p: argparse.ArgumentParser, depth: int | None, deeper: int | str | None
+) -> None:
+    """``--max-tree-depth D`` and ``--deeper-tree-depth D|none`` (the rerun of a cut-short fit)."""
+    defaults = models.SamplerSettings()
+    p.add_argument(
+        "--max-tree-depth",
+        type=int,
+        default=depth,
+        metavar="D",
+        help=f"NUTS trajectories end after 2^D steps (default {defaults.max_tree_depth})",
+    )
+    p.add_argument(
+        "--deeper-tree-depth",
+        type=int_or_none,
+        default=deeper,
+        metavar="D|none",
+        help="a fit that missed convergence with its trajectories cut at the maximum depth is "
+        f"sampled again with depth D ('none': never; default {defaults.deeper_tree_depth})",
+    )
+
+
 def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
     """The sampler options as settings (checked there: one error, naming the option)."""
     return models.SamplerSettings(
@@ -127,6 +150,8 @@ def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
         seed=args.seed,
         init=args.init,
         max_draws=args.max_draws,
+        max_tree_depth=args.max_tree_depth,
+        deeper_tree_depth=args.deeper_tree_depth,
     )
 
 

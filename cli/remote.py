@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import max_draws_arg, max_per_run_arg, numbers, pairs
+from cli.common import max_draws_arg, max_per_run_arg, numbers, pairs, tree_depth_args
 from cli.planning import bracket_arg, peak_args, print_peak
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def add_remote_parsers(sub: Any) -> None:
     p.add_argument("--target-accept", type=float)
     p.add_argument("--init", choices=("multistart", "jitter"), help="where the chains start")
     max_draws_arg(p, default="default")
+    tree_depth_args(p, None, "default")
     p.add_argument("--name", help="a label for the fit")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--below", metavar="INPUT=VALUE,...", help="backtest: train below these")
@@ -156,11 +157,13 @@ def _upload(client: Client, args: argparse.Namespace) -> int:
 def _fit(client: Client, args: argparse.Namespace) -> int:
     sampler = {
         name: getattr(args, name)
-        for name in ("draws", "tune", "chains", "seed", "target_accept", "init")
+        for name in ("draws", "tune", "chains", "seed", "target_accept", "init", "max_tree_depth")
         if getattr(args, name) is not None
     }
-    if args.max_draws != "default":  # "none" is sent as null: never sample longer
-        sampler["max_draws"] = args.max_draws
+    # "none" is sent as null: never sample longer, never deeper
+    for name in ("max_draws", "deeper_tree_depth"):
+        if getattr(args, name) != "default":
+            sampler[name] = getattr(args, name)
     pooling: str | dict[str, str] | None = args.pooling
     if args.pooling and "=" in args.pooling:
         pooling = pairs(args.pooling, "pooling")

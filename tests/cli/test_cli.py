@@ -216,6 +216,26 @@ def test_max_draws_bounds_the_longer_run(
     assert (diagnostics["extension"] is None) == (max_draws == "none")
 
 
+def test_tree_depths_reach_the_fit(capsys, tmp_path, example_csv, mock_sampler):
+    out_file = tmp_path / "f.nc"
+    code, _, err = run(
+        capsys, "fit", str(example_csv), "--family", "chinchilla", "--draws", "60",
+        "--chains", "2", "--max-tree-depth", "8", "--deeper-tree-depth", "none",
+        "--max-draws", "none", "-o", str(out_file), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    settings = models.load_fit(out_file).settings
+    assert settings.max_tree_depth == 8 and settings.deeper_tree_depth is None
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--max-tree-depth", "16"), ("--deeper-tree-depth", "0")]
+)
+def test_a_tree_depth_out_of_range_names_the_option(capsys, tmp_path, example_csv, option, value):
+    code, _, err = run(capsys, "fit", str(example_csv), option, value, "-o", str(tmp_path / "f.nc"))
+    assert code == 2 and option[2:].replace("-", "_") in err
+
+
 def test_max_draws_below_the_minimum_names_the_option(capsys, tmp_path, example_csv):
     code, _, err = run(
         capsys, "fit", str(example_csv), "--max-draws", "5", "-o", str(tmp_path / "f.nc")

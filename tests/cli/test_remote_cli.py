@@ -104,6 +104,19 @@ def test_max_draws_none_is_sent_as_null(server, runs_csv, capsys):
     assert diagnostics["draws"] == 40 and diagnostics["extension"] is None
 
 
+def test_tree_depths_are_sent_and_none_as_null(server, runs_csv, capsys):
+    run(capsys, "remote", "upload", "runs", str(runs_csv))
+    code, out, err = run(
+        capsys, "remote", "fit", "runs", *SMALL, "--max-draws", "none",
+        "--max-tree-depth", "7", "--deeper-tree-depth", "none", "--wait", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    sampler = json.loads(out)["spec"]["settings"]
+    assert sampler["max_tree_depth"] == 7 and sampler["deeper_tree_depth"] is None
+    code, _, err = run(capsys, "remote", "fit", "runs", "--max-tree-depth", "16")
+    assert code == 2 and "sampler.max_tree_depth" in err
+
+
 def test_server_errors_are_one_line_exit_2(server, capsys):
     code, out, err = run(capsys, "remote", "predict", "nope", "--at", "params=1e8")
     assert code == 2 and out == "" and err.startswith("error: 404") and err.count("\n") == 1

@@ -49,15 +49,16 @@ _MARKER = "MEMORY_RECORD "
 def full_settings() -> dict[str, Any]:
     """Sampler settings of the full run: the speed benchmark's (4 x (500 tune + 1000 draws)).
 
-    Every fit does the same work (``max_draws`` None: no longer second run), so RSS measures
-    what a worker retains, not the size of the largest fit so far: with longer runs on, the
+    Every fit does the same work (``max_draws`` and ``deeper_tree_depth`` None: no second run,
+    longer or deeper), so RSS measures what a worker retains, not the size of the largest fit so
+    far: with longer runs on, the
     quick run's fits that mixed slowly (6 of 16) sampled 2x the draws, the allocator's heap
     grew to their peak (643 -> 686 MB) and RSS followed it (slope 2.07 MB/fit over the window);
     with every fit the same size the slope was 0.06 MB/fit (CI gate of 2026-12-06).
     """
     return {
         "draws": 1000, "tune": 500, "chains": 4, "target_accept": 0.95, "seed": 1,
-        "max_draws": None,
+        "max_draws": None, "deeper_tree_depth": None,
     }  # fmt: skip
 
 

@@ -43,6 +43,8 @@ from benchmarks.common import (
 )
 
 FAMILY = "chinchilla"
+# every size sampled once: no longer (max_draws) or deeper (deeper_tree_depth) second run
+ONE_RUN: dict[str, Any] = {"max_draws": None, "deeper_tree_depth": None}
 POINTS_PER_GROUP = 25
 PLOT_DIR = REPO_ROOT / "docs" / "benchmarks"
 # Per-architecture scatter of the truth around the example's transformer (log scale for E, A, B).
@@ -82,9 +84,10 @@ def grid(quick: bool) -> Grid:
             draws=(1_000, 4_000),
             warm_repeats=1,
             tries=1,
-            # one run per size (max_draws None): the growth of sampling with rows and groups,
-            # not mixed with whether a size's first run converged (models.extension)
-            settings=default_settings().with_(chains=2, draws=250, tune=250, max_draws=None),
+            # one run per size (no longer or deeper second run): the growth of sampling with
+            # rows and groups, not mixed with whether a size's first run converged
+            # (models.extension)
+            settings=default_settings().with_(chains=2, draws=250, tune=250, **ONE_RUN),
             time_limit_s=300.0,
         )
     return Grid(
@@ -94,7 +97,7 @@ def grid(quick: bool) -> Grid:
         draws=(500, 1_000, 4_000),
         warm_repeats=2,
         tries=3,
-        settings=default_settings().with_(max_draws=None),
+        settings=default_settings().with_(**ONE_RUN),
         time_limit_s=1800.0,
     )
 

@@ -80,18 +80,19 @@ def deeper_report(
     """What ``Diagnostics.deeper`` records: the depths, why, and the first run's figures."""
     return {
         "max_tree_depth": [settings.max_tree_depth, used.max_tree_depth],
-        "first_reasons": list(first.reasons),
+        **_first_run(first),
         "first_tree_depth_share": first.tree_depth_share,
-        "first_r_hat_max": first.r_hat_max,
-        "first_ess_bulk_min": first.ess_bulk_min,
-        "first_ess_tail_min": first.ess_tail_min,
     }
 
 
 def report(first: Diagnostics, settings: SamplerSettings, used: SamplerSettings) -> dict[str, Any]:
     """What ``Diagnostics.extension`` records: why, and the first run's figures."""
+    return {"draws": [settings.draws, used.draws], **_first_run(first)}
+
+
+def _first_run(first: Diagnostics) -> dict[str, Any]:
+    """Why the first run was not kept, and its R-hat and ESS."""
     return {
-        "draws": [settings.draws, used.draws],
         "first_reasons": list(first.reasons),
         "first_r_hat_max": first.r_hat_max,
         "first_ess_bulk_min": first.ess_bulk_min,

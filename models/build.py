@@ -25,6 +25,7 @@ from models.centring import blocks as pooled_blocks
 from models.centring import containers as centring_containers
 from models.config import ModelConfig
 from models.data import Scales, ScalingData
+from models.pivot import SHARED_NAME, Placement, placement, transform
 from models.priors import stacked
 
 
@@ -141,23 +142,58 @@ def _run_effect(config: ModelConfig, pm: Any, pt: Any) -> Any:
 
 
 def _parameters(config: ModelConfig, md: ModelData, pm: Any, pt: Any) -> dict[str, Any]:
+    pivot = placement(config)
     out = {}
+    if pivot is not None and pivot.where == "shared":
+        out.update(_shared_pivot(config, pivot, pm, pt))
     for spec in config.family.params:
         how = config.pooling[spec.name]
+        if spec.name in out:
+            continue
         if how == "shared":
             out[spec.name] = config.priors[spec.name].pymc(spec.name)
         elif how == "independent":
             out[spec.name] = config.priors[spec.name].pymc(spec.name, dims="group")
     for block in pooled_blocks(config):
-        out.update(_pooled(config, block, md, pm, pt))
+        on_block = pivot is not None and pivot.block == block.name
+        out.update(_pooled(config, block, md, pm, pt, pivot if on_block else None))
     return out
 
 
-def _pooled(config: ModelConfig, block: Block, md: ModelData, pm: Any, pt: Any) -> dict[str, Any]:
-    """One block of partially pooled parameters (:mod:`models.centring`), per-group values."""
+def _shared_pivot(config: ModelConfig, pivot: Placement, pm: Any, pt: Any) -> dict[str, Any]:
+    """Shared log-normal parameters as one vector of logs sampled in pivot coordinates.
+
+    ``log X ~ Normal(mu, sigma)`` is the log-normal prior of ``X`` on the scale PyMC samples it
+    in anyway, so the model is unchanged; each parameter is recorded by name.
+    """
+    pm.modelcontext(None).add_coord("shared_param", list(pivot.names))
+    specs = [config.priors[name] for name in pivot.names]
+    logs = pm.Normal(
+        SHARED_NAME,
+        mu=np.array([s.kwargs["mu"] for s in specs], dtype=float),
+        sigma=np.array([s.kwargs["sigma"] for s in specs], dtype=float),
+        dims="shared_param",
+        transform=transform(pivot.layout),
+    )
+    return {name: pm.Deterministic(name, pt.exp(logs[i])) for i, name in enumerate(pivot.names)}
+
+
+def _pooled(
+    config: ModelConfig,
+    block: Block,
+    md: ModelData,
+    pm: Any,
+    pt: Any,
+    pivot: Placement | None = None,
+) -> dict[str, Any]:
+    """One block of partially pooled parameters (:mod:`models.centring`), per-group values.
+
+    With ``pivot`` its population means are sampled in pivot coordinates (:mod:`models.pivot`).
+    """
     pm.modelcontext(None).add_coord(block.dim, list(block.params))
     hyper = [config.hyper[name] for name in block.params]
-    mu = stacked([h.mu for h in hyper], f"{block.name}_mu", dims=block.dim)
+    means = None if pivot is None else transform(pivot.layout)
+    mu = stacked([h.mu for h in hyper], f"{block.name}_mu", dims=block.dim, transform=means)
     scale = stacked([h.sigma for h in hyper], f"{block.name}_sigma", dims=block.dim)
     lam = pm.Data(
         f"{block.name}_centring",

@@ -19,6 +19,10 @@ from models.priors import HyperPrior, PriorSpec, canonical_json
 
 Likelihood = Literal["normal", "student_t"]
 LIKELIHOODS: tuple[Likelihood, ...] = ("normal", "student_t")
+# The coordinates NUTS samples a law's floor, amplitudes and exponents in (models.pivot).
+Parametrisation = Literal["pivot", "natural"]
+PARAMETRISATIONS: tuple[Parametrisation, ...] = ("pivot", "natural")
+DEFAULT_PARAMETRISATION: Parametrisation = "pivot"
 DEFAULT_LIKELIHOOD: Likelihood = defaults.DEFAULT_LIKELIHOOD  # type: ignore[assignment]
 # Observation noise is on log loss: sigma = 0.1 means runs scatter by about 10 %.
 NOISE_PRIORS: dict[str, PriorSpec] = {
@@ -47,6 +51,8 @@ class ModelConfig:
     n_groups: int
     # Named training runs in the data (a dim, like the group count); 0 = no run effect.
     n_runs: int = 0
+    # Same model, other coordinates for NUTS: "pivot" where models.pivot applies, else as built.
+    parametrisation: Parametrisation = DEFAULT_PARAMETRISATION
 
     def priors_json(self) -> dict[str, Any]:
         """Priors as they were used: flat priors, population priors and noise priors."""
@@ -60,14 +66,27 @@ class ModelConfig:
 
     def to_json(self) -> dict[str, Any]:
         """JSON description, stored with every fit."""
-        return {
-            "family": self.family.name,
-            "family_options": dict(self.family.options),
-            "pooling": dict(self.pooling),
-            "priors": self.priors_json(),
-            "likelihood": self.likelihood,
-            "n_groups": self.n_groups,
-        } | ({"n_runs": self.n_runs} if self.n_runs else {})  # no runs: the key of old
+        return (
+            {
+                "family": self.family.name,
+                "family_options": dict(self.family.options),
+                "pooling": dict(self.pooling),
+                "priors": self.priors_json(),
+                "likelihood": self.likelihood,
+                "n_groups": self.n_groups,
+            }
+            | ({"n_runs": self.n_runs} if self.n_runs else {})
+            | self._parametrisation_json()
+        )
+
+    def _parametrisation_json(self) -> dict[str, Any]:
+        """``{"parametrisation": "pivot"}`` for a law that declares a pivot, else {}.
+
+        Absent for the natural coordinates and for laws without one, so the keys (and stored
+        configs) of the models built before :mod:`models.pivot` stay as they were.
+        """
+        pivot = self.family.pivot is not None and self.parametrisation == "pivot"
+        return {"parametrisation": "pivot"} if pivot else {}
 
     @property
     def structure_key(self) -> str:
@@ -83,6 +102,7 @@ def resolve_config(
     priors: Mapping[str, Any] | None = None,
     likelihood: str = DEFAULT_LIKELIHOOD,
     n_runs: int = 0,
+    parametrisation: str = DEFAULT_PARAMETRISATION,
 ) -> tuple[ModelConfig, list[str]]:
     """Merge overrides into the family defaults; returns the config and notes for warnings.
 
@@ -104,8 +124,16 @@ def resolve_config(
     n_runs
         Number of named training runs in the data; above 0 the model gets a run effect and
         ``sigma_run`` (its scale) a prior that may be overridden.
+    parametrisation
+        ``pivot`` (sample floor, amplitudes and exponents in the coordinates the data pin,
+        :mod:`models.pivot`, where exact) or ``natural``; the model is the same either way.
     """
     notes: list[str] = []
+    if parametrisation not in PARAMETRISATIONS:
+        raise PriorError(
+            f"parametrisation must be one of {', '.join(PARAMETRISATIONS)}",
+            field="parametrisation",
+        )
     if likelihood not in LIKELIHOODS:
         raise PriorError(
             f"likelihood must be one of {', '.join(LIKELIHOODS)}, not '{likelihood}'",
@@ -179,7 +207,17 @@ def resolve_config(
     for name, prior in noise.items():
         if not prior.is_positive():
             raise PriorError(f"'{name}' needs a positive distribution", field=name)
-    config = ModelConfig(family, resolved, flat, hyper, noise, likelihood, n_groups, n_runs)
+    config = ModelConfig(
+        family,
+        resolved,
+        flat,
+        hyper,
+        noise,
+        likelihood,
+        n_groups,
+        n_runs,
+        parametrisation,  # checked above
+    )
     return config, notes
 
 

@@ -255,6 +255,7 @@ def validate_fit(
         priors=spec.priors,
         likelihood=spec.likelihood,
         n_runs=len(data.runs),
+        parametrisation=spec.parametrisation,
     )
     found = check_data(data, config, thresholds or Thresholds())
     return config, found + [FitWarning("pooling", n) for n in notes]

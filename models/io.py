@@ -138,6 +138,8 @@ def tree_to_fit(tree: xr.DataTree) -> Fit:
             priors=config_json["priors"],
             likelihood=config_json["likelihood"],
             n_runs=config_json.get("n_runs", 0),
+            # Fits stored before models.pivot were sampled in the natural coordinates.
+            parametrisation=config_json.get("parametrisation", "natural"),
         )
     except BayescaleError as exc:
         raise IncompatibleFitError(f"fit file config is not valid here: {exc}") from None

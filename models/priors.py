@@ -202,14 +202,18 @@ class PriorSpec:
         return draws
 
 
-def stacked(specs: Sequence[PriorSpec], name: str, dims: str) -> Any:
-    """One PyMC vector variable whose element ``i`` has prior ``specs[i]`` (equal signatures)."""
+def stacked(specs: Sequence[PriorSpec], name: str, dims: str, transform: Any = None) -> Any:
+    """One PyMC vector variable whose element ``i`` has prior ``specs[i]`` (equal signatures).
+
+    ``transform``, if given, replaces the distribution's default one (e.g. :mod:`models.pivot`).
+    """
     import pymc as pm
 
     first = specs[0]
     assert all(s.signature() == first.signature() for s in specs), "priors do not stack"
     kwargs = {k: np.array([s.kwargs[k] for s in specs], dtype=float) for k in first.kwargs}
-    return getattr(pm, first.dist)(name, **kwargs, dims=dims)
+    extra = {} if transform is None else {"transform": transform}
+    return getattr(pm, first.dist)(name, **kwargs, dims=dims, **extra)
 
 
 @dataclass(frozen=True)

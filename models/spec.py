@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypedDict, Unpack
 
-from models.config import DEFAULT_LIKELIHOOD
+from models.config import DEFAULT_LIKELIHOOD, DEFAULT_PARAMETRISATION
 from models.defaults import AUTO, DEFAULT_FAMILY
 from models.families import ScalingLaw, get_family
 from models.priors import HyperPrior, PriorSpec
@@ -36,6 +36,9 @@ class FitSpec:
     settings: SamplerSettings = field(default_factory=SamplerSettings)
     # Runs longer than this are thinned to log-spaced checkpoints (models.runs); None keeps all.
     max_per_run: int | None = DEFAULT_MAX_PER_RUN
+    # The coordinates NUTS samples floor, amplitudes and exponents in (models.pivot): "pivot"
+    # or "natural". The same model either way; a Python-level choice for comparisons.
+    parametrisation: str = DEFAULT_PARAMETRISATION
 
     @property
     def family_name(self) -> str:
@@ -70,6 +73,7 @@ class FitSpec:
             "likelihood": self.likelihood,
             "settings": self.settings.to_dict(),
             "max_per_run": self.max_per_run,
+            "parametrisation": self.parametrisation,
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class FitSpec:
             settings=SamplerSettings(**(spec.get("settings") or {})),
             # specs stored before thinning existed get the default; a stored null keeps all rows
             max_per_run=spec.get("max_per_run", DEFAULT_MAX_PER_RUN),
+            parametrisation=spec.get("parametrisation") or DEFAULT_PARAMETRISATION,
         )
 
 
@@ -105,6 +110,7 @@ class SpecFields(TypedDict, total=False):
     likelihood: str | None
     settings: SamplerSettings | None
     max_per_run: int | None  # given as None: keep every row (not the default)
+    parametrisation: str | None
 
 
 def as_spec(

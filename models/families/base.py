@@ -108,6 +108,23 @@ def exponent(name: str, description: str) -> Param:
     return Param(name, prior, "log", description, pool_sigma=group_spread(0.15))
 
 
+@dataclass(frozen=True)
+class Pivot:
+    """A floor and power-law terms ``(amplitude, exponent)`` summed at the inputs' centre.
+
+    Declared by a law ``L = floor + sum_j amplitude_j x_j^-exponent_j (...)`` so that the model
+    samples these parameters in the coordinates its data pin (:mod:`models.pivot`).
+    """
+
+    floor: str
+    terms: tuple[tuple[str, str], ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The floor, the amplitudes, then the exponents."""
+        return (self.floor, *(a for a, _ in self.terms), *(x for _, x in self.terms))
+
+
 class ScalingLaw:
     """Base class of families; subclasses set the class attributes and ``curve``."""
 
@@ -120,6 +137,8 @@ class ScalingLaw:
     params: tuple[Param, ...]
     # Pooling used when the data has several groups; a single group is always ``shared``.
     default_pooling: Mapping[str, Pooling]
+    # The floor and power-law terms sampled in pivot coordinates (models.pivot); None: none.
+    pivot: ClassVar[Pivot | None] = None
     # Option name -> (default, allowed values); options may change the inputs.
     option_choices: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
 

@@ -49,7 +49,16 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import Param, Pooling, ScalingLaw, Unit, amplitude, floor, group_spread
+from models.families.base import (
+    Param,
+    Pivot,
+    Pooling,
+    ScalingLaw,
+    Unit,
+    amplitude,
+    floor,
+    group_spread,
+)
 from models.priors import PriorSpec
 
 
@@ -110,6 +119,8 @@ class BrokenPowerLaw(ScalingLaw):
         "x": ("data", ("params", "data", "steps", "compute")),
         "breaks": ("1", ("1", "2", "3")),
     }
+    # Exact at the pivot only while the breaks lie beyond the data (models.pivot).
+    pivot = Pivot("a", (("b", "c0"),))
 
     def __init__(self, **options: str) -> None:
         super().__init__(**options)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import ScalingLaw, amplitude, exponent, floor
+from models.families.base import Pivot, ScalingLaw, amplitude, exponent, floor
 
 
 class Chinchilla(ScalingLaw):
@@ -43,6 +43,7 @@ class Chinchilla(ScalingLaw):
         "alpha": "partial",
         "beta": "partial",
     }
+    pivot = Pivot("E", (("A", "alpha"), ("B", "beta")))
 
     @property
     def inputs(self) -> tuple[str, ...]:

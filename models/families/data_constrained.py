@@ -72,6 +72,8 @@ class DataConstrained(ScalingLaw):
         ),
     )
     default_pooling = {**Chinchilla.default_pooling, "R_star": "shared"}
+    # Exact at the pivot for unrepeated data; repeated data only lower the effective D there.
+    pivot = Chinchilla.pivot
 
     @property
     def inputs(self) -> tuple[str, ...]:

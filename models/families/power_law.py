@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from models.families.base import ScalingLaw, amplitude, exponent, floor
+from models.families.base import Pivot, ScalingLaw, amplitude, exponent, floor
 
 
 class PowerLaw(ScalingLaw):
@@ -36,6 +36,7 @@ class PowerLaw(ScalingLaw):
         exponent("alpha", "exponent of the input"),
     )
     default_pooling = {"E": "partial", "A": "partial", "alpha": "partial"}
+    pivot = Pivot("E", (("A", "alpha"),))
 
     @property
     def inputs(self) -> tuple[str, ...]:

@@ -126,6 +126,7 @@ def test_every_centring_is_the_same_model() -> None:
     from models.build import build_model, prepare
     from models.config import resolve_config
     from models.families import get_family
+    from models.pivot import placement, to_pivot
     from models.simulate import example_dataset
 
     family = get_family("chinchilla")
@@ -142,7 +143,11 @@ def test_every_centring_is_the_same_model() -> None:
         model = build_model(config, md.with_centring(lam))
         point = model.initial_point()
         names = family.param_names  # one block, in declaration order
-        point["pooled_mu"] = np.array([mu[n] for n in names])
+        # its means are sampled in pivot coordinates (models.pivot; unit Jacobian)
+        pivot = placement(config)
+        assert pivot is not None and pivot.block == "pooled"
+        means = np.array([mu[n] for n in names])
+        point["pooled_mu_pivot__"] = to_pivot(np, pivot.layout, means)
         point["pooled_sigma_log__"] = np.log([sigma[n] for n in names])
         point["pooled_raw"] = np.stack(
             [lam[n] * mu[n] + sigma[n] ** (lam[n] - 1) * (theta[n] - mu[n]) for n in names]

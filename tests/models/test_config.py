@@ -367,10 +367,15 @@ def test_priors_json_round_trips_through_resolve_config(
 
 
 def test_to_json_describes_the_config(chinchilla: ScalingLaw) -> None:
-    """The JSON stored with a fit names family, options, pooling, priors, likelihood, groups."""
+    """The JSON stored with a fit names family, options, pooling, priors, likelihood, groups
+    and, for a law sampled in pivot coordinates (models.pivot), that parametrisation."""
     config, _ = resolve_config(chinchilla, 2)
     out = config.to_json()
-    assert set(out) == {"family", "family_options", "pooling", "priors", "likelihood", "n_groups"}
+    assert set(out) == {
+        "family", "family_options", "pooling", "priors", "likelihood", "n_groups",
+        "parametrisation",
+    }  # fmt: skip
+    assert out["parametrisation"] == "pivot"
     assert out["family"] == "chinchilla"
     assert out["n_groups"] == 2
     assert set(out["priors"]) == {*chinchilla.param_names, "sigma", "nu"}

@@ -313,3 +313,17 @@ def test_nutpie_stops_at_the_asked_depth_and_the_rerun_goes_deeper() -> None:
     assert depth.max() <= 8 and depth.max() > 1
     assert d.tree_depth_share is not None
     assert d.tree_depth_share < d.deeper["first_tree_depth_share"]
+
+
+@pytest.mark.slow
+def test_real_nuts_a_run_too_short_for_its_ess_is_sampled_longer() -> None:
+    """Real NUTS: 2 x 40 draws cannot reach bulk ESS 200, so the fit is run again, longer."""
+    settings = models.SamplerSettings(
+        draws=40, tune=300, chains=2, max_draws=160, deeper_tree_depth=None, seed=3
+    )
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    record = fit.diagnostics.extension
+    assert record is not None, fit.diagnostics.reasons
+    assert record["draws"][0] == 40 and record["draws"][1] in (80, 120, 160)
+    assert fit.settings.draws == record["draws"][1]
+    assert fit.draws["E"].shape[0] == 2 * fit.settings.draws

@@ -20,6 +20,7 @@ from models.build import build_model, prepare, scaled_inputs
 from models.centring import blocks as pooled_blocks
 from models.config import resolve_config
 from models.families import POOLING_CHOICES, ScalingLaw
+from models.pivot import SHARED_NAME
 from models.simulate import draw_prior, simulate
 
 FAMILIES = sorted(REGISTRY)
@@ -398,8 +399,12 @@ def test_independent_parameters_have_one_free_value_per_group(family: ScalingLaw
 
 
 def test_single_group_model_has_scalar_parameters(family: ScalingLaw) -> None:
-    """One group: every parameter shared, a scalar free variable, no deterministics."""
+    """One group: every parameter shared and scalar; a law with a pivot (models.pivot) samples
+    the pivot's parameters as one vector of logs and records each by name."""
     model = built(family, 1)
-    assert {v.name for v in model.free_RVs} == {*family.param_names, "sigma", "nu"}
+    pivoted = set(family.pivot.names) if family.pivot is not None else set()
+    vector = {SHARED_NAME} if pivoted else set()
+    free = {*family.param_names} - pivoted | vector | {"sigma", "nu"}
+    assert {v.name for v in model.free_RVs} == free
     assert all(model[name].ndim == 0 for name in family.param_names)
-    assert model.deterministics == []
+    assert {v.name for v in model.deterministics} == pivoted

@@ -105,10 +105,16 @@ def test_log_density_is_the_models_posterior_on_the_swapped_data() -> None:
     # one compiled function for both (the gradient graph contains the density's)
     both = model.compile_fn([model.logp(), model.dlogp()])
     names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
+    shapes = model.initial_point()
+    bounds = np.cumsum([0] + [np.size(shapes[n]) for n in names])
     prior = cache.prior(config, mds[1])
     for seed in range(3):
         x = prior(seed)
-        point = dict(zip(names, x, strict=True))
+        assert len(x) == bounds[-1]
+        point = {
+            n: x[lo:hi].reshape(np.shape(shapes[n]))
+            for n, lo, hi in zip(names, bounds[:-1], bounds[1:], strict=True)
+        }
         value, grad = density(x)
         logp, dlogp = both(point)
         assert value == pytest.approx(float(logp), rel=1e-9)

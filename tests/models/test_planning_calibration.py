@@ -157,16 +157,12 @@ def test_no_sweep_keeps_a_diverging_low_rank_run(simulations):
     assert sum(f.diagnostics.divergences for _, f, _ in simulations) <= 2
 
 
-def test_sweeps_that_mix_slowly_are_sampled_longer_and_converge(simulations):
-    """Issue 18: >= 36 of 40 small sweeps converge. Measured: 25 of 40 first runs missed only on
-    R-hat or ESS and were sampled again with 2-4x the draws; 37 of 40 converged (15 without the
-    longer runs; BENCHMARKS.md "Longer runs")."""
+def test_small_sweeps_converge_in_their_first_run(simulations):
+    """Issue 18: >= 36 of 40 small sweeps converge. In the natural coordinates 15 of 40 first
+    runs converged and longer runs brought it to 37; in pivot coordinates (models.pivot, the
+    floor-amplitude-exponent ridge on an axis) all 40 first runs converged, none was sampled
+    longer (BENCHMARKS.md "Pivot coordinates"). The longer run itself is tested on a posterior
+    that needs it (tests/models/test_extension.py)."""
     fits = [f for _, f, _ in simulations]
-    longer = [f for f in fits if f.diagnostics.extension is not None]
-    assert longer, "no fit was sampled longer: the extension was not exercised"
-    assert all(
-        f.settings.draws > SETTINGS.draws
-        for f in longer
-        if "stopped" not in f.diagnostics.extension
-    )
-    assert sum(f.diagnostics.converged for f in fits) >= 35
+    assert sum(f.diagnostics.converged for f in fits) >= 38
+    assert sum(f.diagnostics.extension is None and f.diagnostics.converged for f in fits) >= 36

@@ -101,17 +101,21 @@ def test_rows_of_no_run_index_past_the_runs_and_subset_keeps_runs():
 
 
 def test_fits_without_runs_keep_todays_structure_key_and_graph():
-    """Keys computed on main before runs existed: a fit without runs reuses today's model."""
+    """Keys computed on main before runs existed: a fit without runs reuses today's model.
+
+    In the natural coordinates: pivot coordinates (models.pivot) came later, with keys of their
+    own.
+    """
     for fam, n_groups, likelihood, key in [
         (STEPS_LAW, 1, "normal", "a0b29d022b451d4c"),
         (STEPS_LAW, 1, "student_t", "ed74f415e65ae7a6"),
         (models.get_family("chinchilla"), 3, "normal", "88065fd4498adff8"),
     ]:
-        config, _ = resolve_config(fam, n_groups, likelihood=likelihood)
+        config, _ = resolve_config(fam, n_groups, likelihood=likelihood, parametrisation="natural")
         assert config.structure_key == key
         assert "n_runs" not in config.to_json() and "sigma_run" not in config.priors_json()
     data = trajectories()
-    config, _ = resolve_config(STEPS_LAW, 1, likelihood="normal")
+    config, _ = resolve_config(STEPS_LAW, 1, likelihood="normal", parametrisation="natural")
     md = prepare(
         ScalingData(data.inputs, data.loss), STEPS_LAW.inputs, data.default_scales(("steps",))
     )
@@ -130,14 +134,9 @@ def test_runs_add_a_run_dim_to_the_key_and_a_run_effect():
     assert config.priors_json()["sigma_run"] == {"dist": "HalfNormal", "kwargs": {"sigma": 0.05}}
     md = prepare(data, STEPS_LAW.inputs, data.default_scales(("steps",)))
     model = build_model(config, md)
-    assert {v.name for v in model.free_RVs} == {
-        "E",
-        "A",
-        "alpha",
-        "run_effect",
-        "sigma",
-        "sigma_run",
-    }
+    # the law's parameters are one vector in pivot coordinates (models.pivot)
+    assert {v.name for v in model.free_RVs} == {"shared_log", "run_effect", "sigma", "sigma_run"}
+    assert {v.name for v in model.deterministics} == {"E", "A", "alpha"}
     assert list(model.coords["run"]) == ["run0", "run1", "run2", "run3"]
     assert "run_idx" in md.containers()
 

@@ -3,7 +3,7 @@ r"""Sample a law's floor, amplitudes and exponents in coordinates the data pin o
 A law ``L = E + sum_j A_j x_j^-alpha_j`` fitted to inputs scaled by their geometric mean (so
 the data sit around ``x = 1``) is pinned by its rows in two combinations long before the floor
 is: the **level at the pivot** ``m = E + sum_j A_j`` (the loss at the data's centre) and each
-term's **slope there**, ``s_j = alpha_j A_j`` (minus the log-log slope times the level). Along
+term's **slope there**, ``s_j = alpha_j A_j`` (that is, ``-dL/dlog x_j`` at ``x = 1``). Along
 the remaining direction the floor trades against amplitudes and exponents with the curve
 unchanged inside the data: on the link (log) scale that is a long, *curved* ridge, ~1,000 times
 longer than wide on smooth curves, which a diagonal mass matrix cannot round and NUTS crosses
@@ -30,8 +30,8 @@ It is a PyMC transform on the vector that holds the parameters' log values: the 
 means of a partially pooled block, or, when every one of them is shared (always so for one
 group), a vector of their logs with their log-normal priors. Other entries of the vector pass
 through. It applies only where it is exact: every parameter of the family's :class:`Pivot` in
-one pooled block on the log link, or all shared with log-normal priors; otherwise the model is
-built as before (``ModelConfig.parametrisation`` records which).
+one pooled block on the log link, or all shared with log-normal priors (:func:`placement`);
+otherwise, or with ``ModelConfig.parametrisation`` "natural", the model is built as before.
 
 For a law whose terms are not pure powers at the pivot (a broken power law with its break in
 the data) ``m`` and ``s`` are only approximately what the data pin; the prior is still exact.

@@ -218,8 +218,7 @@ def run_task(task: Task, mode: str, plot_dir: Path | None) -> dict[str, Any]:
         except Exception as exc:
             methods[name] = {"error": f"{type(exc).__name__}: {exc}"}
     for name, m in methods.items():
-        note = m.get("error") or f"RMSE log {m['scores']['rmse_log']:.4f}, {m['wall_s']:.1f} s"
-        print(f"    {name}: {note}", flush=True)
+        print(f"    {name}: {progress_note(m)}", flush=True)
     record = {
         "split": task.split,
         "family": task.family,
@@ -236,6 +235,20 @@ def run_task(task: Task, mode: str, plot_dir: Path | None) -> dict[str, Any]:
     if plot_dir is not None and samples:
         record["plot"] = str(plot_task(task, samples, plot_dir))
     return record
+
+
+def progress_note(m: dict[str, Any]) -> str:
+    """One method's line in the progress log: enough to read a run that never finishes."""
+    if "error" in m:
+        return str(m["error"])
+    s, d = m["scores"], m.get("diagnostics")
+    note = f"RMSE log {s['rmse_log']:.4f}, cov90 {s['coverage']['90']:.2f}, {m['wall_s']:.1f} s"
+    if d:
+        note += (
+            f", R-hat {d['r_hat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}, "
+            f"{d['divergences']} div, converged {d['converged']}"
+        )
+    return note
 
 
 def ratios(methods: dict[str, Any]) -> dict[str, float | None]:
@@ -363,8 +376,12 @@ def run(
     mode = "quick" if quick else "full"
     print(header("extrapolation", quick), flush=True)
     chosen = load_tasks(data_dir, quick, tuple(tasks) if tasks else None)
+    records: dict[str, Any] = {}
     with contention() as busy:
-        records = {t.name: run_task(t, mode, plot_dir) for t in chosen}
+        for task in chosen:
+            records[task.name] = run_task(task, mode, plot_dir)
+            # a full run takes hours: what is done survives an interrupted one
+            write_json(out_dir, f"extrapolation-{mode}-partial", {"mode": mode, "tasks": records})
     overall: dict[str, Any] = {}
     for name in METHODS:
         scored = [r["methods"][name].get("scores") for r in records.values()]

@@ -86,6 +86,44 @@ def test_checks_flag_each_documented_bound(
         assert text in v
 
 
+def test_progress_lines_carry_coverage_and_convergence() -> None:
+    """A full run's log must say enough to read a run that was stopped before its tables."""
+    bayes = _record("bayescale", 0.05, 0.85, 1.02)
+    bayes["diagnostics"] |= {"ess_bulk_min": 310.0, "converged": False}
+    line = ex.progress_note(bayes)
+    assert "RMSE log 0.0500" in line and "cov90 0.85" in line
+    assert "R-hat 1.020" in line and "ESS 310" in line and "converged False" in line
+    assert "R-hat" not in ex.progress_note(_record("m2", 0.1))
+    assert ex.progress_note({"error": "ValueError: boom"}) == "ValueError: boom"
+
+
+def test_each_finished_task_is_written_before_the_next_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [sim_double_descent(tmp_path), sim_double_descent(tmp_path, seed=12)]
+    object.__setattr__(tasks[1], "name", "second")
+    seen: list[list[str]] = []
+
+    def fake_task(task: Any, mode: str, plot_dir: Any) -> dict[str, Any]:
+        partial = tmp_path / "out" / "extrapolation-quick-partial.json"
+        if partial.exists():
+            import json
+
+            seen.append(list(json.loads(partial.read_text())["tasks"]))
+        record = _result(True, 0.05, 0.9)["tasks"]["sim_double_descent"]
+        for name in ex.METHODS:
+            record["methods"].setdefault(name, _record(name, 0.1))
+        return record
+
+    monkeypatch.setattr(ex, "load_tasks", lambda *a, **k: tasks)
+    monkeypatch.setattr(ex, "run_task", fake_task)
+    monkeypatch.setattr(ex, "markdown", lambda result: "")
+    monkeypatch.setattr(ex, "report", lambda result: "")
+    ex.run(tmp_path, tmp_path / "out", quick=True, plot_dir=None)
+    assert seen == [["sim_double_descent"]]
+    assert (tmp_path / "out" / "extrapolation.json").exists()
+
+
 def test_a_failed_bayescale_fit_fails_its_checks() -> None:
     """A fit that could not run has no measurement, and a missing measurement is no pass."""
     result = _result(True, 0.05, 0.9)

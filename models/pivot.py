@@ -43,9 +43,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-
 from models.centring import blocks
+from models.families.broken_power_law import softplus
 
 if TYPE_CHECKING:
     from models.config import ModelConfig
@@ -84,10 +83,6 @@ def _logsumexp(xp: Any, parts: Sequence[Any]) -> Any:
     return out
 
 
-def _softplus(xp: Any, z: Any) -> Any:
-    return xp.logaddexp(0.0, z)
-
-
 def to_pivot(xp: Any, layout: Layout, theta: Any) -> Any:
     """Log parameters (last axis) -> pivot coordinates ``(v, u, rho, w)`` in the same slots."""
     out = [theta[..., i] for i in range(layout.size)]
@@ -108,8 +103,8 @@ def from_pivot(xp: Any, layout: Layout, y: Any) -> Any:
     out = [y[..., i] for i in range(layout.size)]
     v, u = y[..., layout.floor], y[..., layout.amplitudes[0]]
     rho = [y[..., i] for i in layout.amplitudes[1:]]
-    log_reducible = u - _softplus(xp, v)
-    out[layout.floor] = u - _softplus(xp, -v)
+    log_reducible = u - softplus(xp, v)
+    out[layout.floor] = u - softplus(xp, -v)
     norm = _logsumexp(xp, [xp.zeros_like(u), *rho])
     a = [log_reducible - norm] + [log_reducible + r - norm for r in rho]
     for aj, i in zip(a, layout.amplitudes, strict=True):
@@ -172,14 +167,3 @@ def placement(config: ModelConfig) -> Placement | None:
                 layout = Layout.within(block.params, pivot.floor, pivot.terms)
                 return Placement("block", block.params, layout, block.name)
     return None
-
-
-def jacobian_log_det(layout: Layout, y: np.ndarray, step: float = 1e-6) -> float:
-    """``log |det d from_pivot / dy|`` at ``y`` by central differences (for the tests)."""
-    n = layout.size
-    jac = np.empty((n, n))
-    for j in range(n):
-        dy = np.zeros(n)
-        dy[j] = step
-        jac[:, j] = (from_pivot(np, layout, y + dy) - from_pivot(np, layout, y - dy)) / (2 * step)
-    return float(np.linalg.slogdet(jac)[1])

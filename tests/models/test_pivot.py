@@ -16,12 +16,22 @@ from models.pivot import (
     SHARED_NAME,
     Layout,
     from_pivot,
-    jacobian_log_det,
     placement,
     to_pivot,
 )
 from models.simulate import example_dataset
 from models.spec import FitSpec
+
+
+def jacobian_log_det(layout: Layout, y: np.ndarray, step: float = 1e-6) -> float:
+    """``log |det d from_pivot / dy|`` at ``y`` by central differences."""
+    jac = np.empty((layout.size, layout.size))
+    for j in range(layout.size):
+        dy = np.zeros(layout.size)
+        dy[j] = step
+        jac[:, j] = (from_pivot(np, layout, y + dy) - from_pivot(np, layout, y - dy)) / (2 * step)
+    return float(np.linalg.slogdet(jac)[1])
+
 
 ONE_TERM = Layout(3, 0, (1,), (2,))
 TWO_TERMS = Layout(5, 0, (1, 2), (3, 4))

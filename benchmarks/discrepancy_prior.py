@@ -3,7 +3,9 @@
 For every benchmark task, on its *training rows only* (the held-out rows are never read), family
 auto's leave-future-out machinery is run as a fit would run it: the candidate laws are refitted
 below each cut and score the rows above. Per task this gives the profile log-likelihood of tau on
-:data:`models.discrepancy.TAU_GRID` (at each tau the candidates are stacked as auto stacks them).
+:data:`models.discrepancy.TAU_GRID`: at each tau the candidates are stacked as auto stacks them
+(row by row), and each cut's rows are scored jointly, sharing one discrepancy draw, as
+:func:`models.discrepancy.tau_posterior` scores them.
 Across the public tasks (the simulated ``sim_`` ones are profiled and reported, not used), log
 tau_t ~ Normal(m, s): (m, s) maximise the marginal likelihood
 ``sum_t log sum_g exp(l_t(tau_g)) N(log tau_g; m, s)`` (grid weights normalised). The result is
@@ -31,7 +33,7 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
 
     import models
     from models.auto import candidates, score_candidates
-    from models.discrepancy import TAU_GRID, point_log_density
+    from models.discrepancy import TAU_GRID, cut_log_density, point_log_density
     from models.lfo import axis_of, cuts
     from models.stacking import stacking_weights
 
@@ -41,21 +43,25 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
         family=models.AUTO, pooling=pooling, settings=models.SamplerSettings(seed=seed)
     )
     scored, skipped = score_candidates(found, work, splits, spec, measured=list(train.inputs))
-    # (K, G, n): each candidate's log density of every held-out row at every tau
+    # (K, G, n): each candidate's log density of every held-out row at every tau (stacking)
     lp = np.stack(
         [
             np.concatenate([point_log_density(r, TAU_GRID) for r in s.records], axis=1)
             for s in scored
         ]
     )
+    # (K, cuts, G): each candidate's joint log density of each cut's rows (one eta per cut, as
+    # the discrepancy's posterior scores them: models.discrepancy.cut_log_density)
+    joint = np.stack([np.stack([cut_log_density(r, TAU_GRID) for r in s.records]) for s in scored])
     profile = np.empty(len(TAU_GRID))
     for g in range(len(TAU_GRID)):
         w = stacking_weights(lp[:, g, :], iterations=500)
         with np.errstate(divide="ignore"):
-            profile[g] = special.logsumexp(lp[:, g, :] + np.log(w)[:, None], axis=0).sum()
+            profile[g] = special.logsumexp(joint[:, :, g] + np.log(w)[:, None], axis=0).sum()
     return {
         "profile": profile.tolist(),
         "rows": int(lp.shape[2]),
+        "cuts": int(joint.shape[1]),
         "candidates": [s.candidate.family.key() for s in scored],
         "skipped": skipped,
         "tau_mle": float(TAU_GRID[int(np.argmax(profile))]),

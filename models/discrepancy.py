@@ -21,6 +21,11 @@ own data (:func:`tau_posterior`): the held-out rows above each cut, at their dis
 cut's training range, score every ``tau`` on a grid; its prior :data:`TAU_PRIOR` was fitted the
 same way across public studies (BENCHMARKS.md, "Extrapolation discrepancy prior"). With no
 leave-future-out records the prior alone is used.
+
+As in prediction, the rows above one cut share one ``eta`` (:func:`cut_log_density`): a cut's
+200 rows are one draw of the discrepancy seen at 200 distances, not 200 independent draws of
+it. Scoring them as independent (until 2026-12-07) made tau's posterior as sharp as if every
+row were a separate extrapolation, and the predictive's tails as thin as the best-fitting tau's.
 """
 
 from __future__ import annotations
@@ -45,6 +50,12 @@ TAU_GRID = np.geomspace(1e-4, 1.0, 128)
 # Draws per record used to score tau (a predictive density's Monte Carlo error is far below
 # what separates grid values; this keeps the grid evaluation to a fraction of a second).
 SCORING_DRAWS = 200
+# Shifts c = tau * eta at which a cut's rows are scored jointly (:func:`cut_log_density`): 0 and
+# +-40 log-spaced values from far below any tau of the grid to 5 (five times its largest tau);
+# a finer grid is laid around the joint likelihood's mode, whose width is set by the rows.
+SHIFT_COARSE = np.geomspace(1e-6, 5.0, 40)
+# Draws per record for the joint score (it is evaluated at ~100 shifts, not once per tau).
+SHIFT_DRAWS = 100
 # Inputs that are not scales: their "distance beyond the data" means nothing (and may be 0).
 NOT_SCALES = frozenset({"label_noise"})
 # A prediction further than this (decades beyond the data, any input) carries a warning.
@@ -220,21 +231,118 @@ def point_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
     return out
 
 
+def _row_log_density_at_shifts(record: LFORecord, shifts: np.ndarray) -> np.ndarray:
+    """Log p(y_i | shift c) per shift and row, shape (len(shifts), n).
+
+    Each row's posterior predictive (a mixture over draws) with the curve moved by
+    ``c * sqrt(z_i)``.
+    """
+    from scipy import special
+
+    s = record.log_mu.shape[0]
+    keep = np.linspace(0, s - 1, min(s, SHIFT_DRAWS)).round().astype(int)
+    resid = record.y[None, :] - record.log_mu[keep]  # (S', n)
+    root = np.sqrt(record.z)[None, :]
+    sigma = record.sigma[keep, None]
+    log_norm = -np.log(sigma) - np.log(len(keep))
+    if record.nu is None:
+        log_norm = log_norm - 0.5 * np.log(2 * np.pi)
+    else:
+        nu = record.nu[keep, None]
+        log_norm = log_norm + (
+            special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+        )
+    out = np.empty((len(shifts), record.y.shape[0]))
+    for k, c in enumerate(shifts):
+        u = ((resid - c * root) / sigma) ** 2
+        lp = -0.5 * u if record.nu is None else -(nu + 1) / 2 * np.log1p(u / nu)
+        out[k] = special.logsumexp(lp + log_norm, axis=0)
+    return out
+
+
+def cut_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
+    """Log p(rows above one cut | tau) for every grid value, the rows sharing one ``eta``.
+
+    ``p = int prod_i p(y_i | c) N(c; 0, tau^2) dc`` with ``c = tau * eta`` the shift per unit of
+    ``sqrt(Z)`` and ``p(y_i | c)`` each row's posterior predictive at that shift. The integral
+    runs over a grid in ``c``: :data:`SHIFT_COARSE` (symmetric, log-spaced, so every tau's
+    Gaussian is resolved) joined with a fine grid of +-8 widths around the product's mode
+    (a cut of many rows pins ``c`` far more sharply than the coarse spacing) and a uniform one
+    between 0 and the mode; each shift
+    weighs the cell between its neighbours' midpoints, and the Gaussian's own discretisation
+    error is divided out.
+    """
+    from scipy import special
+
+    if not np.any(record.z > 0):  # no row beyond the cut's data: no evidence on tau
+        return np.zeros(len(tau))
+    coarse = np.concatenate([-SHIFT_COARSE[::-1], [0.0], SHIFT_COARSE])
+    joint = _row_log_density_at_shifts(record, coarse).sum(axis=1)
+    top = int(np.argmax(joint))
+    lo, hi = coarse[max(top - 1, 0)], coarse[min(top + 1, len(coarse) - 1)]
+    # The mode lies between the coarse neighbours of the best coarse shift; its width is read off
+    # a parabola through three fine points there (bounded to that bracket)
+    fine = np.linspace(lo, hi, 9)
+    near = _row_log_density_at_shifts(record, fine).sum(axis=1)
+    best = int(np.argmax(near))
+    step = fine[1] - fine[0]
+    mode, width = fine[best], step
+    if 0 < best < len(fine) - 1:
+        curv = near[best - 1] - 2 * near[best] + near[best + 1]
+        if curv < 0:  # the parabola's vertex and width (exact where the product is Gaussian)
+            mode -= step * (near[best + 1] - near[best - 1]) / (2 * curv)
+            width = step / np.sqrt(-curv)
+    width = float(np.clip(width, 1e-7, max(hi - lo, 1e-7)))
+    around = mode + width * np.linspace(-8.0, 8.0, 65)
+    # and between 0 and the mode, where the product sits for taus smaller than the mode
+    between = np.linspace(0.0, mode, 34)[1:-1]
+    extra = np.concatenate([around, between])
+    shifts = np.concatenate([coarse, fine, extra])
+    values = np.concatenate([joint, near, _row_log_density_at_shifts(record, extra).sum(axis=1)])
+    order = np.argsort(shifts, kind="stable")
+    shifts, values = shifts[order], values[order]
+    shifts, first = np.unique(shifts, return_index=True)
+    values = values[first]
+    # Each shift stands for the cell between its neighbours' midpoints (the outer cells run to
+    # infinity), weighted by the Gaussian's exact mass there: no discretisation of N(0, tau^2)
+    edges = np.concatenate([[-np.inf], (shifts[1:] + shifts[:-1]) / 2, [np.inf]])
+    out = np.empty(len(tau))
+    for g, t in enumerate(tau):
+        out[g] = special.logsumexp(values + _log_gauss_mass(edges / t))
+    return out
+
+
+def _log_gauss_mass(edges: np.ndarray) -> np.ndarray:
+    """Log standard-normal mass of each cell between consecutive ``edges`` (sorted).
+
+    Computed on the side of zero each cell lies, so cells far in either tail keep their precision.
+    """
+    from scipy import special
+
+    a, b = edges[:-1], edges[1:]
+    upper = a >= 0  # whole cell right of 0: P = Q(a) - Q(b) with Q the upper tail
+    hi = np.where(upper, special.log_ndtr(-a), special.log_ndtr(b))
+    lo = np.where(upper, special.log_ndtr(-b), special.log_ndtr(a))
+    with np.errstate(divide="ignore"):
+        return np.asarray(hi + np.log1p(-np.exp(lo - hi)))
+
+
 def tau_posterior(
     records: Sequence[LFORecord], ranges: Mapping[str, tuple[float, float]]
 ) -> tuple[Discrepancy, np.ndarray]:
     """Grid posterior of tau from leave-future-out records, and each row's log density.
 
-    Returns the :class:`Discrepancy` and the held-out rows' log predictive densities with tau
-    integrated over its posterior (what stacking weighs candidates by), concatenated in record
-    order. With no records, the prior and an empty array.
+    Each record (cut) is one observation of the discrepancy (:func:`cut_log_density`). Returns
+    the :class:`Discrepancy` and the held-out rows' marginal log predictive densities with tau
+    integrated over its posterior (what stacking weighs candidates by: a law is judged row by
+    row), concatenated in record order. With no records, the prior and an empty array.
     """
     from scipy import special
 
     if not records:
         return Discrepancy.from_prior(ranges), np.empty(0)
     lp = np.concatenate([point_log_density(r, TAU_GRID) for r in records], axis=1)
-    log_post = _log_prior(TAU_GRID) + lp.sum(axis=1)
+    log_post = _log_prior(TAU_GRID) + sum(cut_log_density(r, TAU_GRID) for r in records)
     weights = _normalise(log_post)
     with np.errstate(divide="ignore"):
         per_row = special.logsumexp(lp + np.log(weights)[:, None], axis=0)

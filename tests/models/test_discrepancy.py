@@ -11,6 +11,7 @@ from models.discrepancy import (
     TAU_GRID,
     Discrepancy,
     LFORecord,
+    cut_log_density,
     distance,
     log10_ranges,
     tau_posterior,
@@ -41,24 +42,95 @@ def test_shift_vanishes_inside_the_data_and_grows_linearly_with_decades():
     np.testing.assert_array_equal(disc.shift(x, 4000, seed=3), delta)  # seeded
 
 
-def _records(tau: float, n_rows: int, seed: int) -> list[LFORecord]:
-    """Held-out rows whose error beyond the cut has sd tau * decades (what the model assumes)."""
+def _records(tau: float, n_rows: int, seed: int, cuts: int = 1) -> list[LFORecord]:
+    """Cuts whose held-out rows share one error eta * tau * decades (what the model assumes)."""
     rng = np.random.default_rng(seed)
-    z = rng.uniform(0.05, 1.0, n_rows) ** 2
-    truth = rng.normal(0.0, 1.0, n_rows) * tau * np.sqrt(z)
-    mu = np.zeros((400, n_rows))
-    sigma = np.full(400, 0.005)
-    return [LFORecord(mu, sigma, None, truth + rng.normal(0, 0.005, n_rows), z)]
+    out = []
+    for _ in range(cuts):
+        z = rng.uniform(0.05, 1.0, n_rows) ** 2
+        truth = rng.normal(0.0, 1.0) * tau * np.sqrt(z)
+        mu = np.zeros((100, n_rows))
+        sigma = np.full(100, 0.005)
+        out.append(LFORecord(mu, sigma, None, truth + rng.normal(0, 0.005, n_rows), z))
+    return out
 
 
 @pytest.mark.parametrize("tau", [0.01, 0.1])
 def test_tau_is_learned_from_leave_future_out_errors(tau):
-    disc, per_row = tau_posterior(_records(tau, 300, seed=1), RANGES)
+    disc, per_row = tau_posterior(_records(tau, 20, seed=1, cuts=40), RANGES)
     s = disc.summary()
     # within one grid step (6 %) of the posterior's 90 % interval
     assert s["tau_lo_90"] / 1.08 < tau < s["tau_hi_90"] * 1.08
-    assert disc.source == "lfo" and per_row.shape == (300,)
+    assert s["tau_hi_90"] / s["tau_lo_90"] < 2.0  # 40 cuts pin it
+    assert disc.source == "lfo" and per_row.shape == (800,)
     assert np.isclose(disc.weights.sum(), 1.0)
+
+
+def test_the_rows_of_one_cut_are_one_observation_of_the_discrepancy():
+    """300 rows above one cut pin their shared shift, not tau: the posterior stays wide."""
+    disc, _ = tau_posterior(_records(0.05, 300, seed=3), RANGES)
+    s = disc.summary()
+    assert s["tau_hi_90"] / s["tau_lo_90"] > 10.0
+    several, _ = tau_posterior(_records(0.05, 300, seed=3, cuts=20), RANGES)
+    t = several.summary()
+    assert t["tau_hi_90"] / t["tau_lo_90"] < s["tau_hi_90"] / s["tau_lo_90"] / 5
+
+
+def test_cut_density_is_the_exact_marginal_of_a_shared_shift():
+    """One draw, Normal noise: the rows are jointly N(0, sigma^2 I + tau^2 r r^T), r = sqrt(z)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(4)
+    for n, shift, sigma in [(5, 0.02, 0.01), (200, 0.05, 0.005), (200, -0.3, 0.002)]:
+        z = rng.uniform(0.05, 1.0, n) ** 2
+        r = np.sqrt(z)
+        y = shift * r + rng.normal(0, sigma, n)
+        got = cut_log_density(LFORecord(np.zeros((1, n)), np.array([sigma]), None, y, z), TAU_GRID)
+        want = np.array(
+            [
+                stats.multivariate_normal(
+                    np.zeros(n), sigma**2 * np.eye(n) + t**2 * np.outer(r, r)
+                ).logpdf(y)
+                for t in TAU_GRID
+            ]
+        )
+        bulk = want > want.max() - 30  # where the posterior has mass
+        np.testing.assert_allclose(got[bulk], want[bulk], atol=0.05)
+        assert np.all(got[~bulk] < want.max() - 25)
+
+
+def test_cut_density_of_a_student_t_mixture_matches_dense_quadrature():
+    from scipy import special
+
+    from models.discrepancy import _row_log_density_at_shifts
+
+    rng = np.random.default_rng(5)
+    n = 40
+    z = rng.uniform(0.05, 1.0, n) ** 2
+    mu = rng.normal(0, 0.01, (100, 1)) * np.sqrt(z)[None, :]
+    y = 0.05 * np.sqrt(z) + 0.01 * rng.standard_t(3.0, n)
+    rec = LFORecord(mu, np.full(100, 0.01), np.full(100, 3.0), y, z)
+    taus = TAU_GRID[40:]  # above ~2e-3, where a uniform grid resolves the Gaussian
+    got = cut_log_density(rec, taus)
+    c = np.linspace(-6, 6, 120001)
+    dense = np.concatenate(
+        [_row_log_density_at_shifts(rec, c[i : i + 4000]).sum(1) for i in range(0, len(c), 4000)]
+    )
+    want = np.array(
+        [
+            special.logsumexp(dense - 0.5 * (c / t) ** 2)
+            + np.log((c[1] - c[0]) / t)
+            - 0.5 * np.log(2 * np.pi)
+            for t in taus
+        ]
+    )
+    bulk = want > want.max() - 30
+    np.testing.assert_allclose(got[bulk], want[bulk], atol=0.05)
+
+
+def test_a_cut_with_no_row_beyond_the_data_says_nothing_about_tau():
+    rec = LFORecord(np.zeros((10, 3)), np.full(10, 0.01), None, np.zeros(3), np.zeros(3))
+    assert np.all(cut_log_density(rec, TAU_GRID) == 0.0)
 
 
 def test_without_records_the_prior_is_used():

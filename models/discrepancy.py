@@ -22,10 +22,14 @@ cut's training range, score every ``tau`` on a grid; its prior :data:`TAU_PRIOR`
 same way across public studies (BENCHMARKS.md, "Extrapolation discrepancy prior"). With no
 leave-future-out records the prior alone is used.
 
-As in prediction, the rows above one cut share one ``eta`` (:func:`cut_log_density`): a cut's
-200 rows are one draw of the discrepancy seen at 200 distances, not 200 independent draws of
-it. Scoring them as independent (until 2026-12-07) made tau's posterior as sharp as if every
-row were a separate extrapolation, and the predictive's tails as thin as the best-fitting tau's.
+As in prediction, the rows of one group above one cut share one ``eta``
+(:func:`cut_log_density`): a group's 50 rows beyond a cut are one draw of the discrepancy seen at
+50 distances, not 50 independent draws of it. Scoring rows as independent (until 2026-12-06)
+made tau's posterior as sharp as if every row were a separate extrapolation, and the
+predictive's tails as thin as the best-fitting tau's. Groups get their own ``eta`` per cut: the
+recipes or architectures of one sweep are off in their own directions (on Porian et al.'s 15
+recipes one shift for all explained none of them). A prediction of one group's curve has the
+same distribution either way.
 """
 
 from __future__ import annotations
@@ -68,7 +72,8 @@ class LFORecord:
 
     ``log_mu`` (S, n): log of the fitted mean curve per draw and held-out row (natural units);
     ``sigma``, ``nu`` (S,): observation noise per draw (``nu`` None for a Normal likelihood);
-    ``y`` (n,): observed log loss; ``z`` (n,): the rows' :func:`distance` beyond the cut.
+    ``y`` (n,): observed log loss; ``z`` (n,): the rows' :func:`distance` beyond the cut;
+    ``group`` (n,): the rows' groups (None: one group).
     """
 
     log_mu: np.ndarray
@@ -76,6 +81,16 @@ class LFORecord:
     nu: np.ndarray | None
     y: np.ndarray
     z: np.ndarray
+    group: np.ndarray | None = None
+
+    def by_group(self) -> list[LFORecord]:
+        """One record per group (the record itself when it holds one group)."""
+        if self.group is None or len(np.unique(self.group)) < 2:
+            return [self]
+        return [
+            LFORecord(self.log_mu[:, rows], self.sigma, self.nu, self.y[rows], self.z[rows])
+            for rows in (np.flatnonzero(self.group == g) for g in np.unique(self.group))
+        ]
 
 
 @dataclass(frozen=True)
@@ -261,7 +276,12 @@ def _row_log_density_at_shifts(record: LFORecord, shifts: np.ndarray) -> np.ndar
 
 
 def cut_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
-    """Log p(rows above one cut | tau) for every grid value, the rows sharing one ``eta``.
+    """Log p(rows above one cut | tau) per grid value: each group's rows share one ``eta``."""
+    return np.asarray(sum(_shared_shift_log_density(r, tau) for r in record.by_group()))
+
+
+def _shared_shift_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
+    """Log p(rows | tau) for every grid value, all the record's rows sharing one ``eta``.
 
     ``p = int prod_i p(y_i | c) N(c; 0, tau^2) dc`` with ``c = tau * eta`` the shift per unit of
     ``sqrt(Z)`` and ``p(y_i | c)`` each row's posterior predictive at that shift. The integral
@@ -332,10 +352,11 @@ def tau_posterior(
 ) -> tuple[Discrepancy, np.ndarray]:
     """Grid posterior of tau from leave-future-out records, and each row's log density.
 
-    Each record (cut) is one observation of the discrepancy (:func:`cut_log_density`). Returns
-    the :class:`Discrepancy` and the held-out rows' marginal log predictive densities with tau
-    integrated over its posterior (what stacking weighs candidates by: a law is judged row by
-    row), concatenated in record order. With no records, the prior and an empty array.
+    Each record (cut) is one observation of the discrepancy per group (:func:`cut_log_density`);
+    the result is the :class:`Discrepancy` and the held-out rows' marginal log predictive
+    densities with tau integrated over its posterior (what stacking weighs candidates by: a law
+    is judged row by row), concatenated in record order. With no records, the prior and an
+    empty array.
     """
     from scipy import special
 

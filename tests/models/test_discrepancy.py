@@ -128,6 +128,28 @@ def test_cut_density_of_a_student_t_mixture_matches_dense_quadrature():
     np.testing.assert_allclose(got[bulk], want[bulk], atol=0.05)
 
 
+def test_each_group_above_a_cut_has_its_own_shift():
+    """Two recipes off in opposite directions: one eta each explains them, a shared one cannot."""
+    rng = np.random.default_rng(6)
+    n = 60
+    z = np.tile(rng.uniform(0.05, 1.0, n // 2) ** 2, 2)
+    group = np.repeat(np.array(["a", "b"], dtype=object), n // 2)
+    y = np.where(group == "a", 0.1, -0.1) * np.sqrt(z) + rng.normal(0, 0.005, n)
+    mu, sigma = np.zeros((50, n)), np.full(50, 0.005)
+    per_group = LFORecord(mu, sigma, None, y, z, group)
+    assert [len(r.y) for r in per_group.by_group()] == [30, 30]
+    tau_hat = TAU_GRID[np.argmax(cut_log_density(per_group, TAU_GRID))]
+    assert 0.05 < tau_hat < 0.3
+    one = cut_log_density(LFORecord(mu, sigma, None, y, z), TAU_GRID)
+    assert one.max() < cut_log_density(per_group, TAU_GRID).max() - 100
+    # a record of one group is scored as before
+    alone = LFORecord(mu[:, :30], sigma, None, y[:30], z[:30], group[:30])
+    np.testing.assert_array_equal(
+        cut_log_density(alone, TAU_GRID),
+        cut_log_density(LFORecord(mu[:, :30], sigma, None, y[:30], z[:30]), TAU_GRID),
+    )
+
+
 def test_a_cut_with_no_row_beyond_the_data_says_nothing_about_tau():
     rec = LFORecord(np.zeros((10, 3)), np.full(10, 0.01), None, np.zeros(3), np.zeros(3))
     assert np.all(cut_log_density(rec, TAU_GRID) == 0.0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from models.data import ScalingData
-from models.lfo import CUTS, MIN_SIZES, axis_of, cuts, size_split
+from models.lfo import CUTS, MIN_SIZES, axis_of, cuts, record, size_split
+from tests.utils import fake_fit
 
 
 def trajectories(sizes: dict[str, list[float]], checkpoints: int = 4) -> ScalingData:
@@ -63,3 +64,12 @@ def test_cuts_along_another_axis_split_each_groups_rows() -> None:
     found = cuts(data, "data")
     assert [c.fraction for c in found] == list(CUTS)
     assert [len(c.train) for c in found] == [10, 13, 16]  # round(f x 20) rows by tokens
+
+
+def test_a_record_keeps_the_groups_of_its_rows() -> None:
+    """The discrepancy gives each group above a cut its own shift: the record must say which."""
+    fit = fake_fit(seed=1)
+    test = fit.data.subset(np.arange(len(fit.data)) % 3 == 0)
+    rec = record(fit, test, ["params", "data"])
+    np.testing.assert_array_equal(rec.group, test.group)
+    assert rec.log_mu.shape[1] == len(test) and rec.z.shape == (len(test),)

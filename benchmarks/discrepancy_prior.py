@@ -2,22 +2,23 @@
 
 For every benchmark task, on its *training rows only* (the held-out rows are never read), family
 auto's leave-future-out machinery is run as a fit would run it: the candidate laws are refitted
-below each cut and score the rows above. Per task this gives a profile log-likelihood of tau on
-:data:`models.discrepancy.TAU_GRID`: each candidate's log likelihood of tau as
-:func:`models.discrepancy.tau_posterior` scores it (each group's rows above a cut sharing one
-discrepancy draw), averaged over the candidates with the weights auto stacks them by at that
-tau (row by row).
-Across the public tasks (the simulated ``sim_`` ones are profiled and reported, not used), log
-tau_t ~ Normal(m, s): (m, s) maximise the marginal likelihood
-``sum_t log sum_g exp(l_t(tau_g)) N(log tau_g; m, s)`` (grid weights normalised). The result is
-what ``models.discrepancy.TAU_PRIOR`` ships (BENCHMARKS.md, "Extrapolation discrepancy prior").
+below each cut and score the rows above. Per task and law this gives the log likelihood of tau
+on :data:`models.discrepancy.TAU_GRID` as :func:`models.discrepancy.tau_posterior` scores it
+(each group's rows above a cut sharing one discrepancy draw), and the law's stacking weight.
+Across the public tasks (the simulated ``sim_`` ones are profiled and reported, not used), each
+law's tau ~ LogNormal(m, s): (m, s) maximise the weighted marginal likelihood
+``sum_t sum_k w_tk log sum_g exp(l_tk(tau_g)) N(log tau_g; m, s)`` (grid weights normalised).
+The result is what ``models.discrepancy.TAU_PRIOR`` ships (BENCHMARKS.md, "Extrapolation
+discrepancy prior"). Each finished task is written at once to ``discrepancy_prior-partial.json``;
+``--from FILE`` refits the prior from such a file without refitting any law.
 
-Run: ``python -m benchmarks.discrepancy_prior [--data-dir DIR] [--task NAME ...]``.
+Run: ``python -m benchmarks.discrepancy_prior [--data-dir DIR] [--task NAME ...] [--from FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,14 @@ from benchmarks.tasks import TASKS
 
 
 def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, Any]:
-    """Profile log-likelihood of tau (on the grid) from leave-future-out within ``train``."""
+    """Each candidate law's log likelihood of tau (on the grid) from leave-future-out in ``train``.
+
+    Scored as a fit scores it (:func:`models.discrepancy.tau_posterior`: each group's rows above
+    a cut share one discrepancy draw), with the stacking weight auto gives the law.
+    """
     import models
     from models.auto import candidates, score_candidates
-    from models.discrepancy import TAU_GRID, cut_log_density, point_log_density
+    from models.discrepancy import TAU_GRID, cut_log_density, log10_ranges, tau_posterior
     from models.lfo import axis_of, cuts
     from models.stacking import stacking_weights
 
@@ -42,31 +47,27 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
         family=models.AUTO, pooling=pooling, settings=models.SamplerSettings(seed=seed)
     )
     scored, skipped = score_candidates(found, work, splits, spec, measured=list(train.inputs))
-    # (K, G, n): each candidate's log density of every held-out row at every tau (stacking)
-    lp = np.stack(
-        [
-            np.concatenate([point_log_density(r, TAU_GRID) for r in s.records], axis=1)
-            for s in scored
-        ]
-    )
-    # (K, G): each candidate's log likelihood of tau, every cut's rows scored jointly (one eta
-    # per group and cut), as its posterior in a fit scores them (tau_posterior)
-    joint = np.stack([sum(cut_log_density(r, TAU_GRID) for r in s.records) for s in scored])
-    # Each law has its own tau in a fit; the task's profile averages the laws' log likelihoods
-    # by their stacking weights at that tau. (A mixture of the joint densities instead would be
-    # ruled by whichever law fits best after a free shift, whatever its weight: hundreds of rows
-    # separate laws by hundreds of nats.)
-    profile = np.empty(len(TAU_GRID))
-    for g in range(len(TAU_GRID)):
-        w = stacking_weights(lp[:, g, :], iterations=500)
-        profile[g] = float(w @ joint[:, g])
+    ranges = log10_ranges(work.inputs, list(train.inputs))
+    per_row = np.vstack([tau_posterior(s.records, ranges)[1] for s in scored])
+    weights = stacking_weights(per_row)
+    laws = []
+    for s, w in zip(scored, weights, strict=True):
+        curve = sum(cut_log_density(r, TAU_GRID) for r in s.records)
+        laws.append(
+            {
+                "law": s.candidate.label(),
+                "weight": float(w),
+                "loglik": [float(v) for v in curve],
+                "tau_mle": float(TAU_GRID[int(np.argmax(curve))]),
+            }
+        )
+    top = max(laws, key=lambda law: law["weight"])
     return {
-        "profile": profile.tolist(),
-        "rows": int(lp.shape[2]),
+        "laws": laws,
+        "rows": int(per_row.shape[1]),
         "cuts": len(scored[0].records),
-        "candidates": [s.candidate.family.key() for s in scored],
         "skipped": skipped,
-        "tau_mle": float(TAU_GRID[int(np.argmax(profile))]),
+        "tau_mle": top["tau_mle"],  # of the law with the largest weight
     }
 
 
@@ -75,19 +76,25 @@ M_GRID = np.linspace(np.log(1e-4), np.log(1.0), 185)
 S_GRID = np.linspace(0.2, 6.0, 59)
 
 
-def fit_prior(profiles: list[np.ndarray]) -> dict[str, float]:
-    """(m, s) of log tau ~ N(m, s) maximising the marginal likelihood over tasks (grid search)."""
+def fit_prior(tasks: list[list[dict[str, Any]]]) -> dict[str, float]:
+    """(m, s) of log tau ~ N(m, s) maximising the marginal likelihood over tasks (grid search).
+
+    Every law of a task is an observation of tau, counted with its stacking weight: a fit gives
+    each law its own tau, and a law auto gives no weight says nothing about the taus it uses.
+    """
     from scipy import special
 
     from models.discrepancy import TAU_GRID
 
     log_tau = np.log(TAU_GRID)
+    curves = np.array([law["loglik"] for laws in tasks for law in laws])
+    weights = np.array([law["weight"] for laws in tasks for law in laws])
     best = (-np.inf, 0.0, 0.0)
     for m in M_GRID:
         for s in S_GRID:
             logw = -0.5 * ((log_tau - m) / s) ** 2
             logw -= special.logsumexp(logw)
-            total = sum(float(special.logsumexp(p + logw)) for p in profiles)
+            total = float(weights @ special.logsumexp(curves + logw, axis=1))
             if total > best[0]:
                 best = (total, float(m), float(s))
     at_bound = best[2] == S_GRID[-1] or best[1] in (M_GRID[0], M_GRID[-1])
@@ -110,9 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--task", action="append", help="task name (repeatable; default all)")
+    parser.add_argument("--from", dest="source", type=Path, help="a written JSON: refit only")
     args = parser.parse_args(argv)
     names = args.task or list(TASKS)
     tasks: dict[str, Any] = {}
+    if args.source is not None:
+        tasks = json.loads(args.source.read_text())["tasks"]
+        names = []
     for name in names:
         start = time.perf_counter()
         try:
@@ -121,10 +132,14 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a task that cannot be profiled is reported, not fatal
             tasks[name] = {"error": f"{type(exc).__name__}: {exc}"}
         tasks[name]["wall_s"] = round(time.perf_counter() - start, 1)
-        note = tasks[name].get("error") or f"tau MLE {tasks[name]['tau_mle']:.4f}"
-        print(f"{name}: {note} ({tasks[name]['wall_s']} s)", flush=True)
-    profiles = [np.asarray(t["profile"]) for n, t in tasks.items() if "profile" in t and public(n)]
-    prior = fit_prior(profiles) if profiles else {}
+        laws = ", ".join(
+            f"{law['law']} w {law['weight']:.2f} tau* {law['tau_mle']:.4f}"
+            for law in tasks[name].get("laws", [])
+        )
+        print(f"{name}: {tasks[name].get('error') or laws} ({tasks[name]['wall_s']} s)", flush=True)
+        write_json(args.out, "discrepancy_prior-partial", {"tasks": tasks})
+    used = [t["laws"] for n, t in tasks.items() if "laws" in t and public(n)]
+    prior = fit_prior(used) if used else {}
     print(f"prior: {prior}")
     write_json(args.out, "discrepancy_prior", {"tasks": tasks, "prior": prior})
     return 0

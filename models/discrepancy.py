@@ -45,10 +45,11 @@ from models.priors import PriorSpec
 GAMMA = 2.0
 # Empirical-Bayes prior on tau (log-loss sd one decade beyond the data); how it was obtained:
 # BENCHMARKS.md "Extrapolation discrepancy prior" and benchmarks/discrepancy_prior.py.
-# log tau ~ N(-4.20, 4.0): median 0.015; fitted on 19 public studies' training rows (the 2026-12-05
-# run). The spread is what the studies say: tau from below 1e-4 (well-fitted LM sweeps) to ~1
-# (an emergent break, gzip-compressibility curves), so the prior alone is nearly flat on the grid.
-TAU_PRIOR = PriorSpec("LogNormal", mu=-4.20, sigma=4.0)
+# log tau ~ N(-3.25, 1.8): median 0.039; fitted on 19 public studies' training rows (the
+# 2026-12-06 run, each law a weighted observation, each group's rows above a cut one draw of
+# eta). The spread is what the studies say: tau from below 1e-3 (well-fitted LM trajectories) to
+# ~1 (an emergent break), most laws 0.01-0.1.
+TAU_PRIOR = PriorSpec("LogNormal", mu=-3.25, sigma=1.8)
 # Grid over tau: far below any measurable discrepancy to a decade-wide error per decade.
 TAU_GRID = np.geomspace(1e-4, 1.0, 128)
 # Draws per record used to score tau (a predictive density's Monte Carlo error is far below

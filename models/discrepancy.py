@@ -61,6 +61,8 @@ SCORING_DRAWS = 200
 SHIFT_COARSE = np.geomspace(1e-6, 5.0, 40)
 # Draws per record for the joint score (it is evaluated at ~100 shifts, not once per tau).
 SHIFT_DRAWS = 100
+# Numbers per block when shifts x draws x rows are evaluated at once.
+_BLOCK_ELEMENTS = 2_000_000
 # Inputs that are not scales: their "distance beyond the data" means nothing (and may be 0).
 NOT_SCALES = frozenset({"label_noise"})
 # A prediction further than this (decades beyond the data, any input) carries a warning.
@@ -269,10 +271,15 @@ def _row_log_density_at_shifts(record: LFORecord, shifts: np.ndarray) -> np.ndar
             special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
         )
     out = np.empty((len(shifts), record.y.shape[0]))
-    for k, c in enumerate(shifts):
-        u = ((resid - c * root) / sigma) ** 2
-        lp = -0.5 * u if record.nu is None else -(nu + 1) / 2 * np.log1p(u / nu)
-        out[k] = special.logsumexp(lp + log_norm, axis=0)
+    # a block of shifts at a time, (block, S', n), a few million numbers at most
+    block = max(1, _BLOCK_ELEMENTS // resid.size)
+    for start in range(0, len(shifts), block):
+        c = shifts[start : start + block, None, None]
+        u = ((resid[None] - c * root[None]) / sigma[None]) ** 2
+        lp = -0.5 * u if record.nu is None else -(nu[None] + 1) / 2 * np.log1p(u / nu[None])
+        lp += log_norm[None]
+        top = lp.max(axis=1)
+        out[start : start + block] = top + np.log(np.exp(lp - top[:, None]).sum(axis=1))
     return out
 
 
@@ -327,20 +334,19 @@ def _shared_shift_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
     # Each shift stands for the cell between its neighbours' midpoints (the outer cells run to
     # infinity), weighted by the Gaussian's exact mass there: no discretisation of N(0, tau^2)
     edges = np.concatenate([[-np.inf], (shifts[1:] + shifts[:-1]) / 2, [np.inf]])
-    out = np.empty(len(tau))
-    for g, t in enumerate(tau):
-        out[g] = special.logsumexp(values + _log_gauss_mass(edges / t))
-    return out
+    return np.asarray(
+        special.logsumexp(values[None, :] + _log_gauss_mass(edges[None, :] / tau[:, None]), axis=1)
+    )
 
 
 def _log_gauss_mass(edges: np.ndarray) -> np.ndarray:
-    """Log standard-normal mass of each cell between consecutive ``edges`` (sorted).
+    """Log standard-normal mass of each cell between consecutive ``edges`` (sorted, last axis).
 
     Computed on the side of zero each cell lies, so cells far in either tail keep their precision.
     """
     from scipy import special
 
-    a, b = edges[:-1], edges[1:]
+    a, b = edges[..., :-1], edges[..., 1:]
     upper = a >= 0  # whole cell right of 0: P = Q(a) - Q(b) with Q the upper tail
     hi = np.where(upper, special.log_ndtr(-a), special.log_ndtr(b))
     lo = np.where(upper, special.log_ndtr(-b), special.log_ndtr(a))

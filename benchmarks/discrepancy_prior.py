@@ -48,6 +48,8 @@ def task_profile(train: Any, pooling: str | None, seed: int = 1) -> dict[str, An
     )
     scored, skipped = score_candidates(found, work, splits, spec, measured=list(train.inputs))
     ranges = log10_ranges(work.inputs, list(train.inputs))
+    # auto's weights, under the TAU_PRIOR shipped when this runs (the 2026-12-06 fit: the
+    # previous prior's)
     per_row = np.vstack([tau_posterior(s.records, ranges)[1] for s in scored])
     weights = stacking_weights(per_row)
     laws = []

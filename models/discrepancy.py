@@ -238,7 +238,7 @@ def point_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
     out = np.empty((len(tau), record.y.shape[0]))
     if record.nu is not None:
         nu = record.nu[keep, None]
-        const = special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
+        const = _student_t_log_const(nu)
     for g, t in enumerate(tau):
         var = var0 + t**2 * z
         if record.nu is None:
@@ -255,8 +255,6 @@ def _row_log_density_at_shifts(record: LFORecord, shifts: np.ndarray) -> np.ndar
     Each row's posterior predictive (a mixture over draws) with the curve moved by
     ``c * sqrt(z_i)``.
     """
-    from scipy import special
-
     s = record.log_mu.shape[0]
     keep = np.linspace(0, s - 1, min(s, SHIFT_DRAWS)).round().astype(int)
     resid = record.y[None, :] - record.log_mu[keep]  # (S', n)
@@ -267,9 +265,7 @@ def _row_log_density_at_shifts(record: LFORecord, shifts: np.ndarray) -> np.ndar
         log_norm = log_norm - 0.5 * np.log(2 * np.pi)
     else:
         nu = record.nu[keep, None]
-        log_norm = log_norm + (
-            special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
-        )
+        log_norm = log_norm + _student_t_log_const(nu)
     out = np.empty((len(shifts), record.y.shape[0]))
     # a block of shifts at a time, (block, S', n), a few million numbers at most
     block = max(1, _BLOCK_ELEMENTS // resid.size)
@@ -336,6 +332,15 @@ def _shared_shift_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
     edges = np.concatenate([[-np.inf], (shifts[1:] + shifts[:-1]) / 2, [np.inf]])
     return np.asarray(
         special.logsumexp(values[None, :] + _log_gauss_mass(edges[None, :] / tau[:, None]), axis=1)
+    )
+
+
+def _student_t_log_const(nu: np.ndarray) -> np.ndarray:
+    """Log normalising constant of a unit-scale Student-t density with ``nu`` degrees of freedom."""
+    from scipy import special
+
+    return np.asarray(
+        special.gammaln((nu + 1) / 2) - special.gammaln(nu / 2) - 0.5 * np.log(nu * np.pi)
     )
 
 

@@ -8,13 +8,16 @@ process to the simulator for the same reason). On log loss
 
     \log L_{obs}(x) = \log f(x; \theta) + \delta(x) + \varepsilon, \qquad
     \delta(x) = \tau \, \eta \, \sqrt{Z(x)}, \quad \eta \sim N(0, 1), \quad
-    Z(x) = \sum_j z_j(x)^{\gamma}
+    Z(x) = \max\Big(\sum_j z_j(x)^{\gamma},\; z_{ND}(x)^{\gamma}\Big)
 
 with ``z_j`` the distance of input ``j`` outside the training range in decades of ``log10 x_j``
-(0 inside, so interpolation keeps today's sharpness) and ``gamma = 2`` ("an uncertain slope":
-the standard deviation grows linearly with the decades extrapolated). One ``eta`` per posterior
-draw, shared by all points: the discrepancy is a smooth random function (if the law is off it is
-off in the same direction along the axis), which also keeps planning objectives deterministic.
+(0 inside, so interpolation keeps today's sharpness), ``z_ND`` the same along the product of N
+and D (or N and steps: compute up to a constant, :data:`PRODUCT_AXES`), which sees a budget
+beyond the largest trained although N and D each lie inside their ranges, and ``gamma = 2``
+("an uncertain slope": the standard deviation grows linearly with the decades extrapolated).
+One ``eta`` per posterior draw, shared by all points: the discrepancy is a smooth random
+function (if the law is off it is off in the same direction along the axis), which also keeps
+planning objectives deterministic.
 
 ``tau`` (log-loss sd at one decade beyond the data) is learned by leave-future-out on the user's
 own data (:func:`tau_posterior`): the held-out rows above each cut, at their distance beyond the
@@ -65,6 +68,14 @@ SHIFT_DRAWS = 100
 _BLOCK_ELEMENTS = 2_000_000
 # Inputs that are not scales: their "distance beyond the data" means nothing (and may be 0).
 NOT_SCALES = frozenset({"label_noise"})
+# Products of two inputs measured as an axis of their own (compute, up to a constant): a point
+# inside the N and D ranges taken one at a time can lie far beyond the largest budget trained.
+# The first pair present is used; a user's own ``compute`` is then not measured separately (it
+# is the same product, and a law of N and D is asked at points that carry no compute).
+PRODUCT_AXES: dict[str, tuple[str, str]] = {
+    "params*data": ("params", "data"),
+    "params*steps": ("params", "steps"),
+}
 # A prediction further than this (decades beyond the data, any input) carries a warning.
 FAR_DECADES = 3.0
 
@@ -181,14 +192,30 @@ class Discrepancy:
 def log10_ranges(
     inputs: Mapping[str, np.ndarray], names: Sequence[str]
 ) -> dict[str, tuple[float, float]]:
-    """Training range of each named scale input in log10 units (``label_noise`` is no scale)."""
+    """Training range in log10 units of each named scale input, and of the product axis.
+
+    ``label_noise`` is no scale. Where two named inputs form a :data:`PRODUCT_AXES` pair, their
+    product gets a range of its own and ``compute`` is dropped (see :data:`PRODUCT_AXES`).
+    """
+    scales = [n for n in names if n not in NOT_SCALES]
+    product = _product_axis(scales)
     out = {}
-    for name in names:
-        if name in NOT_SCALES:
+    for name in scales:
+        if product is not None and name == "compute":
             continue
         values = np.log10(np.asarray(inputs[name], dtype=float))
         out[name] = (float(values.min()), float(values.max()))
+    if product is not None:
+        a, b = PRODUCT_AXES[product]
+        values = np.log10(np.asarray(inputs[a], dtype=float)) + np.log10(
+            np.asarray(inputs[b], dtype=float)
+        )
+        out[product] = (float(values.min()), float(values.max()))
     return out
+
+
+def _product_axis(names: Sequence[str]) -> str | None:
+    return next((k for k, (a, b) in PRODUCT_AXES.items() if a in names and b in names), None)
 
 
 def distance(
@@ -200,17 +227,34 @@ def distance(
 ) -> np.ndarray:
     """Per point: the inputs' decades outside their ranges, each to ``gamma``, combined.
 
-    Inputs broadcast (any shapes); inputs of ``ranges`` absent from ``x`` are not measured (with
-    none of them present, every distance is 0).
+    A product axis (:data:`PRODUCT_AXES`) enters as ``max(inputs combined, product ** gamma)``:
+    along one input (the other inside its range) the product adds nothing, so ``tau`` keeps its
+    meaning per decade extrapolated; inside the box but beyond the largest N * D it is the only
+    distance. Inputs broadcast (any shapes); inputs of ``ranges`` absent from ``x`` are not
+    measured (with none of them present, every distance is 0).
     """
     total: np.ndarray | None = None
+    product: np.ndarray | None = None
     for name, (lo, hi) in ranges.items():
-        if name not in x:
+        factors = PRODUCT_AXES.get(name)
+        if factors is not None and not all(f in x for f in factors):
+            continue
+        if factors is None and name not in x:
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            logx = np.log10(np.asarray(x[name], dtype=float))
+            if factors is None:
+                logx = np.log10(np.asarray(x[name], dtype=float))
+            else:
+                logx = np.log10(np.asarray(x[factors[0]], dtype=float)) + np.log10(
+                    np.asarray(x[factors[1]], dtype=float)
+                )
         outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) ** gamma
-        total = outside if total is None else combine(total, outside)
+        if factors is not None:
+            product = outside
+        else:
+            total = outside if total is None else combine(total, outside)
+    if product is not None:
+        total = product if total is None else np.maximum(total, product)
     if total is None:
         # None of the measured inputs is among the points (a member of a stacked fit that runs
         # over a compute derived from N and D, asked alone at C): no distance can be measured,

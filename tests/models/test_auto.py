@@ -115,9 +115,10 @@ def test_auto_with_two_inputs_plans_on_the_mixture(mock_sampler):
     )
     fit = models.fit(data, settings=SMALL)
     assert fit.family.inputs == ("params", "data")  # compute is derived, never asked for
-    # distances beyond the data are measured along N and D, as the LFO records measured them
+    # distances beyond the data are measured along N, D and N*D (never the derived compute), as
+    # the LFO records measured them
     discrepancies = getattr(fit.discrepancy, "members", [fit.discrepancy])
-    assert all(set(d.log10_ranges) == {"params", "data"} for d in discrepancies)
+    assert all(set(d.log10_ranges) == {"params", "data", "params*data"} for d in discrepancies)
     p = fit.predict({"params": [1e9], "data": [2e10]})
     assert np.isfinite(p.median).all()
     target = models.probability_below(fit, {"params": [1e9], "data": [2e10]}, 3.0)

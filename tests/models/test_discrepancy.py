@@ -30,6 +30,51 @@ def test_distance_is_zero_inside_and_sums_squared_decades_per_input():
     assert distance(grid, RANGES).shape == (6, 3)
 
 
+def test_the_product_of_n_and_d_is_an_axis_and_compute_is_not_measured_twice():
+    n = np.array([1e7, 1e8, 1e9, 1e7, 1e9])
+    d = np.array([1e9, 1e10, 1e11, 1e11, 1e9])
+    ranges = log10_ranges(
+        {"params": n, "data": d, "compute": 6 * n * d}, ["params", "data", "compute"]
+    )
+    assert set(ranges) == {"params", "data", "params*data"}
+    assert ranges["params*data"] == pytest.approx((16.0, 20.0))
+    # N and steps: the same, for scale-time data
+    steps = log10_ranges({"params": n, "steps": d}, ["params", "steps"])
+    assert set(steps) == {"params", "steps", "params*steps"}
+    # a lone compute (no N and D) stays an input of its own
+    assert set(log10_ranges({"compute": n}, ["compute"])) == {"compute"}
+
+
+def test_the_product_axis_sees_a_budget_beyond_the_data_inside_the_box():
+    # a sweep whose largest model was not trained on the most data: N*D peaks at 1e19
+    ranges = {**RANGES, "params*data": (16.0, 19.0)}
+    x = {
+        # inside everything; inside the box, 1 decade beyond the largest N*D; 1 decade beyond in
+        # N alone (N*D inside); 1 decade beyond in N and D (3 in N*D)
+        "params": np.array([1e8, 1e9, 1e10, 1e10]),
+        "data": np.array([1e10, 1e11, 1e9, 1e12]),
+    }
+    np.testing.assert_allclose(distance(x, ranges, 2.0), [0.0, 1.0, 1.0, 9.0])
+    np.testing.assert_allclose(distance(x, ranges, 1.0, combine=np.maximum), [0, 1, 1, 3])
+    # a point with one factor only is measured along that factor
+    np.testing.assert_allclose(distance({"params": np.array([1e10])}, ranges), [1.0])
+
+
+def test_leave_future_out_and_prediction_measure_the_same_distance():
+    """A user's compute column must not enter the distance LFO learns tau at when predictions,
+    asked at N and D only, cannot see it (until 2026-12-06 they differed)."""
+    rng = np.random.default_rng(0)
+    n, d = 10 ** rng.uniform(7, 9, 40), 10 ** rng.uniform(9, 11, 40)
+    ranges = log10_ranges(
+        {"params": n, "data": d, "compute": 6 * n * d}, ["params", "data", "compute"]
+    )
+    tn, td = 10 ** rng.uniform(6, 10, 30), 10 ** rng.uniform(8, 12, 30)
+    as_lfo = distance({"params": tn, "data": td, "compute": 6 * tn * td}, ranges)
+    as_predict = distance({"params": tn, "data": td}, ranges)
+    np.testing.assert_array_equal(as_lfo, as_predict)
+    assert (as_predict > 0).any()
+
+
 def test_shift_vanishes_inside_the_data_and_grows_linearly_with_decades():
     disc = Discrepancy.from_prior(RANGES)
     x = {"params": np.array([1e8, 1e10, 1e11, 1e13]), "data": np.full(4, 1e10)}

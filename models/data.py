@@ -45,6 +45,21 @@ INPUTS: tuple[str, ...] = (
 SCALE_AXES: tuple[str, ...] = ("compute", "steps", "data", "params", "label_noise")
 
 
+# Products of two inputs measured as an axis of their own where both are inputs (compute, up to
+# a constant): a point inside the N and D ranges taken one at a time can lie far beyond the
+# largest budget trained. The first pair present is used.
+PRODUCT_AXES: dict[str, tuple[str, str]] = {
+    "params*data": ("params", "data"),
+    "params*steps": ("params", "steps"),
+}
+
+
+def product_axis(names: Iterable[str]) -> str | None:
+    """The first of :data:`PRODUCT_AXES` whose two inputs are both in ``names``."""
+    present = set(names)
+    return next((k for k, (a, b) in PRODUCT_AXES.items() if a in present and b in present), None)
+
+
 def scale_axis(inputs: Iterable[str]) -> str:
     """The first of :data:`SCALE_AXES` among ``inputs`` (else the first input)."""
     names = list(inputs)
@@ -314,13 +329,21 @@ class ScalingData:
         """Observed (min, max) of log input over the rows in ``mask`` (all rows by default).
 
         Used to label extrapolation. Scale inputs only: ``label_noise`` is a fraction (may be
-        0), not a scale to extrapolate.
+        0), not a scale to extrapolate. With N and D (or N and steps) among ``inputs``, their
+        product too (:data:`PRODUCT_AXES`), so a budget beyond the data is labelled so.
         """
+        names = list(inputs)
+        rows = slice(None) if mask is None else mask
         out = {}
-        for n in inputs:
+        for n in names:
             if n not in _NON_NEGATIVE:
-                logs = np.log(self.inputs[n] if mask is None else self.inputs[n][mask])
+                logs = np.log(self.inputs[n][rows])
                 out[n] = (float(logs.min()), float(logs.max()))
+        product = product_axis(names)
+        if product is not None:
+            a, b = PRODUCT_AXES[product]
+            logs = np.log(self.inputs[a][rows]) + np.log(self.inputs[b][rows])
+            out[product] = (float(logs.min()), float(logs.max()))
         return out
 
     def to_frame(self) -> pd.DataFrame:

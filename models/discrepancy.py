@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from models.data import PRODUCT_AXES, product_axis
 from models.priors import PriorSpec
 
 GAMMA = 2.0
@@ -68,14 +69,6 @@ SHIFT_DRAWS = 100
 _BLOCK_ELEMENTS = 2_000_000
 # Inputs that are not scales: their "distance beyond the data" means nothing (and may be 0).
 NOT_SCALES = frozenset({"label_noise"})
-# Products of two inputs measured as an axis of their own (compute, up to a constant): a point
-# inside the N and D ranges taken one at a time can lie far beyond the largest budget trained.
-# The first pair present is used; a user's own ``compute`` is then not measured separately (it
-# is the same product, and a law of N and D is asked at points that carry no compute).
-PRODUCT_AXES: dict[str, tuple[str, str]] = {
-    "params*data": ("params", "data"),
-    "params*steps": ("params", "steps"),
-}
 # A prediction further than this (decades beyond the data, any input) carries a warning.
 FAR_DECADES = 3.0
 
@@ -198,7 +191,7 @@ def log10_ranges(
     product gets a range of its own and ``compute`` is dropped (see :data:`PRODUCT_AXES`).
     """
     scales = [n for n in names if n not in NOT_SCALES]
-    product = _product_axis(scales)
+    product = product_axis(scales)
     out = {}
     for name in scales:
         if product is not None and name == "compute":
@@ -212,10 +205,6 @@ def log10_ranges(
         )
         out[product] = (float(values.min()), float(values.max()))
     return out
-
-
-def _product_axis(names: Sequence[str]) -> str | None:
-    return next((k for k, (a, b) in PRODUCT_AXES.items() if a in names and b in names), None)
 
 
 def distance(

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.allocator import keep_large_blocks
+from models.data import PRODUCT_AXES
 from models.errors import PredictionError
 
 INTERVAL_KIND = "equal-tailed"
@@ -225,11 +226,16 @@ def _sorted_quantiles(ordered: np.ndarray, qs: Sequence[float]) -> np.ndarray:
 def extrapolation(
     x: Mapping[str, np.ndarray], log_ranges: Mapping[str, tuple[float, float]]
 ) -> tuple[list[str], np.ndarray]:
-    """Label each point and measure how far outside the observed log range it lies."""
+    """Label each point and measure how far outside the observed log range it lies.
+
+    A product axis of ``log_ranges`` (:data:`models.data.PRODUCT_AXES`) is measured on the
+    product of its two inputs.
+    """
     n = len(next(iter(x.values())))
     distance = np.zeros(n)
     for name, (lo, hi) in log_ranges.items():
-        logx = np.log(x[name])
+        factors = PRODUCT_AXES.get(name)
+        logx = np.log(x[name]) if factors is None else np.log(x[factors[0]]) + np.log(x[factors[1]])
         width = max(hi - lo, 1e-12)
         outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) / width
         distance = np.maximum(distance, outside)

@@ -398,9 +398,13 @@ def test_scales_json_round_trip() -> None:
 
 def test_log_ranges_are_min_and_max_of_log_input() -> None:
     """Predictions use these to label extrapolation."""
-    ranges = small().log_ranges(("params", "data"))
+    data = small()
+    ranges = data.log_ranges(("params", "data"))
     assert ranges["params"] == pytest.approx((np.log(1e7), np.log(1e9)))
     assert ranges["data"] == pytest.approx((np.log(2e8), np.log(2e10)))
+    # and the product N*D, the budget axis
+    product = np.log(data.inputs["params"]) + np.log(data.inputs["data"])
+    assert ranges["params*data"] == pytest.approx((product.min(), product.max()))
 
 
 def test_log_ranges_with_zero_label_noise_does_not_warn() -> None:

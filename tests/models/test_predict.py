@@ -9,6 +9,7 @@ import models
 import models.predict as predict_module
 from models import PredictionError, Scales, allocator
 from models.build import scaled_inputs
+from models.discrepancy import Discrepancy, log10_ranges
 from models.predict import predict_draws, summarize_draws
 from tests.utils import CHINCHILLA_TRUTH, fake_fit
 
@@ -166,6 +167,18 @@ class TestExtrapolationLabels:
         pred = single.predict(point)
         assert pred.region == ["extrapolation"]
         assert pred.distance[0] == pytest.approx(0.5)
+
+    def test_a_budget_beyond_the_data_inside_the_box_is_extrapolation(self, single):
+        """N and D each inside their ranges, N*D beyond the largest: labelled, and the
+        discrepancy measures it too."""
+        obs = single.data.inputs
+        product = np.log(obs["params"]) + np.log(obs["data"])
+        point = {"params": [float(obs["params"].max())], "data": [float(obs["data"].max())]}
+        assert np.log(point["params"][0]) + np.log(point["data"][0]) > product.max()
+        pred = single.predict(point)
+        assert pred.region == ["extrapolation"] and pred.distance[0] > 0
+        disc = Discrepancy.from_prior(log10_ranges(obs, ["params", "data"]))
+        assert disc.decades(point)[0] > 0 and disc.distance(point)[0] > 0
 
 
 class TestRequests:

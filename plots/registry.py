@@ -86,6 +86,14 @@ class PlotKind:
         family = fit.family.name
         if self.families is not None and family not in self.families:
             allowed = ", ".join(sorted(self.families))
+            if "auto" in self.families and fit.stacking is not None:
+                # asked for auto and got one law: the usual message ("needs a auto fit; this
+                # fit is 'power_law(x=data)'") would contradict what the user asked for
+                raise PlotError(
+                    f"plot '{self.name}' needs several stacked laws; family auto kept one law "
+                    f"for these data ('{family}'), so there is nothing to draw it against",
+                    field="kind",
+                )
             raise PlotError(
                 f"plot '{self.name}' needs a {allowed} fit; this fit is '{family}'", field="kind"
             )

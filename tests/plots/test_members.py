@@ -29,6 +29,14 @@ def test_a_single_law_fit_has_no_members_plot():
         plots.figure("members", fake_fit())
 
 
+def test_an_auto_fit_that_kept_one_law_says_so():
+    fit = fake_fit()
+    fit.stacking = {"candidates": [], "weights": [1.0]}  # auto ran and kept this law alone
+    with pytest.raises(PlotError, match="family auto kept one law") as info:
+        plots.figure("members", fit)
+    assert info.value.field == "kind" and fit.family.name in str(info.value)
+
+
 @pytest.mark.parametrize("kind", ["trace", "rank", "energy", "pareto_k"])
 def test_chain_diagnostics_of_a_stacked_fit_are_refused_with_a_reason(kind):
     with pytest.raises(PlotError) as info:

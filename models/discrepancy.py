@@ -51,8 +51,9 @@ GAMMA = 2.0
 # BENCHMARKS.md "Extrapolation discrepancy prior" and benchmarks/discrepancy_prior.py.
 # log tau ~ N(-3.20, 1.7): median 0.041; fitted on 19 public studies' training rows (the
 # 2026-12-06 21:13 run: each law a weighted observation, each group's rows above a cut one draw
-# of eta, distances along N, D and N*D as predictions measure them). The spread is what the studies say: tau from below 1e-3 (well-fitted LM trajectories) to
-# ~1 (an emergent break), most laws 0.01-0.1.
+# of eta, distances along N, D and N*D as predictions measure them). The spread is what the
+# studies say: tau from below 1e-3 (well-fitted LM trajectories) to ~1 (an emergent break), most
+# laws 0.01-0.1.
 TAU_PRIOR = PriorSpec("LogNormal", mu=-3.20, sigma=1.7)
 # Grid over tau: far below any measurable discrepancy to a decade-wide error per decade.
 TAU_GRID = np.geomspace(1e-4, 1.0, 128)

@@ -30,6 +30,9 @@ from models.result import Fit
 # compute_for_target searches C from 1e-3 x the smallest observed run's compute up to 1e6 x the
 # largest (six orders of magnitude of extrapolation, far beyond any credible use of a fit).
 SEARCH_BELOW, SEARCH_ABOVE = 1e-3, 1e6
+# Points of the scan on log C that brackets each draw's first crossing of the target (about
+# 0.25 decades apart over the usual range; bisection then refines inside the bracket).
+CROSSING_SCAN = 64
 
 Array = np.ndarray
 
@@ -106,7 +109,7 @@ def compute_for_target(
     :class:`~models.errors.PredictionError` (``field="target"``).
 
     Also, per draw, the C at which that draw's L*(C) (mean curve, own optimum) first reaches the
-    target, by vectorised bisection; draws whose L* stays above it in the range (floor above the
+    target (:func:`_first_crossing`); draws whose L* stays above it in the range (floor above the
     target) are counted in ``unreached`` and enter the summary as +inf, never dropped.
     Constraints and ``inputs`` are as for :func:`compute_optimal`.
     """
@@ -140,12 +143,11 @@ def compute_for_target(
         return -float(value[0]), float(u[0])
 
     p_hi, u_hi = best(c_hi)
-    l_hi = alloc.optimum(c_hi)[1]
-    reached = l_hi <= target
     if p_hi < q:
+        above = float(np.mean(alloc.optimum(c_hi)[1] > target))
         raise PredictionError(
             f"target loss {target:g} is not reached with probability {q:g} for C up to "
-            f"{np.exp(c_hi):.3g} FLOPs (best P there {p_hi:.3f}; {1 - reached.mean():.0%} of "
+            f"{np.exp(c_hi):.3g} FLOPs (best P there {p_hi:.3f}; {above:.0%} of "
             "draws have L*(C) above the target there: their floor is above it)",
             field="target",
         )
@@ -161,15 +163,7 @@ def compute_for_target(
             b, p_b, u_b = mid, p_mid, u_mid
         else:
             a = mid
-    # per draw: bisection on log C of L*_s(C) - target, all draws at once
-    lo_d = np.full(len(l_hi), c_lo)
-    hi_d = np.full(len(l_hi), c_hi)
-    first = alloc.optimum(c_lo)[1] <= target
-    while np.max(hi_d - lo_d) > BISECT_TOL:
-        mid = 0.5 * (lo_d + hi_d)
-        down = alloc.optimum(mid)[1] <= target
-        lo_d, hi_d = np.where(down, lo_d, mid), np.where(down, mid, hi_d)
-    per_draw = np.where(reached, np.exp(np.where(first, c_lo, hi_d)), np.inf)
+    per_draw = _first_crossing(alloc, target, c_lo, c_hi)
     compute = float(np.exp(b))
     n = float(np.exp(u_b))
     return TargetCompute(
@@ -182,9 +176,32 @@ def compute_for_target(
         probability=p_b,
         at_lower_bound=bool(at_lower),
         per_draw=_distribution(per_draw, probs),
-        unreached=float(1 - reached.mean()),
+        unreached=float(np.isinf(per_draw).mean()),
         search=(float(np.exp(c_lo)), float(np.exp(c_hi))),
         group=alloc.group,
         population=alloc.population,
         draws=per_draw,
     )
+
+
+def _first_crossing(alloc: _Allocator, target: float, c_lo: float, c_hi: float) -> Array:
+    """Per draw, the least C in ``[c_lo, c_hi]`` (log) with L*_s(C) <= target (+inf: none).
+
+    L*_s is the law's own optimum (falling with C) times the draw's discrepancy, which for a
+    draw whose error is positive grows with the distance beyond the data: L*_s can fall below
+    the target and rise past it again further out. Bisection over the whole range assumed it
+    monotone and counted such a draw as never reaching the target (its value at the top of the
+    range); a scan finds each draw's first grid point below the target, and bisection refines
+    between it and the point before.
+    """
+    grid = np.linspace(c_lo, c_hi, CROSSING_SCAN)
+    below = np.stack([alloc.optimum(c)[1] <= target for c in grid])  # (grid, draws)
+    reached = below.any(axis=0)
+    index = np.argmax(below, axis=0)  # the first grid point below (0 where none is)
+    at_lower = reached & (index == 0)
+    lo_d, hi_d = grid[np.maximum(index - 1, 0)], grid[index]
+    while np.max(hi_d - lo_d) > BISECT_TOL:  # 0 wide where none or the lower end is below
+        mid = 0.5 * (lo_d + hi_d)
+        down = alloc.optimum(mid)[1] <= target
+        lo_d, hi_d = np.where(down, lo_d, mid), np.where(down, mid, hi_d)
+    return np.where(reached, np.exp(np.where(at_lower, c_lo, hi_d)), np.inf)

@@ -337,6 +337,34 @@ class TestComputeForTarget:
         out = json.loads(json.dumps(res.to_dict(), allow_nan=False))
         assert out["per_draw"]["interval"]["90"][1] is None
 
+    def test_each_draw_reports_its_first_crossing_when_its_discrepancy_turns_it_back_up(self):
+        """With the discrepancy a draw whose error grows with the distance falls below the
+        target and rises past it again further out; it reaches the target, at the first C."""
+        from models.discrepancy import Discrepancy, log10_ranges
+        from models.planning._allocator import _Allocator, _limits
+
+        fit = fake_fit(spread=0.1)
+        ranges = log10_ranges(fit.data.inputs, ["params", "data"])
+        fit.discrepancy = Discrepancy(ranges, np.array([0.05]), np.array([1.0]))
+        res = compute_for_target(fit, 2.2, q=0.5, new_run=False)
+        alloc = _Allocator(fit, _limits(K, None, {}), None, 0)
+        c_lo, c_hi = np.log(res.search)
+        reached = np.isfinite(res.draws)
+        at = alloc.optimum(np.where(reached, np.log(np.where(reached, res.draws, 1.0)), c_hi))[1]
+        lower = res.draws == res.search[0]
+        np.testing.assert_allclose(at[reached & ~lower], 2.2, rtol=1e-4)
+        scan = np.stack([alloc.optimum(c)[1] for c in np.linspace(c_lo, c_hi, 400)])
+        assert np.all(scan[:, ~reached] > 2.2)  # never below anywhere in the range
+        # the first crossing lies between the fine scan's last point above and first below
+        grid = np.exp(np.linspace(c_lo, c_hi, 400))
+        index = np.argmax(scan <= 2.2, axis=0)[reached]
+        got = res.draws[reached]
+        assert np.all(got <= grid[index] * (1 + 1e-9))
+        assert np.all((got >= grid[np.maximum(index - 1, 0)] * (1 - 1e-9)) | (index == 0))
+        # the case exercised: draws below the target in the range but above it at its top
+        assert np.sum(reached & (scan[-1] > 2.2)) > 0.05 * len(reached)
+        assert res.unreached == pytest.approx(np.mean(~reached))
+
     def test_unreachable_target_is_refused(self, wide):
         with pytest.raises(PredictionError) as err:
             compute_for_target(wide, 1.0)  # below every draw's floor

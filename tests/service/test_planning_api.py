@@ -115,7 +115,7 @@ class TestPlan:
 
     def test_target_alone_plans_at_the_compute_that_reaches_it(self, api):
         first = post(api, "plan", {"budgets": [1e22], "group": "transformer"})
-        target = 1.1 * first.json()["budgets"][0]["loss"]["median"]
+        target = 1.02 * first.json()["budgets"][0]["loss"]["median"]
         r = post(api, "plan", {"target": target, "q": 0.5, "group": "transformer"})
         assert r.status_code == 200, r.text
         plan = r.json()
@@ -123,9 +123,7 @@ class TestPlan:
         assert reach["target"] == pytest.approx(target) and reach["q"] == 0.5
         assert reach["probability"] == pytest.approx(0.5, abs=0.01)
         # more than half the draws' own optima at 1e22 are below the target (the plan's single
-        # N for all draws needs more: the price of not knowing the parameters). 10 % above the
-        # median, not 2 %: a third of this wide mocked posterior's draws never reach a target
-        # near it, their discrepancy growing along compute beyond the data (+inf in the median)
+        # N for all draws needs more: the price of not knowing the parameters)
         assert 0 < reach["per_draw"]["median"] < 1e22 and reach["compute"] > 0
         assert [b["budget"] for b in plan["budgets"]] == [pytest.approx(reach["compute"])]
 

@@ -145,10 +145,18 @@ def compute_for_target(
     p_hi, u_hi = best(c_hi)
     if p_hi < q:
         above = float(np.mean(alloc.optimum(c_hi)[1] > target))
+        why = "their floor is above it"
+        if alloc.delta is not None:
+            # far beyond the data the discrepancy, not the floor, can keep P below q: its
+            # spread grows with the distance, and P(L < target) levels off
+            why += (
+                ", or the extrapolation discrepancy, whose spread grows with the distance "
+                "beyond the data, holds P(L < target) below q"
+            )
         raise PredictionError(
             f"target loss {target:g} is not reached with probability {q:g} for C up to "
             f"{np.exp(c_hi):.3g} FLOPs (best P there {p_hi:.3f}; {above:.0%} of "
-            "draws have L*(C) above the target there: their floor is above it)",
+            f"draws have L*(C) above the target there: {why})",
             field="target",
         )
     p_lo, u_lo = best(c_lo)

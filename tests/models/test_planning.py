@@ -365,6 +365,18 @@ class TestComputeForTarget:
         assert np.sum(reached & (scan[-1] > 2.2)) > 0.05 * len(reached)
         assert res.unreached == pytest.approx(np.mean(~reached))
 
+    def test_a_target_the_discrepancy_keeps_out_of_reach_says_so(self):
+        """Every floor below the target, yet P levels off below q far beyond the data."""
+        from models.discrepancy import Discrepancy, log10_ranges
+
+        fit = fake_fit(spread=0.03)
+        assert np.all(fit.draws["E"] < 2.0)
+        ranges = log10_ranges(fit.data.inputs, ["params", "data"])
+        fit.discrepancy = Discrepancy(ranges, np.array([0.02]), np.array([1.0]))
+        with pytest.raises(PredictionError, match="extrapolation discrepancy") as err:
+            compute_for_target(fit, 2.0, q=0.9, new_run=False)
+        assert err.value.field == "target"
+
     def test_unreachable_target_is_refused(self, wide):
         with pytest.raises(PredictionError) as err:
             compute_for_target(wide, 1.0)  # below every draw's floor

@@ -60,6 +60,17 @@ def product_axis(names: Iterable[str]) -> str | None:
     return next((k for k, (a, b) in PRODUCT_AXES.items() if a in present and b in present), None)
 
 
+def has_axis(x: Mapping[str, Any], name: str) -> bool:
+    """Whether ``x`` holds input ``name``, or both inputs of the product axis ``name``."""
+    return all(f in x for f in PRODUCT_AXES.get(name, (name,)))
+
+
+def log_axis(x: Mapping[str, Any], name: str, log: Any = np.log) -> np.ndarray:
+    """``log`` of input ``name`` of ``x``, or of the product of a :data:`PRODUCT_AXES` pair."""
+    factors = PRODUCT_AXES.get(name, (name,))
+    return np.asarray(sum(log(np.asarray(x[f], dtype=float)) for f in factors))
+
+
 def scale_axis(inputs: Iterable[str]) -> str:
     """The first of :data:`SCALE_AXES` among ``inputs`` (else the first input)."""
     names = list(inputs)
@@ -332,18 +343,13 @@ class ScalingData:
         0), not a scale to extrapolate. With N and D (or N and steps) among ``inputs``, their
         product too (:data:`PRODUCT_AXES`), so a budget beyond the data is labelled so.
         """
-        names = list(inputs)
+        names = [n for n in inputs if n not in _NON_NEGATIVE]
+        product = product_axis(names)
         rows = slice(None) if mask is None else mask
         out = {}
-        for n in names:
-            if n not in _NON_NEGATIVE:
-                logs = np.log(self.inputs[n][rows])
-                out[n] = (float(logs.min()), float(logs.max()))
-        product = product_axis(names)
-        if product is not None:
-            a, b = PRODUCT_AXES[product]
-            logs = np.log(self.inputs[a][rows]) + np.log(self.inputs[b][rows])
-            out[product] = (float(logs.min()), float(logs.max()))
+        for n in names if product is None else [*names, product]:
+            logs = log_axis(self.inputs, n)[rows]
+            out[n] = (float(logs.min()), float(logs.max()))
         return out
 
     def to_frame(self) -> pd.DataFrame:

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from models.data import PRODUCT_AXES, product_axis
+from models.data import PRODUCT_AXES, has_axis, log_axis, product_axis
 from models.priors import PriorSpec
 
 GAMMA = 2.0
@@ -193,18 +193,12 @@ def log10_ranges(
     """
     scales = [n for n in names if n not in NOT_SCALES]
     product = product_axis(scales)
+    if product is not None:
+        scales = [n for n in scales if n != "compute"] + [product]
     out = {}
     for name in scales:
-        if product is not None and name == "compute":
-            continue
-        values = np.log10(np.asarray(inputs[name], dtype=float))
+        values = log_axis(inputs, name, np.log10)
         out[name] = (float(values.min()), float(values.max()))
-    if product is not None:
-        a, b = PRODUCT_AXES[product]
-        values = np.log10(np.asarray(inputs[a], dtype=float)) + np.log10(
-            np.asarray(inputs[b], dtype=float)
-        )
-        out[product] = (float(values.min()), float(values.max()))
     return out
 
 
@@ -226,20 +220,12 @@ def distance(
     total: np.ndarray | None = None
     product: np.ndarray | None = None
     for name, (lo, hi) in ranges.items():
-        factors = PRODUCT_AXES.get(name)
-        if factors is not None and not all(f in x for f in factors):
-            continue
-        if factors is None and name not in x:
+        if not has_axis(x, name):
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
-            if factors is None:
-                logx = np.log10(np.asarray(x[name], dtype=float))
-            else:
-                logx = np.log10(np.asarray(x[factors[0]], dtype=float)) + np.log10(
-                    np.asarray(x[factors[1]], dtype=float)
-                )
+            logx = log_axis(x, name, np.log10)
         outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) ** gamma
-        if factors is not None:
+        if name in PRODUCT_AXES:
             product = outside
         else:
             total = outside if total is None else combine(total, outside)

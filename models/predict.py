@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from models.allocator import keep_large_blocks
-from models.data import PRODUCT_AXES
+from models.data import log_axis
 from models.errors import PredictionError
 
 INTERVAL_KIND = "equal-tailed"
@@ -234,8 +234,7 @@ def extrapolation(
     n = len(next(iter(x.values())))
     distance = np.zeros(n)
     for name, (lo, hi) in log_ranges.items():
-        factors = PRODUCT_AXES.get(name)
-        logx = np.log(x[name]) if factors is None else np.log(x[factors[0]]) + np.log(x[factors[1]])
+        logx = log_axis(x, name)
         width = max(hi - lo, 1e-12)
         outside = np.maximum(np.maximum(logx - hi, lo - logx), 0.0) / width
         distance = np.maximum(distance, outside)

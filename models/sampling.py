@@ -86,6 +86,11 @@ class SamplerSettings:
     # the chains cannot cross in time) is sampled again with this maximum depth
     # (models.extension.deeper); None, or not above ``max_tree_depth``: never.
     deeper_tree_depth: int | None = 13
+    # A fit that missed convergence with divergent transitions is sampled again with this
+    # target acceptance (smaller steps: the standard remedy for a step size too large for the
+    # posterior's curvature; models.extension.careful); None, or not above ``target_accept``:
+    # never.
+    careful_target_accept: float | None = 0.99
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains", "seed"):
@@ -103,6 +108,15 @@ class SamplerSettings:
         if not MIN_TARGET_ACCEPT <= self.target_accept < 1:
             raise SettingsError(
                 f"target_accept must be in [{MIN_TARGET_ACCEPT:g}, 1)", field="target_accept"
+            )
+        if self.careful_target_accept is not None and (
+            isinstance(self.careful_target_accept, bool)
+            or not isinstance(self.careful_target_accept, int | float)
+            or not MIN_TARGET_ACCEPT <= self.careful_target_accept < 1
+        ):
+            raise SettingsError(
+                f"careful_target_accept must be in [{MIN_TARGET_ACCEPT:g}, 1) or None",
+                field="careful_target_accept",
             )
         if not 0 <= self.seed <= MAX_SEED:
             raise SettingsError(f"seed must be between 0 and {MAX_SEED}", field="seed")
@@ -282,7 +296,7 @@ def _sample(
             trace = _nuts(compiled, config, used, report_progress, remaining(), restartable)
             mass_matrix = {"first": "low_rank", "used": "diag"}
         if report is not None and restartable:
-            stuck = stuck_chains(trace["sample_stats"]["logp"].values)
+            stuck = _stuck(trace)
             if stuck:
                 report.restarted = stuck
                 report.chain_logp = tuple(
@@ -290,10 +304,9 @@ def _sample(
                 )
                 starts = restart_starts(trace["sample_stats"]["unconstrained_draw"].values, stuck)
                 again = replace(compiled, initial_point_func=starts)
-                trace = _nuts(again, config, used, report_progress, remaining(), False)
-                report.stuck = stuck_chains(trace["sample_stats"]["logp"].values)
-            else:
-                _drop_unconstrained(trace)
+                trace = _nuts(again, config, used, report_progress, remaining(), True)
+                report.stuck = _stuck(trace)
+            _drop_unconstrained(trace)
         if mass_matrix is not None:
             mass_matrix["divergences"] = _divergences(trace)
     except TimeoutError:
@@ -374,6 +387,11 @@ def _nuts(
     except TimeoutError:
         sampler.cancel()
         raise
+
+
+def _stuck(trace: Any) -> tuple[int, ...]:
+    stats = trace["sample_stats"]
+    return stuck_chains(stats["logp"].values, stats["unconstrained_draw"].values)
 
 
 def _drop_unconstrained(trace: Any) -> None:

@@ -146,14 +146,60 @@ def test_a_chain_far_below_the_best_with_no_overlap_is_stuck() -> None:
     assert ms.stuck_chains(minor) == ()  # one chain: nothing to compare with
 
 
+def _ar1(rng: np.random.Generator, n: int, rho: float) -> np.ndarray:
+    """A unit-variance AR(1) series: the log density of a chain that moves slowly."""
+    x = np.empty(n)
+    x[0] = rng.standard_normal()
+    for i in range(1, n):
+        x[i] = rho * x[i - 1] + np.sqrt(1 - rho**2) * rng.standard_normal()
+    return x
+
+
 def test_a_slowly_mixing_chain_of_the_same_mode_is_not_stuck() -> None:
-    """Mean 12 nats down but overlapping the best chain's range (a wide, high-dimensional
-    typical set visited slowly): not a minor mode, R-hat speaks for it."""
+    """Mean 12 nats down in a wide typical set (sd 15) visited slowly (autocorrelation 0.995):
+    the gap is within the chains' Monte Carlo error, so not a minor mode; R-hat speaks for it."""
     rng = np.random.default_rng(1)
-    best = 100.0 + 15.0 * rng.standard_normal(400)
-    slow = 88.0 + 15.0 * rng.standard_normal(400)
+    best = 100.0 + 15.0 * _ar1(rng, 1000, 0.995)
+    slow = 88.0 + 15.0 * _ar1(rng, 1000, 0.995)
     assert ms.stuck_chains(np.stack([best, slow])) == ()
-    assert ms.stuck_chains(np.stack([best, np.full(400, np.nan)])) == ()
+    assert ms.stuck_chains(np.stack([best, np.full(1000, np.nan)])) == ()
+    # the same gap between well-mixed chains is two modes: 12 nats is past KEEP_NATS
+    iid = rng.standard_normal((2, 1000))
+    assert ms.stuck_chains(np.stack([100.0 + 15.0 * iid[0], 88.0 + 15.0 * iid[1]])) == (1,)
+
+
+def _chains_in_two_modes(
+    rng: np.random.Generator, dim: int, gap: float, minor_scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Four chains of a d-dimensional Gaussian posterior's draws: three in the main mode, chain 2
+    in a mode ``gap`` nats lower in mean log density, its standard deviations ``minor_scale``
+    times the main mode's. Returns (logp, unconstrained) as nutpie stores them."""
+    z = rng.standard_normal((4, 1000, dim))
+    logp = -0.5 * (z**2).sum(axis=-1)
+    logp[2] -= gap
+    u = z.copy()
+    u[2] = 5.0 + minor_scale * z[2]
+    return logp, u
+
+
+def test_a_chain_in_a_mode_of_far_less_mass_is_stuck_though_the_ranges_overlap() -> None:
+    """The gzip benchmark's case (there 9.9 nats): 44 dimensions, a chain 9 nats down
+    (typical-set sd ~4.7, so the 5-95 % ranges overlap) in a mode as wide as the main one."""
+    rng = np.random.default_rng(2)
+    logp, u = _chains_in_two_modes(rng, 44, 9.0, 1.0)
+    assert np.quantile(logp[2], 0.95) > np.quantile(logp[0], 0.05)  # the old test missed it
+    assert ms.stuck_chains(logp, u) == (2,)
+    assert ms.stuck_chains(logp) == ()  # heights alone: not KEEP_NATS down, so left alone
+
+
+def test_a_lower_but_wider_mode_with_comparable_mass_keeps_its_chain() -> None:
+    """Lower by 9 nats in mean log density but 1.22x wider in each of 44 dimensions: volume
+    44 * log(1.22) = 8.7 nats, so comparable mass: a real second mode, reported by R-hat."""
+    rng = np.random.default_rng(3)
+    logp, u = _chains_in_two_modes(rng, 44, 9.0, 1.22)
+    assert ms.stuck_chains(logp, u) == ()
+    # with too few draws per dimension for a covariance, the height rule applies
+    assert ms.stuck_chains(logp[:, :100], u[:, :100]) == ()
 
 
 def test_restart_starts_are_draws_of_the_main_mode_chosen_by_the_chain_seed() -> None:

@@ -75,16 +75,31 @@ def max_per_run_arg(p: argparse.ArgumentParser, default: int | str | None) -> No
     )
 
 
-def int_or_none(text: str) -> int | str | None:
-    """An integer, or ``none`` (None); ``default`` passes through (a remote command's default)."""
+def _or_none[T: (int, float)](kind: type[T], text: str) -> T | str | None:
+    """A number of ``kind``, or ``none`` (None).
+
+    ``default`` passes through: a remote command's default, the server's own (argparse converts
+    defaults too).
+    """
     if text.strip().lower() == "none":
         return None
-    if text == "default":  # remote fit's default: the server's own (argparse converts defaults)
+    if text == "default":
         return text
     try:
-        return int(text)
+        return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not an integer or 'none'") from None
+        what = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"'{text}' is not {what} or 'none'") from None
+
+
+def int_or_none(text: str) -> int | str | None:
+    """An integer, ``none`` (None) or ``default``."""
+    return _or_none(int, text)
+
+
+def float_or_none(text: str) -> float | str | None:
+    """A number, ``none`` (None) or ``default``."""
+    return _or_none(float, text)
 
 
 def sampler_args(p: argparse.ArgumentParser) -> None:
@@ -103,6 +118,7 @@ def sampler_args(p: argparse.ArgumentParser) -> None:
     )
     max_draws_arg(p, defaults.max_draws)
     tree_depth_args(p, defaults.max_tree_depth, defaults.deeper_tree_depth)
+    careful_arg(p, defaults.careful_target_accept)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -140,6 +156,19 @@ def tree_depth_args(
     )
 
 
+def careful_arg(p: argparse.ArgumentParser, default: float | str | None) -> None:
+    """``--careful-target-accept X|none``: the smaller-step rerun of a fit that diverged."""
+    p.add_argument(
+        "--careful-target-accept",
+        type=float_or_none,
+        default=default,
+        metavar="X|none",
+        help="a fit that missed convergence with divergences is sampled again with target "
+        "acceptance X ('none': never; default "
+        f"{models.SamplerSettings().careful_target_accept})",
+    )
+
+
 def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
     """The sampler options as settings (checked there: one error, naming the option)."""
     return models.SamplerSettings(
@@ -152,6 +181,7 @@ def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
         max_draws=args.max_draws,
         max_tree_depth=args.max_tree_depth,
         deeper_tree_depth=args.deeper_tree_depth,
+        careful_target_accept=args.careful_target_accept,
     )
 
 

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import max_draws_arg, max_per_run_arg, numbers, pairs, tree_depth_args
+from cli.common import (
+    careful_arg,
+    max_draws_arg,
+    max_per_run_arg,
+    numbers,
+    pairs,
+    tree_depth_args,
+)
 from cli.planning import bracket_arg, peak_args, print_peak
 
 if TYPE_CHECKING:
@@ -64,6 +71,7 @@ def add_remote_parsers(sub: Any) -> None:
     p.add_argument("--init", choices=("multistart", "jitter"), help="where the chains start")
     max_draws_arg(p, default="default")
     tree_depth_args(p, None, "default")
+    careful_arg(p, "default")
     p.add_argument("--name", help="a label for the fit")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--below", metavar="INPUT=VALUE,...", help="backtest: train below these")
@@ -160,8 +168,8 @@ def _fit(client: Client, args: argparse.Namespace) -> int:
         for name in ("draws", "tune", "chains", "seed", "target_accept", "init", "max_tree_depth")
         if getattr(args, name) is not None
     }
-    # "none" is sent as null: never sample longer, never deeper
-    for name in ("max_draws", "deeper_tree_depth"):
+    # "none" is sent as null: never sample longer, deeper or with smaller steps
+    for name in ("max_draws", "deeper_tree_depth", "careful_target_accept"):
         if getattr(args, name) != "default":
             sampler[name] = getattr(args, name)
     pooling: str | dict[str, str] | None = args.pooling

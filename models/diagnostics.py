@@ -81,6 +81,10 @@ class Diagnostics:
     # A fit sampled again with a deeper tree (models.extension.deeper): depths [first, used],
     # the first run's reasons, R-hat, ESS and share at the maximum; None when it was not.
     deeper: dict[str, Any] | None = None
+    # A fit that diverged, sampled again with smaller steps (models.extension.careful): target
+    # acceptances [first, used], the first run's reasons, R-hat, ESS and divergences; None when
+    # it was not.
+    careful: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""

@@ -98,8 +98,9 @@ def fit(
         config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
     run = (trace, _diagnosed(trace, config, md, th, found), settings)
-    # a deeper tree first (trajectories cut short), then more draws (chains too short)
-    for rerun in (_DEEPER, _LONGER):
+    # a deeper tree first (trajectories cut short), smaller steps (divergences), then more
+    # draws (chains too short)
+    for rerun in (_DEEPER, _CAREFUL, _LONGER):
         again = rerun.settings(run[1], run[2])
         if again is None:
             continue
@@ -159,6 +160,16 @@ _DEEPER = _Rerun(
         "and only those draws are kept"
     ),
 )
+_CAREFUL = _Rerun(
+    extension.careful,
+    extension.careful_report,
+    "smaller_steps",
+    lambda first, used, why: (
+        f"the fit diverged at target_accept {first.target_accept:g} ({why}); it was sampled "
+        f"again with target_accept {used.target_accept:g} (smaller steps) and only those draws "
+        "are kept"
+    ),
+)
 _LONGER = _Rerun(
     extension.longer,
     extension.report,
@@ -205,25 +216,37 @@ def _sampled_again(
     except FitTimeoutError:
         record["stopped"] = "the time limit stopped the run; the first run's draws are kept"
         # the settings kept are the first run's
-        key, value = (
-            ("draws", settings.draws)
-            if rerun is _LONGER
-            else ("max_tree_depth", settings.max_tree_depth)
-        )
+        key = _SETTING[rerun.code]
+        value = getattr(settings, key)
         record[key] = [value, value]
         return (trace, _recorded(diagnostics, rerun, record), settings), True
     note = FitWarning(rerun.code, rerun.note(settings, again, "; ".join(diagnostics.reasons)))
-    carried = [w for w in diagnostics.warnings if w.code in (_DEEPER.code, _LONGER.code)]
+    carried = [w for w in diagnostics.warnings if w.code in _SETTING]
     fresh = _diagnosed(
         trace_again, model.config, model.md, model.thresholds, [*model.found, *carried, note]
     )
-    fresh = replace(fresh, deeper=diagnostics.deeper, extension=diagnostics.extension)
+    fresh = replace(
+        fresh,
+        deeper=diagnostics.deeper,
+        careful=diagnostics.careful,
+        extension=diagnostics.extension,
+    )
     return (trace_again, _recorded(fresh, rerun, record), again), False
+
+
+# each rerun's warning code -> the setting it changes
+_SETTING = {
+    _DEEPER.code: "max_tree_depth",
+    _CAREFUL.code: "target_accept",
+    _LONGER.code: "draws",
+}
 
 
 def _recorded(diagnostics: Diagnostics, rerun: _Rerun, record: dict[str, Any]) -> Diagnostics:
     if rerun is _DEEPER:
         return replace(diagnostics, deeper=record)
+    if rerun is _CAREFUL:
+        return replace(diagnostics, careful=record)
     return replace(diagnostics, extension=record)
 
 

@@ -34,14 +34,15 @@ from models.splits import split
 CUTS: tuple[float, ...] = (0.5, 0.65, 0.8)
 # Refits only rank laws and size the discrepancy: 2 chains x 300 draws are enough for a
 # predictive density (its Monte Carlo error is far below the differences between laws), so a
-# refit is never sampled again for its convergence checks, longer (max_draws None) or with a
-# deeper tree (deeper_tree_depth None).
+# refit is never sampled again for its convergence checks: longer (max_draws None), with a
+# deeper tree (deeper_tree_depth None) or with smaller steps (careful_target_accept None).
 REFIT_SETTINGS = {
     "draws": 300,
     "tune": 300,
     "chains": 2,
     "max_draws": None,
     "deeper_tree_depth": None,
+    "careful_target_accept": None,
 }
 # Held-out rows scored per cut at most (evenly spaced along the axis beyond the cut).
 MAX_SCORED = 200

@@ -212,6 +212,14 @@ class SamplerSpec(Strict):
         "max_tree_depth is sampled again with this maximum depth; null, or not above "
         "max_tree_depth: never",
     )
+    careful_target_accept: float | None = Field(
+        0.99,
+        ge=0.5,
+        lt=1,
+        description="a fit that misses convergence with divergent transitions is sampled "
+        "again with this target acceptance (smaller steps); null, or not above target_accept: "
+        "never",
+    )
 
 
 class FilterSpec(Strict):

@@ -368,7 +368,9 @@ class Client:
         ``pooling``, ``priors``, ``likelihood``, ``filters``, ``holdout``, ``name``, ``tags``;
         ``sampler`` holds ``draws``, ``tune``, ``chains``, ``target_accept``, ``seed``, ``init``,
         ``max_draws`` (None: a fit that mixes too slowly is never sampled longer),
-        ``max_tree_depth``, ``deeper_tree_depth`` (None: never sampled again with a deeper tree).
+        ``max_tree_depth``, ``deeper_tree_depth`` (None: never sampled again with a deeper tree),
+        ``careful_target_accept`` (None: a fit that diverged is never sampled again with smaller
+        steps).
         ``max_per_run`` thins each run to that many log-spaced checkpoints; None keeps every row;
         ``"default"`` leaves it to the server (30).
         """

@@ -21,7 +21,7 @@ from service.schemas import FitRequest, PlanRequest, PredictRequest, SamplerSpec
 Form = Mapping[str, str]
 _SEPARATORS = re.compile(r"[,\s]+")
 SAMPLER_FIELDS = tuple(SamplerSpec.model_fields)
-NULLABLE_SAMPLER_FIELDS = ("max_draws", "deeper_tree_depth")
+NULLABLE_SAMPLER_FIELDS = ("max_draws", "deeper_tree_depth", "careful_target_accept")
 
 
 async def form_fields(request: Request) -> dict[str, str]:

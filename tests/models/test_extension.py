@@ -145,22 +145,96 @@ def test_the_time_limit_bounds_the_longer_run_and_keeps_the_first(runs, monkeypa
     assert not fit.diagnostics.converged
 
 
-def test_a_diverging_fit_is_not_sampled_longer(monkeypatch) -> None:
-    calls = []
+def _diverging_sampler(calls: list, diverge_at: set[float]):
+    """A fake sampler whose runs diverge (one transition a chain) at these target acceptances."""
 
-    def diverging(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+    def sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
         calls.append(settings)
         trace = prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
-        stats = trace["sample_stats"].to_dataset()
-        stats["diverging"] = stats["diverging"] | (np.arange(settings.draws) == 3)
-        trace["sample_stats"] = stats
+        if settings.target_accept in diverge_at:
+            stats = trace["sample_stats"].to_dataset()
+            stats["diverging"] = stats["diverging"] | (np.arange(settings.draws) == 3)
+            trace["sample_stats"] = stats
         return trace
 
-    replace_sampler(monkeypatch, diverging)
+    return sampler
+
+
+def test_a_diverging_fit_is_not_sampled_longer(monkeypatch) -> None:
+    calls: list[models.SamplerSettings] = []
+    replace_sampler(monkeypatch, _diverging_sampler(calls, {0.95, 0.99}))
     fit = models.fit(
         tiny_data(30), "chinchilla", settings=models.SamplerSettings(draws=60, chains=2)
     )
-    assert len(calls) == 1 and fit.diagnostics.extension is None
+    # smaller steps once; still diverging, so no longer run of biased draws
+    assert [c.target_accept for c in calls] == [0.95, 0.99]
+    assert fit.diagnostics.extension is None
+    assert fit.diagnostics.divergences == 2
+    assert fit.diagnostics.careful["first_divergences"] == 2
+    codes = [w.code for w in fit.diagnostics.warnings]
+    assert codes.count("smaller_steps") == 1
+
+
+# --- smaller steps for a fit that diverged ---------------------------------------------------
+
+
+def test_a_diverging_fit_that_missed_convergence_gets_smaller_steps() -> None:
+    diverged = diagnostics(divergences=3, reasons=("3 divergent transitions",))
+    assert extension.careful(diverged, SETTINGS).target_accept == 0.99
+    # only the target acceptance changes
+    assert extension.careful(diverged, SETTINGS).with_(target_accept=0.95) == SETTINGS
+    assert extension.careful(diverged, SETTINGS.with_(careful_target_accept=None)) is None
+    assert extension.careful(diverged, SETTINGS.with_(target_accept=0.99)) is None  # not above
+    assert extension.careful(diagnostics(), SETTINGS) is None  # no divergence
+    assert extension.careful(replace(diverged, converged=True), SETTINGS) is None
+
+
+@pytest.mark.parametrize("value", [0.4, 1.0, "0.99", True])
+def test_careful_target_accept_is_checked(value: object) -> None:
+    with pytest.raises(SettingsError) as info:
+        models.SamplerSettings(careful_target_accept=value)  # type: ignore[arg-type]
+    assert info.value.field == "careful_target_accept"
+
+
+def test_leave_future_out_refits_never_get_smaller_steps() -> None:
+    assert refit_settings(SETTINGS).careful_target_accept is None
+
+
+def test_smaller_steps_that_end_the_divergences_keep_their_draws_then_run_longer(
+    monkeypatch,
+) -> None:
+    """Diverging at 0.95, not at 0.99; the careful run's 2 x 60 draws then miss ESS: longer."""
+    calls: list[models.SamplerSettings] = []
+    replace_sampler(monkeypatch, _diverging_sampler(calls, {0.95}))
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    assert [c.target_accept for c in calls] == [0.95, 0.99, 0.99]
+    assert calls[2].draws > 60 and fit.settings == calls[2]
+    d = fit.diagnostics
+    assert d.divergences == 0
+    assert d.careful["target_accept"] == [0.95, 0.99] and d.careful["first_divergences"] == 2
+    assert d.extension["draws"] == [60, calls[2].draws]
+    codes = [w.code for w in d.warnings]
+    assert "smaller_steps" in codes and "longer_run" in codes
+    assert models.Diagnostics.from_dict(d.to_dict()).careful == d.careful
+
+
+def test_the_time_limit_stops_the_smaller_step_run_and_keeps_the_first(monkeypatch) -> None:
+    calls: list[models.SamplerSettings] = []
+    diverging = _diverging_sampler(calls, {0.95})
+
+    def sampler(config, md, settings, **kwargs):
+        if settings.target_accept > 0.95:
+            calls.append(settings)
+            raise FitTimeoutError("stopped", field="sampler")
+        return diverging(config, md, settings, **kwargs)
+
+    replace_sampler(monkeypatch, sampler)
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings, time_limit_s=600.0)
+    assert len(calls) == 2 and fit.settings == settings
+    assert fit.diagnostics.careful["target_accept"] == [0.95, 0.95]
+    assert "time limit" in fit.diagnostics.careful["stopped"]
     assert fit.diagnostics.divergences == 2
 
 

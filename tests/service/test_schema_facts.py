@@ -41,6 +41,8 @@ def test_sampler_bounds_are_the_models_bounds() -> None:
     assert bound("target_accept", annotated_types.Ge) == sampling.MIN_TARGET_ACCEPT
     assert bound("target_accept", annotated_types.Lt) == 1
     assert bound("max_draws", annotated_types.Ge) == sampling.MIN_DRAWS
+    assert bound("careful_target_accept", annotated_types.Ge) == sampling.MIN_TARGET_ACCEPT
+    assert bound("careful_target_accept", annotated_types.Lt) == 1
     assert get_args(SamplerSpec.model_fields["init"].annotation) == sampling.INITS
 
 

@@ -192,7 +192,8 @@ def test_postgres_crash_during_writes_keeps_every_acknowledged_row_once(team):
 
 
 def test_postgres_restart_during_a_fit(team):
-    fit_id = team.submit(draws=2000, tune=1000, seed=40)
+    # ~30 s of sampling (the sweep's ridge: ~30 ms a draw): the 3 s outage falls inside it
+    fit_id = team.submit(draws=600, tune=300, seed=40)
     deadline = time.monotonic() + 120
     while (fit := team.fit(fit_id))["status"] != "running":
         assert time.monotonic() < deadline and fit["status"] == "queued", fit

@@ -401,3 +401,31 @@ def test_real_nuts_a_run_too_short_for_its_ess_is_sampled_longer() -> None:
     assert record["draws"][0] == 40 and record["draws"][1] in (80, 120, 160)
     assert fit.settings.draws == record["draws"][1]
     assert fit.draws["E"].shape[0] == 2 * fit.settings.draws
+
+
+@pytest.mark.slow
+def test_real_nuts_a_fit_that_diverged_is_sampled_again_with_smaller_steps() -> None:
+    """Real NUTS on a prior-drawn broken power law: at target_accept 0.5 the step is too large
+    for its curvature (20 divergences measured; none at 0.8), so the fit is run again at 0.99
+    and keeps that run's far fewer divergences."""
+    from models.calibration import default_design
+    from models.data import Scales
+    from models.simulate import draw_prior, simulate
+
+    family = models.get_family("broken_power_law")
+    truth = {k: float(v[0]) for k, v in draw_prior(family, 1, seed=1000).items()}
+    data = simulate(
+        family, truth, default_design(family)(np.random.default_rng(1000)), noise=0.02, seed=1000
+    )
+    settings = models.SamplerSettings(
+        draws=200, tune=200, chains=2, target_accept=0.5, seed=1000,
+        max_draws=None, deeper_tree_depth=None,
+    )  # fmt: skip
+    unit = Scales(dict.fromkeys(family.inputs, 1.0), 1.0)
+    fit = models.fit(data, family, likelihood="normal", settings=settings, scales=unit)
+    record = fit.diagnostics.careful
+    assert record is not None, fit.diagnostics.reasons
+    assert record["target_accept"] == [0.5, 0.99] and record["first_divergences"] > 0
+    assert fit.settings.target_accept == 0.99
+    assert fit.diagnostics.divergences < record["first_divergences"]
+    assert "smaller_steps" in {w.code for w in fit.diagnostics.warnings}

@@ -98,9 +98,7 @@ def fit(
         config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
     run = (trace, _diagnosed(trace, config, md, th, found), settings)
-    # a deeper tree first (trajectories cut short), smaller steps (divergences), then more
-    # draws (chains too short)
-    for rerun in (_DEEPER, _CAREFUL, _LONGER):
+    for rerun in _RERUNS:
         again = rerun.settings(run[1], run[2])
         if again is None:
             continue
@@ -147,6 +145,7 @@ class _Rerun:
     settings: Callable[[Diagnostics, SamplerSettings], SamplerSettings | None]
     report: Callable[[Diagnostics, SamplerSettings, SamplerSettings], dict[str, Any]]
     code: str  # the FitWarning's code
+    setting: str  # the SamplerSettings field it changes
     note: Callable[[SamplerSettings, SamplerSettings, str], str]  # (first, used, why) -> message
 
 
@@ -154,6 +153,7 @@ _DEEPER = _Rerun(
     extension.deeper,
     extension.deeper_report,
     "deeper_tree",
+    "max_tree_depth",
     lambda first, used, why: (
         f"trajectories stopped at the maximum tree depth {first.max_tree_depth} and the fit did "
         f"not converge ({why}); it was sampled again with maximum depth {used.max_tree_depth} "
@@ -164,6 +164,7 @@ _CAREFUL = _Rerun(
     extension.careful,
     extension.careful_report,
     "smaller_steps",
+    "target_accept",
     lambda first, used, why: (
         f"the fit diverged at target_accept {first.target_accept:g} ({why}); it was sampled "
         f"again with target_accept {used.target_accept:g} (smaller steps) and only those draws "
@@ -174,11 +175,15 @@ _LONGER = _Rerun(
     extension.longer,
     extension.report,
     "longer_run",
+    "draws",
     lambda first, used, why: (
         f"{first.draws} draws per chain mixed too slowly ({why}); the fit was sampled again "
         f"with {used.draws} and only those draws are kept"
     ),
 )
+# in this order: a deeper tree (trajectories cut short), smaller steps (divergences), then
+# more draws (chains too short)
+_RERUNS = (_DEEPER, _CAREFUL, _LONGER)
 
 
 def _sampled_again(
@@ -216,12 +221,11 @@ def _sampled_again(
     except FitTimeoutError:
         record["stopped"] = "the time limit stopped the run; the first run's draws are kept"
         # the settings kept are the first run's
-        key = _SETTING[rerun.code]
-        value = getattr(settings, key)
-        record[key] = [value, value]
+        value = getattr(settings, rerun.setting)
+        record[rerun.setting] = [value, value]
         return (trace, _recorded(diagnostics, rerun, record), settings), True
     note = FitWarning(rerun.code, rerun.note(settings, again, "; ".join(diagnostics.reasons)))
-    carried = [w for w in diagnostics.warnings if w.code in _SETTING]
+    carried = [w for w in diagnostics.warnings if w.code in {r.code for r in _RERUNS}]
     fresh = _diagnosed(
         trace_again, model.config, model.md, model.thresholds, [*model.found, *carried, note]
     )
@@ -232,14 +236,6 @@ def _sampled_again(
         extension=diagnostics.extension,
     )
     return (trace_again, _recorded(fresh, rerun, record), again), False
-
-
-# each rerun's warning code -> the setting it changes
-_SETTING = {
-    _DEEPER.code: "max_tree_depth",
-    _CAREFUL.code: "target_accept",
-    _LONGER.code: "draws",
-}
 
 
 def _recorded(diagnostics: Diagnostics, rerun: _Rerun, record: dict[str, Any]) -> Diagnostics:

@@ -85,6 +85,10 @@ class Diagnostics:
     # acceptances [first, used], the first run's reasons, R-hat, ESS and divergences; None when
     # it was not.
     careful: dict[str, Any] | None = None
+    # A fit whose energy was poorly explored, sampled again non-centred
+    # (models.extension.non_centred): centrings [first, used], the first run's reasons, R-hat,
+    # ESS, BFMI and largest centring; None when it was not.
+    non_centred: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""

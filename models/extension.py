@@ -37,6 +37,21 @@ when the step is smaller (Betancourt 2017, "A Conceptual Introduction to Hamilto
 Carlo", section 6.2; Stan's and PyMC's advice). Measured on the gzip benchmark's one-break law
 (5 groups): 1-5 divergences at 0.95, none at 0.99, at 0.7x the time (no chain had to be
 restarted). A funnel that smaller steps cannot resolve keeps its divergences and is reported.
+
+First of all, a fit that missed convergence with a low energy Bayesian fraction of missing
+information (E-BFMI below ``Thresholds.bfmi_min``) while some pooled parameter was partially
+centred is sampled again non-centred (:func:`non_centred`: ``centring="non_centred"``). A low
+E-BFMI says the momentum resampling cannot move the chain between the energy levels the
+posterior needs (Betancourt 2016, "Diagnosing Suboptimal Cotangent Disintegrations in
+Hamiltonian Monte Carlo"); in a hierarchical model that is the funnel of a population spread
+whose groups are sampled centred (Betancourt & Girolami 2015, "Hamiltonian Monte Carlo for
+Hierarchical Models"). :mod:`models.centring` centres a group's parameter when the curvature
+at the posterior mode says its rows pin it, and that curvature can miss a ridge inside the
+group: on the Gemstones trajectories (22 runs, 7 checkpoints each, residual scale 0.0004) every
+group's amplitude was centred, its population spread reached 0.006 (median 0.11), BFMI was
+0.16 and R-hat 1.057, and the deeper run left BFMI 0.25 and R-hat 1.034; sampled non-centred,
+BFMI 0.54 and, after the deeper run that fit also needed, R-hat 1.007 (BENCHMARKS.md). The
+geometry changes, so this rerun comes before the others, which then apply to its result.
 """
 
 from __future__ import annotations
@@ -92,6 +107,33 @@ def careful(diag: Diagnostics, settings: SamplerSettings) -> SamplerSettings | N
     if diag.divergences <= diag.thresholds.divergences_max:
         return None
     return settings.with_(target_accept=target)
+
+
+def non_centred(diag: Diagnostics, settings: SamplerSettings) -> SamplerSettings | None:
+    """Settings for a non-centred run of a fit whose energy was poorly explored, or None."""
+    if not settings.non_centred_rerun or settings.centring == "non_centred" or diag.converged:
+        return None
+    if not diag.bfmi_min < diag.thresholds.bfmi_min:
+        return None
+    if _largest_centring(diag) <= 0:  # nothing was centred: the funnel is not the centring's
+        return None
+    return settings.with_(centring="non_centred")
+
+
+def non_centred_report(
+    first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
+) -> dict[str, Any]:
+    """What ``Diagnostics.non_centred`` records: the centrings, why, the first run's figures."""
+    return {
+        "centring": [settings.centring, used.centring],
+        **_first_run(first),
+        "first_bfmi_min": first.bfmi_min,
+        "first_largest_centring": _largest_centring(first),
+    }
+
+
+def _largest_centring(diag: Diagnostics) -> float:
+    return max((max(lam, default=0.0) for lam in (diag.centring or {}).values()), default=0.0)
 
 
 def careful_report(

@@ -64,10 +64,12 @@ def fit(
         ``student_t`` (default: robust to outlying and early points) or ``normal`` on log loss.
     settings
         Sampler settings (draws, tune, chains, target_accept, seed, max_tree_depth). A fit
-        that misses convergence while its trajectories stop at the maximum tree depth is
-        sampled again with ``settings.deeper_tree_depth`` (``diagnostics.deeper``); one that
-        misses only on R-hat or ESS is sampled once more with more draws, up to
-        ``settings.max_draws`` (``diagnostics.extension``); :mod:`models.extension`.
+        that misses convergence with a low energy BFMI while groups were partially centred is
+        sampled again non-centred (``diagnostics.non_centred``); one whose trajectories stop
+        at the maximum tree depth, with ``settings.deeper_tree_depth``
+        (``diagnostics.deeper``); one that diverged, with smaller steps
+        (``diagnostics.careful``); one that misses only on R-hat or ESS, once more with more
+        draws, up to ``settings.max_draws`` (``diagnostics.extension``); :mod:`models.extension`.
     scales
         Reference scales for model units; default geometric means and the minimum loss.
     thresholds
@@ -146,14 +148,28 @@ class _Rerun:
     report: Callable[[Diagnostics, SamplerSettings, SamplerSettings], dict[str, Any]]
     code: str  # the FitWarning's code
     setting: str  # the SamplerSettings field it changes
+    record: str  # the Diagnostics field its report goes to
     note: Callable[[SamplerSettings, SamplerSettings, str], str]  # (first, used, why) -> message
 
 
+_NON_CENTRED = _Rerun(
+    extension.non_centred,
+    extension.non_centred_report,
+    "non_centred",
+    "centring",
+    "non_centred",
+    lambda first, used, why: (
+        f"the chains explored the energy poorly with groups partially centred ({why}): a "
+        "funnel where a population spread shrinks; the fit was sampled again with every "
+        "group non-centred and only those draws are kept"
+    ),
+)
 _DEEPER = _Rerun(
     extension.deeper,
     extension.deeper_report,
     "deeper_tree",
     "max_tree_depth",
+    "deeper",
     lambda first, used, why: (
         f"trajectories stopped at the maximum tree depth {first.max_tree_depth} and the fit did "
         f"not converge ({why}); it was sampled again with maximum depth {used.max_tree_depth} "
@@ -165,6 +181,7 @@ _CAREFUL = _Rerun(
     extension.careful_report,
     "smaller_steps",
     "target_accept",
+    "careful",
     lambda first, used, why: (
         f"the fit diverged at target_accept {first.target_accept:g} ({why}); it was sampled "
         f"again with target_accept {used.target_accept:g} (smaller steps) and only those draws "
@@ -176,14 +193,15 @@ _LONGER = _Rerun(
     extension.report,
     "longer_run",
     "draws",
+    "extension",
     lambda first, used, why: (
         f"{first.draws} draws per chain mixed too slowly ({why}); the fit was sampled again "
         f"with {used.draws} and only those draws are kept"
     ),
 )
-# in this order: a deeper tree (trajectories cut short), smaller steps (divergences), then
-# more draws (chains too short)
-_RERUNS = (_DEEPER, _CAREFUL, _LONGER)
+# in this order: other coordinates (a funnel), a deeper tree (trajectories cut short), smaller
+# steps (divergences), then more draws (chains too short)
+_RERUNS = (_NON_CENTRED, _DEEPER, _CAREFUL, _LONGER)
 
 
 def _sampled_again(
@@ -223,27 +241,19 @@ def _sampled_again(
         # the settings kept are the first run's
         value = getattr(settings, rerun.setting)
         record[rerun.setting] = [value, value]
-        return (trace, _recorded(diagnostics, rerun, record), settings), True
+        return (trace, _with_records(diagnostics, {rerun.record: record}), settings), True
     note = FitWarning(rerun.code, rerun.note(settings, again, "; ".join(diagnostics.reasons)))
     carried = [w for w in diagnostics.warnings if w.code in {r.code for r in _RERUNS}]
     fresh = _diagnosed(
         trace_again, model.config, model.md, model.thresholds, [*model.found, *carried, note]
     )
-    fresh = replace(
-        fresh,
-        deeper=diagnostics.deeper,
-        careful=diagnostics.careful,
-        extension=diagnostics.extension,
-    )
-    return (trace_again, _recorded(fresh, rerun, record), again), False
+    earlier = {r.record: getattr(diagnostics, r.record) for r in _RERUNS}
+    return (trace_again, _with_records(fresh, {**earlier, rerun.record: record}), again), False
 
 
-def _recorded(diagnostics: Diagnostics, rerun: _Rerun, record: dict[str, Any]) -> Diagnostics:
-    if rerun is _DEEPER:
-        return replace(diagnostics, deeper=record)
-    if rerun is _CAREFUL:
-        return replace(diagnostics, careful=record)
-    return replace(diagnostics, extension=record)
+def _with_records(diagnostics: Diagnostics, records: dict[str, Any]) -> Diagnostics:
+    """``diagnostics`` with these reruns' records (``Diagnostics`` field -> record)."""
+    return replace(diagnostics, **records)
 
 
 def validate_fit(

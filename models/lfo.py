@@ -35,7 +35,8 @@ CUTS: tuple[float, ...] = (0.5, 0.65, 0.8)
 # Refits only rank laws and size the discrepancy: 2 chains x 300 draws are enough for a
 # predictive density (its Monte Carlo error is far below the differences between laws), so a
 # refit is never sampled again for its convergence checks: longer (max_draws None), with a
-# deeper tree (deeper_tree_depth None) or with smaller steps (careful_target_accept None).
+# deeper tree (deeper_tree_depth None), with smaller steps (careful_target_accept None) or
+# non-centred (non_centred_rerun False).
 REFIT_SETTINGS = {
     "draws": 300,
     "tune": 300,
@@ -43,6 +44,7 @@ REFIT_SETTINGS = {
     "max_draws": None,
     "deeper_tree_depth": None,
     "careful_target_accept": None,
+    "non_centred_rerun": False,
 }
 # Held-out rows scored per cut at most (evenly spaced along the axis beyond the cut).
 MAX_SCORED = 200

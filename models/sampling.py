@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from models import centring  # called through the module: the centring benchmark forces a choice
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
@@ -37,6 +39,9 @@ ADAPTATIONS = ("auto", "diag", "low_rank", "draw_diag")
 # optimum found from prior draws starts at that optimum (models.multistart);
 # "jitter": nutpie's own start, the prior's support point plus U(-1, 1) (unconstrained).
 INITS = ("multistart", "jitter")
+# "auto": each pooled parameter's groups partially centred as their own rows pin them
+# (models.centring); "non_centred": every group an offset scaled by the population spread.
+CENTRINGS = ("auto", "non_centred")
 # Bounds of SamplerSettings; service.schemas.SamplerSpec states the same (tests/service/
 # test_schema_facts.py holds them equal: the light client cannot import models).
 MIN_DRAWS = 10
@@ -91,6 +96,11 @@ class SamplerSettings:
     # posterior's curvature; models.extension.careful); None, or not above ``target_accept``:
     # never.
     careful_target_accept: float | None = 0.99
+    centring: str = "auto"
+    # A fit that missed convergence with a low energy BFMI (a funnel: a population spread the
+    # partially centred groups cannot follow) is sampled again with ``centring="non_centred"``
+    # (models.extension.non_centred); False: never.
+    non_centred_rerun: bool = True
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains", "seed"):
@@ -123,6 +133,12 @@ class SamplerSettings:
         if self.adaptation not in ADAPTATIONS:
             raise SettingsError(
                 f"adaptation must be one of {', '.join(ADAPTATIONS)}", field="adaptation"
+            )
+        if self.centring not in CENTRINGS:
+            raise SettingsError(f"centring must be one of {', '.join(CENTRINGS)}", field="centring")
+        if not isinstance(self.non_centred_rerun, bool):
+            raise SettingsError(
+                "non_centred_rerun must be true or false", field="non_centred_rerun"
             )
         if self.init not in INITS:
             raise SettingsError(f"init must be one of {', '.join(INITS)}", field="init")
@@ -271,7 +287,7 @@ def _sample(
     time_limit_s: float | None,
 ) -> Any:
     started = time.monotonic()
-    compiled, chosen = _centred(config, md, settings.seed, cache)
+    compiled, chosen = _centred(config, md, settings, cache)
     report = None
     if settings.init == "multistart":
         compiled, report = multistart(compiled, cache.prior(config, md), settings.seed)
@@ -330,20 +346,27 @@ def _sample(
 
 
 def _centred(
-    config: ModelConfig, md: ModelData, seed: int, cache: CompileCache
+    config: ModelConfig, md: ModelData, settings: SamplerSettings, cache: CompileCache
 ) -> tuple[Any, dict[str, Any]]:
     """The compiled model with each pooled parameter's centring chosen (:mod:`models.centring`).
 
     The choice reads the non-centred model's density, so every centring is first set to 0 (the
-    cached model may hold the previous fit's).
+    cached model may hold the previous fit's); ``centring="non_centred"`` keeps it there.
     """
     pooled = centring.blocks(config)
     if not pooled:
         return cache.get(config, md), {}
     md = md.with_centring({})  # every lambda 0
     compiled = cache.get(config, md)
+    if settings.centring == "non_centred":
+        groups = len(md.groups)
+        return compiled, {p: np.zeros(groups) for b in pooled for p in b.params}
     chosen = centring.choose(
-        log_density(compiled), centring.Layout.of(compiled), pooled, cache.prior(config, md), seed
+        log_density(compiled),
+        centring.Layout.of(compiled),
+        pooled,
+        cache.prior(config, md),
+        settings.seed,
     )
     swap = centring.containers(pooled, chosen, len(md.groups))
     return compiled.with_data(**swap), chosen

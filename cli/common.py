@@ -119,6 +119,7 @@ def sampler_args(p: argparse.ArgumentParser) -> None:
     max_draws_arg(p, defaults.max_draws)
     tree_depth_args(p, defaults.max_tree_depth, defaults.deeper_tree_depth)
     careful_arg(p, defaults.careful_target_accept)
+    centring_args(p, defaults.centring, defaults.non_centred_rerun)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -169,6 +170,24 @@ def careful_arg(p: argparse.ArgumentParser, default: float | str | None) -> None
     )
 
 
+def centring_args(p: argparse.ArgumentParser, centring: str | None, rerun: bool | None) -> None:
+    """``--centring`` and ``--no-non-centred-rerun`` (the rerun of a fit with a funnel)."""
+    p.add_argument(
+        "--centring",
+        choices=models.sampling.CENTRINGS,
+        default=centring,
+        help="pooled parameters' groups: centred as far as their rows pin them (auto, the "
+        "default) or offsets scaled by the population spread (non_centred)",
+    )
+    p.add_argument(
+        "--no-non-centred-rerun",
+        dest="non_centred_rerun",
+        action="store_false",
+        default=rerun,
+        help="never sample again non-centred a fit that missed convergence with a low BFMI",
+    )
+
+
 def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
     """The sampler options as settings (checked there: one error, naming the option)."""
     return models.SamplerSettings(
@@ -182,6 +201,8 @@ def sampler_settings(args: argparse.Namespace) -> models.SamplerSettings:
         max_tree_depth=args.max_tree_depth,
         deeper_tree_depth=args.deeper_tree_depth,
         careful_target_accept=args.careful_target_accept,
+        centring=args.centring,
+        non_centred_rerun=args.non_centred_rerun,
     )
 
 

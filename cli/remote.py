@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from cli.common import (
     careful_arg,
+    centring_args,
     max_draws_arg,
     max_per_run_arg,
     numbers,
@@ -72,6 +73,7 @@ def add_remote_parsers(sub: Any) -> None:
     max_draws_arg(p, default="default")
     tree_depth_args(p, None, "default")
     careful_arg(p, "default")
+    centring_args(p, None, None)  # None: the server's default
     p.add_argument("--name", help="a label for the fit")
     p.add_argument("--tag", action="append", help="a tag (repeatable)")
     p.add_argument("--below", metavar="INPUT=VALUE,...", help="backtest: train below these")
@@ -165,7 +167,17 @@ def _upload(client: Client, args: argparse.Namespace) -> int:
 def _fit(client: Client, args: argparse.Namespace) -> int:
     sampler = {
         name: getattr(args, name)
-        for name in ("draws", "tune", "chains", "seed", "target_accept", "init", "max_tree_depth")
+        for name in (
+            "draws",
+            "tune",
+            "chains",
+            "seed",
+            "target_accept",
+            "init",
+            "max_tree_depth",
+            "centring",
+            "non_centred_rerun",
+        )
         if getattr(args, name) is not None
     }
     # "none" is sent as null: never sample longer, deeper or with smaller steps

@@ -220,6 +220,17 @@ class SamplerSpec(Strict):
         "again with this target acceptance (smaller steps); null, or not above target_accept: "
         "never",
     )
+    centring: Literal["auto", "non_centred"] = Field(
+        "auto",
+        description="how each partially pooled parameter's groups are sampled: centred as far "
+        "as their own rows pin them (auto), or as offsets scaled by the population spread "
+        "(non_centred)",
+    )
+    non_centred_rerun: bool = Field(
+        True,
+        description="a fit that misses convergence with a low energy BFMI (a funnel) while "
+        "groups were partially centred is sampled again non-centred; false: never",
+    )
 
 
 class FilterSpec(Strict):

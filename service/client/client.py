@@ -370,7 +370,8 @@ class Client:
         ``max_draws`` (None: a fit that mixes too slowly is never sampled longer),
         ``max_tree_depth``, ``deeper_tree_depth`` (None: never sampled again with a deeper tree),
         ``careful_target_accept`` (None: a fit that diverged is never sampled again with smaller
-        steps).
+        steps), ``centring`` (``"auto"`` or ``"non_centred"``), ``non_centred_rerun`` (False: a
+        fit with a low energy BFMI is never sampled again non-centred).
         ``max_per_run`` thins each run to that many log-spaced checkpoints; None keeps every row;
         ``"default"`` leaves it to the server (30).
         """

@@ -228,6 +228,21 @@ def test_tree_depths_reach_the_fit(capsys, tmp_path, example_csv, mock_sampler):
     assert settings.max_tree_depth == 8 and settings.deeper_tree_depth is None
 
 
+def test_centring_options_reach_the_fit(capsys, tmp_path, example_csv, mock_sampler):
+    out_file = tmp_path / "f.nc"
+    code, _, err = run(
+        capsys, "fit", str(example_csv), "--family", "chinchilla", "--draws", "60",
+        "--chains", "2", "--centring", "non_centred", "--no-non-centred-rerun",
+        "-o", str(out_file), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    settings = models.load_fit(out_file).settings
+    assert settings.centring == "non_centred" and settings.non_centred_rerun is False
+    with pytest.raises(SystemExit) as exited:  # argparse's own check of the choices
+        run(capsys, "fit", str(example_csv), "--centring", "centred")
+    assert exited.value.code == 2 and "--centring" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("option", "value"), [("--max-tree-depth", "16"), ("--deeper-tree-depth", "0")]
 )

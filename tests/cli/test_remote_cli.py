@@ -108,11 +108,13 @@ def test_tree_depths_are_sent_and_none_as_null(server, runs_csv, capsys):
     run(capsys, "remote", "upload", "runs", str(runs_csv))
     code, out, err = run(
         capsys, "remote", "fit", "runs", *SMALL, "--max-draws", "none",
-        "--max-tree-depth", "7", "--deeper-tree-depth", "none", "--wait", "--json",
+        "--max-tree-depth", "7", "--deeper-tree-depth", "none", "--centring", "non_centred",
+        "--no-non-centred-rerun", "--wait", "--json",
     )  # fmt: skip
     assert code == 0, err
     sampler = json.loads(out)["spec"]["settings"]
     assert sampler["max_tree_depth"] == 7 and sampler["deeper_tree_depth"] is None
+    assert sampler["centring"] == "non_centred" and sampler["non_centred_rerun"] is False
     code, _, err = run(capsys, "remote", "fit", "runs", "--max-tree-depth", "16")
     assert code == 2 and "sampler.max_tree_depth" in err
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from service import sessions
 from service.dashboard.auth import SESSION_COOKIE
+from service.errors import Invalid
 from service.tables import DashboardSession, now
 from tests.dashboard.conftest import ADMIN_TOKEN, login, post_login
 from tests.service.test_fits import run_worker
@@ -404,6 +405,18 @@ class TestFits:
         )
         assert 'name="max_draws" value="4000"' in r.text
         assert '<option value="runs" selected>' in r.text
+        assert "<option selected>auto</option>" in r.text  # centring
+        assert "<option selected>true</option>" in r.text  # non_centred_rerun
+
+    def test_fit_form_sends_the_centring_choices(self):
+        from service.dashboard.forms import fit_request
+
+        form = {"dataset": "runs", "centring": "non_centred", "non_centred_rerun": "false"}
+        sampler = fit_request(form).sampler
+        assert sampler.centring == "non_centred" and sampler.non_centred_rerun is False
+        with pytest.raises(Invalid) as info:
+            fit_request({"dataset": "runs", "centring": "centred"})
+        assert info.value.field == "sampler.centring"
 
     @pytest.mark.parametrize(
         ("fields", "message"),

@@ -185,3 +185,35 @@ def test_the_layout_holds_the_free_variables_only() -> None:
     layout = Layout.of(compiled)
     assert list(layout.slices) == ["pooled_mu", "pooled_sigma_log__"]
     assert layout.indices("pooled_sigma_log__").tolist() == [2, 3]
+
+
+def test_non_centred_settings_sample_every_group_as_an_offset(monkeypatch: pytest.MonkeyPatch):
+    """``centring="non_centred"`` skips the choice: every lambda 0, in the model and the record."""
+    from models import sampling
+    from models.build import prepare
+    from models.config import resolve_config
+    from models.families import get_family
+    from models.simulate import example_dataset
+
+    family = get_family("chinchilla")
+    data = example_dataset(0, points_per_group=5)
+    config, _ = resolve_config(family, len(data.groups))
+    md = prepare(data, family.inputs, data.default_scales(family.inputs))
+    md = md.with_centring({n: np.ones(len(data.groups)) for n in family.param_names})
+
+    class Cache:  # what _centred asks of the compile cache, without compiling
+        def get(self, config, md):
+            self.md = md
+            return "compiled"
+
+    def no_choice(*args, **kwargs):
+        raise AssertionError("the choice must not run")
+
+    monkeypatch.setattr(centring, "choose", no_choice)
+    cache = Cache()
+    settings = sampling.SamplerSettings(centring="non_centred")
+    compiled, chosen = sampling._centred(config, md, settings, cache)  # type: ignore[arg-type]
+    assert compiled == "compiled"
+    assert set(chosen) == set(family.param_names)
+    assert all(np.array_equal(lam, np.zeros(len(data.groups))) for lam in chosen.values())
+    assert all(not cache.md.lam(n).any() for n in family.param_names)  # the model's too

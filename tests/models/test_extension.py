@@ -429,3 +429,130 @@ def test_real_nuts_a_fit_that_diverged_is_sampled_again_with_smaller_steps() -> 
     assert fit.settings.target_accept == 0.99
     assert fit.diagnostics.divergences < record["first_divergences"]
     assert "smaller_steps" in {w.code for w in fit.diagnostics.warnings}
+
+
+# --- non-centred for a fit whose energy was poorly explored ------------------------------------
+
+
+def funnel(**changes: object) -> Diagnostics:
+    """A hierarchical fit that missed with BFMI 0.16, every group's amplitude centred."""
+    base = diagnostics(
+        r_hat_max=1.057,
+        ess_bulk_min=60.0,
+        bfmi_min=0.16,
+        centring={"E": [0.0, 0.02], "A": [1.0, 0.99]},
+        reasons=("max R-hat 1.057", "BFMI 0.16 < 0.3"),
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_a_low_bfmi_with_centred_groups_is_sampled_again_non_centred() -> None:
+    assert extension.non_centred(funnel(), SETTINGS).centring == "non_centred"
+    # only the centring changes
+    assert extension.non_centred(funnel(), SETTINGS).with_(centring="auto") == SETTINGS
+    record = extension.non_centred_report(
+        funnel(), SETTINGS, SETTINGS.with_(centring="non_centred")
+    )
+    assert record["centring"] == ["auto", "non_centred"]
+    assert record["first_bfmi_min"] == 0.16 and record["first_largest_centring"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"converged": True, "reasons": ()},
+        {"bfmi_min": 0.3},  # the energy was explored: the funnel is not the problem
+        {"centring": {"E": [0.0, 0.0]}},  # already non-centred: nothing to change
+        {"centring": None},  # nothing pooled
+    ],
+)
+def test_fits_without_a_centred_funnel_keep_their_coordinates(changes: dict) -> None:
+    assert extension.non_centred(funnel(**changes), SETTINGS) is None
+
+
+def test_the_non_centred_rerun_can_be_turned_off_and_never_repeats() -> None:
+    assert extension.non_centred(funnel(), SETTINGS.with_(non_centred_rerun=False)) is None
+    assert extension.non_centred(funnel(), SETTINGS.with_(centring="non_centred")) is None
+    assert refit_settings(SETTINGS).non_centred_rerun is False
+
+
+@pytest.mark.parametrize(("name", "value"), [("centring", "centred"), ("non_centred_rerun", "yes")])
+def test_centring_settings_are_checked(name: str, value: object) -> None:
+    with pytest.raises(SettingsError) as info:
+        models.SamplerSettings(**{name: value})  # type: ignore[arg-type]
+    assert info.value.field == name
+
+
+def _funnel_sampler(calls: list):
+    """A fake sampler: partially centred runs have a random-walk energy (BFMI near 0)."""
+
+    def sampler(config, md, settings, *, progress=None, cache=None, time_limit_s=None):
+        calls.append(settings)
+        trace = prior_trace(config, md, chains=settings.chains, draws=settings.draws, seed=1)
+        groups = len(md.groups)
+        lam = 0.0 if settings.centring == "non_centred" else 0.9
+        trace.attrs["centring"] = {"E": [lam] * groups}
+        if lam > 0:
+            stats = trace["sample_stats"].to_dataset()
+            stats["energy"] = stats["energy"].cumsum("draw")
+            trace["sample_stats"] = stats
+        return trace
+
+    return sampler
+
+
+def test_a_funnel_is_sampled_non_centred_then_longer(monkeypatch) -> None:
+    calls: list[models.SamplerSettings] = []
+    replace_sampler(monkeypatch, _funnel_sampler(calls))
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings)
+    assert [c.centring for c in calls] == ["auto", "non_centred", "non_centred"]
+    assert calls[2].draws > 60 and fit.settings == calls[2]  # the longer run, non-centred
+    d = fit.diagnostics
+    assert d.non_centred["centring"] == ["auto", "non_centred"]
+    assert d.non_centred["first_bfmi_min"] < 0.3 <= d.bfmi_min
+    assert d.centring == {"E": [0.0]}
+    assert d.extension["draws"] == [60, calls[2].draws]  # both records kept
+    codes = [w.code for w in d.warnings]
+    assert codes.count("non_centred") == 1 and "longer_run" in codes
+    assert models.Diagnostics.from_dict(d.to_dict()).non_centred == d.non_centred
+
+
+def test_the_time_limit_stops_the_non_centred_run_and_keeps_the_first(monkeypatch) -> None:
+    calls: list[models.SamplerSettings] = []
+    funnel_run = _funnel_sampler(calls)
+
+    def sampler(config, md, settings, **kwargs):
+        if settings.centring == "non_centred":
+            calls.append(settings)
+            raise FitTimeoutError("stopped", field="sampler")
+        return funnel_run(config, md, settings, **kwargs)
+
+    replace_sampler(monkeypatch, sampler)
+    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
+    fit = models.fit(tiny_data(30), "chinchilla", settings=settings, time_limit_s=600.0)
+    assert len(calls) == 2 and fit.settings == settings
+    assert fit.diagnostics.non_centred["centring"] == ["auto", "auto"]
+    assert "time limit" in fit.diagnostics.non_centred["stopped"]
+    assert fit.diagnostics.bfmi_min < 0.3 and not fit.diagnostics.converged
+
+
+@pytest.mark.slow
+def test_real_nuts_a_fit_with_low_energy_is_sampled_again_non_centred() -> None:
+    """Real NUTS through the rerun: a BFMI pass mark no run can meet sends the partially
+    centred first run of a 4-group fit to a second, non-centred one."""
+    from models.simulate import example_dataset
+
+    settings = models.SamplerSettings(
+        draws=100, tune=100, chains=2, max_draws=None, deeper_tree_depth=None,
+        careful_target_accept=None, seed=2,
+    )  # fmt: skip
+    data = example_dataset(0, points_per_group=10)
+    fit = models.fit(data, "chinchilla", settings=settings, thresholds=Thresholds(bfmi_min=5.0))
+    d = fit.diagnostics
+    assert d.non_centred is not None, d.reasons
+    assert d.non_centred["centring"] == ["auto", "non_centred"]
+    assert d.non_centred["first_largest_centring"] > 0
+    assert fit.settings.centring == "non_centred"
+    assert all(lam == 0 for values in d.centring.values() for lam in values)
+    assert fit.draws["E"].shape[0] == 2 * 100

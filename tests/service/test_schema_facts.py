@@ -44,6 +44,7 @@ def test_sampler_bounds_are_the_models_bounds() -> None:
     assert bound("careful_target_accept", annotated_types.Ge) == sampling.MIN_TARGET_ACCEPT
     assert bound("careful_target_accept", annotated_types.Lt) == 1
     assert get_args(SamplerSpec.model_fields["init"].annotation) == sampling.INITS
+    assert get_args(SamplerSpec.model_fields["centring"].annotation) == sampling.CENTRINGS
 
 
 def test_sampler_defaults_are_the_models_defaults() -> None:

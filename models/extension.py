@@ -115,52 +115,31 @@ def non_centred(diag: Diagnostics, settings: SamplerSettings) -> SamplerSettings
         return None
     if not diag.bfmi_min < diag.thresholds.bfmi_min:
         return None
-    if _largest_centring(diag) <= 0:  # nothing was centred: the funnel is not the centring's
+    if largest_centring(diag) <= 0:  # nothing was centred: the funnel is not the centring's
         return None
     return settings.with_(centring="non_centred")
 
 
-def non_centred_report(
-    first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
-) -> dict[str, Any]:
-    """What ``Diagnostics.non_centred`` records: the centrings, why, the first run's figures."""
-    return {
-        "centring": [settings.centring, used.centring],
-        **_first_run(first),
-        "first_bfmi_min": first.bfmi_min,
-        "first_largest_centring": _largest_centring(first),
-    }
-
-
-def _largest_centring(diag: Diagnostics) -> float:
+def largest_centring(diag: Diagnostics) -> float:
+    """The largest ``lambda`` of any pooled parameter and group (0 when nothing is pooled)."""
     return max((max(lam, default=0.0) for lam in (diag.centring or {}).values()), default=0.0)
 
 
-def careful_report(
-    first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
+def record(
+    setting: str,
+    first: Diagnostics,
+    settings: SamplerSettings,
+    used: SamplerSettings,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """What ``Diagnostics.careful`` records: target acceptances, why, the first run's figures."""
-    return {
-        "target_accept": [settings.target_accept, used.target_accept],
-        **_first_run(first),
-        "first_divergences": first.divergences,
-    }
+    """What a rerun records (``Diagnostics.deeper``, ``careful``, ``extension``, ``non_centred``).
 
-
-def deeper_report(
-    first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
-) -> dict[str, Any]:
-    """What ``Diagnostics.deeper`` records: the depths, why, and the first run's figures."""
-    return {
-        "max_tree_depth": [settings.max_tree_depth, used.max_tree_depth],
-        **_first_run(first),
-        "first_tree_depth_share": first.tree_depth_share,
-    }
-
-
-def report(first: Diagnostics, settings: SamplerSettings, used: SamplerSettings) -> dict[str, Any]:
-    """What ``Diagnostics.extension`` records: why, and the first run's figures."""
-    return {"draws": [settings.draws, used.draws], **_first_run(first)}
+    The ``setting`` it changed as [first run's, used], why the first run was not kept, that
+    run's R-hat and ESS, and the figure that called for this rerun (``extra``: e.g. the first
+    run's divergences for smaller steps).
+    """
+    before, after = getattr(settings, setting), getattr(used, setting)
+    return {setting: [before, after], **_first_run(first), **extra}
 
 
 def _first_run(first: Diagnostics) -> dict[str, Any]:

@@ -145,16 +145,26 @@ class _Rerun:
     """One way a fit is sampled again (:mod:`models.extension`) and how it is recorded."""
 
     settings: Callable[[Diagnostics, SamplerSettings], SamplerSettings | None]
-    report: Callable[[Diagnostics, SamplerSettings, SamplerSettings], dict[str, Any]]
+    # the first run's figure that called for it, recorded beside the setting and the reasons
+    extra: Callable[[Diagnostics], dict[str, Any]]
     code: str  # the FitWarning's code
     setting: str  # the SamplerSettings field it changes
     record: str  # the Diagnostics field its report goes to
     note: Callable[[SamplerSettings, SamplerSettings, str], str]  # (first, used, why) -> message
 
+    def report(
+        self, first: Diagnostics, settings: SamplerSettings, used: SamplerSettings
+    ) -> dict[str, Any]:
+        """What ``Diagnostics.<record>`` holds for this rerun (:func:`extension.record`)."""
+        return extension.record(self.setting, first, settings, used, **self.extra(first))
+
 
 _NON_CENTRED = _Rerun(
     extension.non_centred,
-    extension.non_centred_report,
+    lambda first: {
+        "first_bfmi_min": first.bfmi_min,
+        "first_largest_centring": extension.largest_centring(first),
+    },
     "non_centred",
     "centring",
     "non_centred",
@@ -166,7 +176,7 @@ _NON_CENTRED = _Rerun(
 )
 _DEEPER = _Rerun(
     extension.deeper,
-    extension.deeper_report,
+    lambda first: {"first_tree_depth_share": first.tree_depth_share},
     "deeper_tree",
     "max_tree_depth",
     "deeper",
@@ -178,7 +188,7 @@ _DEEPER = _Rerun(
 )
 _CAREFUL = _Rerun(
     extension.careful,
-    extension.careful_report,
+    lambda first: {"first_divergences": first.divergences},
     "smaller_steps",
     "target_accept",
     "careful",
@@ -190,7 +200,7 @@ _CAREFUL = _Rerun(
 )
 _LONGER = _Rerun(
     extension.longer,
-    extension.report,
+    lambda first: {},
     "longer_run",
     "draws",
     "extension",

@@ -219,20 +219,30 @@ def test_smaller_steps_that_end_the_divergences_keep_their_draws_then_run_longer
     assert models.Diagnostics.from_dict(d.to_dict()).careful == d.careful
 
 
-def test_the_time_limit_stops_the_smaller_step_run_and_keeps_the_first(monkeypatch) -> None:
-    calls: list[models.SamplerSettings] = []
-    diverging = _diverging_sampler(calls, {0.95})
+def _rerun_stopped(monkeypatch, first_run, is_rerun) -> tuple[list, models.Fit]:
+    """A 2 x 60-draw fit under a time limit whose rerun (``is_rerun(settings)``) is stopped.
+
+    Returns the rerun's settings as it was asked for, and the fit.
+    """
+    asked: list[models.SamplerSettings] = []
 
     def sampler(config, md, settings, **kwargs):
-        if settings.target_accept > 0.95:
-            calls.append(settings)
+        if is_rerun(settings):
+            asked.append(settings)
             raise FitTimeoutError("stopped", field="sampler")
-        return diverging(config, md, settings, **kwargs)
+        return first_run(config, md, settings, **kwargs)
 
     replace_sampler(monkeypatch, sampler)
     settings = models.SamplerSettings(draws=60, tune=60, chains=2)
     fit = models.fit(tiny_data(30), "chinchilla", settings=settings, time_limit_s=600.0)
-    assert len(calls) == 2 and fit.settings == settings
+    assert fit.settings == settings  # the first run's draws and settings are kept
+    return asked, fit
+
+
+def test_the_time_limit_stops_the_smaller_step_run_and_keeps_the_first(monkeypatch) -> None:
+    diverging = _diverging_sampler([], {0.95})
+    asked, fit = _rerun_stopped(monkeypatch, diverging, lambda s: s.target_accept > 0.95)
+    assert len(asked) == 1
     assert fit.diagnostics.careful["target_accept"] == [0.95, 0.95]
     assert "time limit" in fit.diagnostics.careful["stopped"]
     assert fit.diagnostics.divergences == 2
@@ -450,11 +460,12 @@ def test_a_low_bfmi_with_centred_groups_is_sampled_again_non_centred() -> None:
     assert extension.non_centred(funnel(), SETTINGS).centring == "non_centred"
     # only the centring changes
     assert extension.non_centred(funnel(), SETTINGS).with_(centring="auto") == SETTINGS
-    record = extension.non_centred_report(
-        funnel(), SETTINGS, SETTINGS.with_(centring="non_centred")
+    record = extension.record(
+        "centring", funnel(), SETTINGS, SETTINGS.with_(centring="non_centred"), extra=1
     )
-    assert record["centring"] == ["auto", "non_centred"]
-    assert record["first_bfmi_min"] == 0.16 and record["first_largest_centring"] == 1.0
+    assert record["centring"] == ["auto", "non_centred"] and record["extra"] == 1
+    assert record["first_r_hat_max"] == 1.057 and "BFMI 0.16 < 0.3" in record["first_reasons"]
+    assert extension.largest_centring(funnel()) == 1.0
 
 
 @pytest.mark.parametrize(
@@ -511,6 +522,7 @@ def test_a_funnel_is_sampled_non_centred_then_longer(monkeypatch) -> None:
     d = fit.diagnostics
     assert d.non_centred["centring"] == ["auto", "non_centred"]
     assert d.non_centred["first_bfmi_min"] < 0.3 <= d.bfmi_min
+    assert d.non_centred["first_largest_centring"] == 0.9
     assert d.centring == {"E": [0.0]}
     assert d.extension["draws"] == [60, calls[2].draws]  # both records kept
     codes = [w.code for w in d.warnings]
@@ -519,19 +531,9 @@ def test_a_funnel_is_sampled_non_centred_then_longer(monkeypatch) -> None:
 
 
 def test_the_time_limit_stops_the_non_centred_run_and_keeps_the_first(monkeypatch) -> None:
-    calls: list[models.SamplerSettings] = []
-    funnel_run = _funnel_sampler(calls)
-
-    def sampler(config, md, settings, **kwargs):
-        if settings.centring == "non_centred":
-            calls.append(settings)
-            raise FitTimeoutError("stopped", field="sampler")
-        return funnel_run(config, md, settings, **kwargs)
-
-    replace_sampler(monkeypatch, sampler)
-    settings = models.SamplerSettings(draws=60, tune=60, chains=2)
-    fit = models.fit(tiny_data(30), "chinchilla", settings=settings, time_limit_s=600.0)
-    assert len(calls) == 2 and fit.settings == settings
+    funnel_run = _funnel_sampler([])
+    asked, fit = _rerun_stopped(monkeypatch, funnel_run, lambda s: s.centring == "non_centred")
+    assert len(asked) == 1
     assert fit.diagnostics.non_centred["centring"] == ["auto", "auto"]
     assert "time limit" in fit.diagnostics.non_centred["stopped"]
     assert fit.diagnostics.bfmi_min < 0.3 and not fit.diagnostics.converged

@@ -18,6 +18,7 @@ BENCHMARKS = (
     "service_load",
     "extrapolation",
     "defaults",
+    "large",
 )
 
 __all__ = ["BENCHMARKS"]

@@ -8,7 +8,7 @@ ESS, divergences and BFMI all pass; anything else worth knowing is a :class:`Fit
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -109,7 +109,7 @@ class Diagnostics:
 
 def diagnose(
     trace: Any,
-    log_likelihood: np.ndarray | None,
+    log_likelihood: np.ndarray | Iterable[np.ndarray] | None,
     *,
     thresholds: Thresholds | None = None,
     warnings: list[FitWarning] | None = None,
@@ -121,7 +121,9 @@ def diagnose(
     trace
         DataTree with ``posterior`` and ``sample_stats`` (``diverging``, ``energy``).
     log_likelihood
-        Pointwise log-likelihood, shape (chain, draw, obs), or None to skip LOO.
+        Pointwise log-likelihood, shape (chain, draw, obs), or consecutive blocks of its
+        observations (:func:`models.fitting.log_likelihood_chunks`: a large fit's is never
+        held whole), or None to skip LOO.
     thresholds
         Pass marks; defaults to :class:`Thresholds`.
     warnings
@@ -254,38 +256,73 @@ def _tree_depth_share(stats: Any) -> float | None:
     return None
 
 
-def _loo(log_likelihood: np.ndarray, posterior: Any, k_max: float) -> dict[str, Any] | None:
-    import arviz_stats as azs
+def pointwise_loo(
+    log_likelihood: np.ndarray | Iterable[np.ndarray], posterior: Any
+) -> tuple[Any, Any, Any] | None:
+    """PSIS-LOO per observation: (elpd_i, pareto_k, p_loo_i) as DataArrays over ``obs``.
+
+    ``log_likelihood`` is the (chain, draw, obs) array or consecutive blocks of its observations
+    (:func:`models.fitting.log_likelihood_chunks`): PSIS smooths each observation's importance
+    weights on its own, so blocks give the values of the whole array without holding it. None
+    where LOO is undefined (too few draws; identical importance weights, as a chain repeating
+    one draw gives, which R-hat/ESS already flag). High Pareto k is the caller's to report.
+    """
+    import arviz_stats  # noqa: F401 (registers the .azstats accessors)
     import xarray as xr
 
-    if log_likelihood.shape[1] < 4:
-        return None
-    ll = xr.DataArray(log_likelihood, dims=("chain", "draw", "obs"))
-    # The posterior is there for the relative efficiency (r_eff) of the importance weights.
-    tree = xr.DataTree.from_dict(
-        {"posterior": posterior, "log_likelihood": xr.Dataset({"log_loss": ll})}
-    )
+    blocks = [log_likelihood] if isinstance(log_likelihood, np.ndarray) else log_likelihood
+    reff: float | None = None
+    pointwise: list[tuple[Any, Any, Any]] = []
     with warnings.catch_warnings():
-        # High Pareto k is reported as a FitWarning below, not as a Python warning; extreme
-        # log-likelihoods (overflow) end as an undefined LOO (None), also handled below.
+        # High k is reported by the caller, not as a Python warning; extreme log-likelihoods
+        # (overflow) end as an undefined LOO, which the caller checks.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            result = azs.loo(tree, pointwise=True, var_name="log_loss")
-        except ValueError:
-            # PSIS cannot fit a tail to identical importance weights (a stuck chain repeats
-            # one draw): LOO is undefined for this posterior, which R-hat/ESS already flag
-            return None
-    k = np.asarray(result.pareto_k, dtype=float)
-    if not np.isfinite(k).any() or not np.isfinite(float(result.elpd)):
+        for block in blocks:
+            if block.shape[1] < 4:
+                return None
+            if reff is None:
+                reff = _relative_efficiency(posterior, block.shape[0] * block.shape[1])
+            ll = xr.DataArray(block, dims=("chain", "draw", "obs"))
+            try:
+                pointwise.append(ll.azstats.loo(sample_dims=["chain", "draw"], r_eff=reff))
+            except ValueError:
+                return None  # PSIS cannot fit a tail to identical importance weights
+    if not pointwise:
+        return None
+    elpd_i, k, p_i = (xr.concat([row[j] for row in pointwise], dim="obs") for j in range(3))
+    return elpd_i, k, p_i
+
+
+def _loo(
+    log_likelihood: np.ndarray | Iterable[np.ndarray], posterior: Any, k_max: float
+) -> dict[str, Any] | None:
+    """PSIS-LOO's totals (ArviZ's summary of :func:`pointwise_loo`) and the high-k count."""
+    found = pointwise_loo(log_likelihood, posterior)
+    if found is None:
+        return None
+    elpd_i, k, p_i = found
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        elpd, se, p, _ = elpd_i.azstats.loo_summary(p_i)
+    k_values = np.asarray(k, dtype=float)
+    if not np.isfinite(k_values).any() or not np.isfinite(float(elpd)):
         return None  # e.g. draws with impossible likelihood: LOO is undefined, not zero
     return {
-        "elpd": float(result.elpd),
-        "se": float(result.se),
-        "p": float(result.p),
-        "k_max": float(np.nanmax(k)),
-        "pareto_k_bad": int(np.sum(k > k_max)),
+        "elpd": float(elpd),
+        "se": float(se),
+        "p": float(p),
+        "k_max": float(np.nanmax(k_values)),
+        "pareto_k_bad": int(np.sum(k_values > k_max)),
     }
+
+
+def _relative_efficiency(posterior: Any, n_samples: int) -> float:
+    """ArviZ's r_eff for PSIS: the mean ESS ("mean" method) of every posterior value / draws."""
+    if posterior.sizes["chain"] == 1:
+        return 1.0
+    ess = posterior.azstats.ess(method="mean")
+    return float(np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / n_samples)
 
 
 # The sampled form of a per-group parameter (partially centred, in blocks: models.centring): a

@@ -7,7 +7,7 @@ at its one definition.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Unpack
 
@@ -126,7 +126,7 @@ def fit(
 def _diagnosed(
     trace: Any, config: ModelConfig, md: ModelData, th: Thresholds, found: list[FitWarning]
 ) -> Diagnostics:
-    loglik = pointwise_log_likelihood(config, md, trace["posterior"].to_dataset())
+    loglik = log_likelihood_chunks(config, md, trace["posterior"].to_dataset())
     return diagnose(trace, loglik, thresholds=th, warnings=found)
 
 
@@ -300,18 +300,43 @@ def validate_fit(
     return config, found + [FitWarning("pooling", n) for n in notes]
 
 
-def pointwise_log_likelihood(config: ModelConfig, md: ModelData, posterior: Any) -> np.ndarray:
-    """Log p(y_i | theta_s) with shape (chain, draw, obs), computed in numpy."""
+def pointwise_log_likelihood(
+    config: ModelConfig, md: ModelData, posterior: Any, rows: slice | None = None
+) -> np.ndarray:
+    """Log p(y_i | theta_s) with shape (chain, draw, obs), computed in numpy.
+
+    ``rows`` restricts it to those observations (:func:`log_likelihood_chunks` walks them).
+    """
     from scipy import stats  # lazy: importing scipy.stats costs about a second
 
-    params = observation_draws(posterior, config.family, md.group_idx)
+    rows = slice(None) if rows is None else rows
+    params = observation_draws(posterior, config.family, md.group_idx[rows])
+    x = {name: values[rows] for name, values in md.x.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.log(config.family.curve(np, md.x, params))
-    mu = mu + run_offsets(posterior, md.run_idx)
+        mu = np.log(config.family.curve(np, x, params))
+    mu = mu + run_offsets(posterior, None if md.run_idx is None else md.run_idx[rows])
     noise = noise_draws(posterior)
     sigma = noise["sigma"][:, None]
+    y = md.log_loss[rows][None, :]
     if config.likelihood == "student_t":
-        ll = stats.t.logpdf(md.log_loss[None, :], noise["nu"][:, None], mu, sigma)
+        ll = stats.t.logpdf(y, noise["nu"][:, None], mu, sigma)
     else:
-        ll = stats.norm.logpdf(md.log_loss[None, :], mu, sigma)
+        ll = stats.norm.logpdf(y, mu, sigma)
     return np.asarray(ll).reshape(posterior.sizes["chain"], -1, ll.shape[-1])
+
+
+# Values (draws x rows) of the pointwise log-likelihood computed at once. Its arrays grow with
+# both: at 10^5 rows and 4 x 1,000 draws one is 3.2 GB, and a 10^5-row fit computed in one
+# piece was killed at 24 GB (BENCHMARKS.md, "10^5 rows"). 2**24 values are 134 MB an array.
+LOGLIK_CHUNK_VALUES = 2**24
+
+
+def log_likelihood_chunks(
+    config: ModelConfig, md: ModelData, posterior: Any, chunk_values: int = LOGLIK_CHUNK_VALUES
+) -> Iterator[np.ndarray]:
+    """:func:`pointwise_log_likelihood` in consecutive blocks of rows, each (chain, draw, rows)."""
+    n_rows = len(md.log_loss)
+    n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
+    step = max(1, chunk_values // max(n_draws, 1))
+    for start in range(0, n_rows, step):
+        yield pointwise_log_likelihood(config, md, posterior, slice(start, start + step))

@@ -15,7 +15,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from models import pointwise_log_likelihood, prepare
+from models import prepare
+from models.diagnostics import pointwise_loo
+from models.fitting import log_likelihood_chunks
 from plots._common import group_colors, new_figure, note
 from plots.errors import PlotError
 
@@ -145,11 +147,6 @@ def pareto_k_values(fit: Fit) -> np.ndarray:
 
     A :class:`PlotError` naming ``draws`` when the posterior is too small for PSIS.
     """
-    import warnings
-
-    import arviz_stats as azs
-    import xarray as xr
-
     total = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
     if total < PSIS_MIN_DRAWS:
         raise PlotError(
@@ -158,19 +155,11 @@ def pareto_k_values(fit: Fit) -> np.ndarray:
             field="draws",
         )
     md = prepare(fit.data, fit.family.inputs, fit.scales)
-    ll = pointwise_log_likelihood(fit.config, md, fit.posterior)
-    tree = xr.DataTree.from_dict(
-        {
-            "posterior": fit.posterior,
-            "log_likelihood": xr.Dataset({"log_loss": (("chain", "draw", "obs"), ll)}),
-        }
-    )
-    with warnings.catch_warnings():
-        # a high k is what this plot shows, not a Python warning
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = azs.loo(tree, pointwise=True, var_name="log_loss")
-    return np.asarray(result.pareto_k, dtype=float).ravel()
+    # one block of rows at a time: a 10^5-row fit's log-likelihood is never held whole
+    found = pointwise_loo(log_likelihood_chunks(fit.config, md, fit.posterior), fit.posterior)
+    if found is None:  # e.g. identical importance weights (a chain repeating one draw)
+        return np.full(len(md.log_loss), np.nan)
+    return np.asarray(found[1], dtype=float).ravel()
 
 
 def pareto_k_plot(fit: Fit) -> Figure:

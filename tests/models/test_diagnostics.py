@@ -83,6 +83,30 @@ def test_outlier_gives_high_pareto_k_warning(outlier):
     assert any(w.code == "high_pareto_k" and "student_t" in w.message for w in d.warnings)
 
 
+def test_loo_in_blocks_of_observations_is_arviz_s_loo_of_the_whole() -> None:
+    """PSIS is per observation: blocks give ArviZ's own figures for the whole array."""
+    import arviz_stats as azs
+
+    t, ll = trace(), loglik(n=23)
+    ll[:, :, 5] -= 40 * np.random.default_rng(3).random((4, 500)) ** 8  # one high-k row
+    whole = diagnose(t, ll)
+    blocks = diagnose(t, iter([ll[:, :, :7], ll[:, :, 7:14], ll[:, :, 14:]]))
+    data = xr.DataTree.from_dict(
+        {
+            "posterior": t["posterior"].to_dataset(),
+            "log_likelihood": xr.Dataset({"y": (("chain", "draw", "obs"), ll)}),
+        }
+    )
+    with pytest.warns(UserWarning, match="greater than 0.70"):  # the high-k row
+        reference = azs.loo(data, pointwise=True, var_name="y")
+    for d in (whole, blocks):
+        assert d.elpd_loo == pytest.approx(float(reference.elpd), rel=1e-12)
+        assert d.elpd_loo_se == pytest.approx(float(reference.se), rel=1e-12)
+        assert d.p_loo == pytest.approx(float(reference.p), rel=1e-12)
+        assert d.pareto_k_max == pytest.approx(float(np.max(reference.pareto_k)), rel=1e-12)
+    assert blocks.pareto_k_bad == whole.pareto_k_bad
+
+
 def test_stuck_chain_repeating_one_draw_leaves_loo_undefined_not_an_exception():
     """A chain frozen on one draw gave PSIS identical tail weights: it raised out of the fit."""
     t = trace(shift=3.0)

@@ -175,6 +175,21 @@ def test_pointwise_log_likelihood_uses_the_run_effects():
     assert np.all(np.abs(shift[:, :4]) > 0)
 
 
+def test_the_log_likelihood_in_blocks_of_rows_is_the_whole_one():
+    """A large fit's log-likelihood is computed a block of rows at a time (never held whole)."""
+    from models.fitting import log_likelihood_chunks
+
+    data = trajectories(n_runs=3)
+    config, _ = resolve_config(STEPS_LAW, 1, n_runs=3)
+    md = prepare(data, STEPS_LAW.inputs, data.default_scales(("steps",)))
+    posterior = prior_trace(config, md, chains=2, draws=10, seed=2)["posterior"].to_dataset()
+    whole = pointwise_log_likelihood(config, md, posterior)
+    blocks = list(log_likelihood_chunks(config, md, posterior, chunk_values=20 * 7))
+    assert [b.shape[-1] for b in blocks[:-1]] == [7] * (len(blocks) - 1)  # 20 draws x 7 rows
+    assert len(blocks) == -(-len(data) // 7)
+    np.testing.assert_array_equal(np.concatenate(blocks, axis=-1), whole)
+
+
 def test_new_run_interval_has_a_fresh_run_effect_and_the_mean_interval_none(mock_sampler):
     fit = models.fit(
         trajectories(n_runs=3),

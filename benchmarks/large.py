@@ -12,7 +12,8 @@ defaults (Student-t, 4 × (1000 tune + 1000 draws), the run model):
 
 Both are warm: the model is compiled first on a small dataset of the same structure. Reported per
 case: rows fitted, wall time, sampling time, leapfrog steps per draw, R-hat, bulk ESS,
-divergences, whether it converged, and the run-offset scale recovered against the simulated one.
+divergences, whether it converged, the run-offset scale recovered against the simulated one, and
+the process's peak resident memory.
 Quick mode (CI-sized): 10 runs × 1,000 checkpoints (10⁴ rows), 2 × (300 + 300) draws.
 
 Run: ``python -m benchmarks large [--quick]``.
@@ -34,6 +35,7 @@ from benchmarks.common import (
     table,
     write_json,
 )
+from benchmarks.memory import read_status
 
 FAMILY, X = "power_law", "steps"
 TRUTH = {"E": 2.0, "A": 20.0, "alpha": 0.4}
@@ -96,6 +98,8 @@ def one(data: Any, max_per_run: int | None, settings: Any) -> dict[str, Any]:
         "converged": d.converged,
         "reruns": [w.code for w in d.warnings if w.code in RERUN_CODES],
         "sigma_run_median": sigma_run,
+        # the process's peak RSS so far (thinned runs first, so the whole fit's is its own)
+        "peak_rss_mb": read_status().get("VmHWM"),
     }
 
 
@@ -113,7 +117,7 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
             print(f"  {name}: {rows[name]['wall_s']:.1f} s", flush=True)
     headers = [
         "case", "rows fitted", "wall s", "steps/draw", "R-hat", "min ESS", "div", "converged",
-        "reruns", "sigma_run (true 0.05)",
+        "reruns", "sigma_run (true 0.05)", "peak RSS MB",
     ]  # fmt: skip
     body = [
         [
@@ -127,6 +131,7 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
             r.get("converged", r.get("error")),
             ", ".join(r.get("reruns", [])),
             r.get("sigma_run_median"),
+            r.get("peak_rss_mb"),
         ]
         for name, r in rows.items()
     ]

@@ -332,11 +332,15 @@ LOGLIK_CHUNK_VALUES = 2**24
 
 
 def log_likelihood_chunks(
-    config: ModelConfig, md: ModelData, posterior: Any, chunk_values: int = LOGLIK_CHUNK_VALUES
+    config: ModelConfig, md: ModelData, posterior: Any, chunk_values: int | None = None
 ) -> Iterator[np.ndarray]:
-    """:func:`pointwise_log_likelihood` in consecutive blocks of rows, each (chain, draw, rows)."""
+    """:func:`pointwise_log_likelihood` in consecutive blocks of rows, each (chain, draw, rows).
+
+    A block holds about ``chunk_values`` (default :data:`LOGLIK_CHUNK_VALUES`) values.
+    """
     n_rows = len(md.log_loss)
     n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
-    step = max(1, chunk_values // max(n_draws, 1))
+    per_block = LOGLIK_CHUNK_VALUES if chunk_values is None else chunk_values
+    step = max(1, per_block // max(n_draws, 1))
     for start in range(0, n_rows, step):
         yield pointwise_log_likelihood(config, md, posterior, slice(start, start + step))

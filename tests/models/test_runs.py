@@ -279,3 +279,24 @@ def test_saved_fit_keeps_rows_of_no_run(mock_sampler, tmp_path):
     loaded = models.load_fit(models.save_fit(fit, tmp_path / "fit.nc"))
     assert loaded.data.run.tolist() == data.run.tolist()
     assert loaded.data.digest() == data.digest()
+
+
+def test_a_fit_s_loo_reads_its_log_likelihood_a_block_at_a_time(mock_sampler, monkeypatch):
+    """The fit's diagnostics never hold the whole (draws x rows) log-likelihood."""
+    from models import fitting
+
+    blocks: list[int] = []
+    whole = fitting.pointwise_log_likelihood
+
+    def spy(config, md, posterior, rows=None):
+        out = whole(config, md, posterior, rows)
+        blocks.append(out.shape[-1])
+        return out
+
+    monkeypatch.setattr(fitting, "pointwise_log_likelihood", spy)
+    monkeypatch.setattr(fitting, "LOGLIK_CHUNK_VALUES", 800 * 25)  # 2 x 400 draws: 25 rows
+    data = trajectories(n_runs=3)
+    fit = models.fit(data, STEPS_LAW, settings=models.SamplerSettings(draws=400, chains=2))
+    rows = fit.diagnostics.thinning["rows_after"]
+    assert max(blocks) == 25 and sum(blocks) % rows == 0 and len(blocks) >= 2 * rows // 25
+    assert fit.diagnostics.elpd_loo is not None

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from models.build import prepare
     from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData, guess_columns
     from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
-    from models.diagnostics import Diagnostics, FitWarning, Thresholds
+    from models.diagnostics import Diagnostics, FitWarning, Thresholds, pointwise_loo
     from models.errors import (
         BayescaleError,
         DataError,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from models.families import REGISTRY, ScalingLaw, get_family, list_families
     from models.families.scale_time import iso_loss, peak_size
     from models.fitting import fit as fit_family
-    from models.fitting import pointwise_log_likelihood
+    from models.fitting import log_likelihood_chunks, pointwise_log_likelihood
     from models.io import fit_to_bytes, load_fit, save_fit
     from models.peaks import Peak, curve_peak
     from models.planning import (
@@ -108,6 +108,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "peak_size": ("models.families.scale_time", "peak_size"),
     "fit_family": ("models.fitting", "fit"),
     "pointwise_log_likelihood": ("models.fitting", "pointwise_log_likelihood"),
+    "log_likelihood_chunks": ("models.fitting", "log_likelihood_chunks"),
+    "pointwise_loo": ("models.diagnostics", "pointwise_loo"),
     "fit_to_bytes": ("models.io", "fit_to_bytes"),
     "load_fit": ("models.io", "load_fit"),
     "save_fit": ("models.io", "save_fit"),
@@ -224,9 +226,11 @@ __all__ = [
     "iso_loss",
     "list_families",
     "load_fit",
+    "log_likelihood_chunks",
     "peak_size",
     "plan",
     "pointwise_log_likelihood",
+    "pointwise_loo",
     "prepare",
     "probability_below",
     "save_fit",

@@ -15,9 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import stats
 
-from models import prepare
-from models.diagnostics import pointwise_loo
-from models.fitting import log_likelihood_chunks
+from models import log_likelihood_chunks, pointwise_loo, prepare
 from plots._common import group_colors, new_figure, note
 from plots.errors import PlotError
 

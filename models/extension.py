@@ -50,8 +50,9 @@ at the posterior mode says its rows pin it, and that curvature can miss a ridge 
 group: on the Gemstones trajectories (22 runs, 7 checkpoints each, residual scale 0.0004) every
 group's amplitude was centred, its population spread reached 0.006 (median 0.11), BFMI was
 0.16 and R-hat 1.057, and the deeper run left BFMI 0.25 and R-hat 1.034; sampled non-centred,
-BFMI 0.54 and, after the deeper run that fit also needed, R-hat 1.007 (BENCHMARKS.md). The
-geometry changes, so this rerun comes before the others, which then apply to its result.
+BFMI 0.54, and after the deeper and longer runs that fit also needed it converged (R-hat 1.008,
+ESS 677; BENCHMARKS.md). The geometry changes, so this rerun comes before the others, which
+then apply to its result.
 """
 
 from __future__ import annotations

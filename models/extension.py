@@ -1,4 +1,9 @@
-"""A fit short of convergence because its chains were too short or too shallow is sampled again.
+"""A fit short of convergence is sampled again, the way its diagnostics point to.
+
+In order (each applies to the result of the ones before): non-centred after a funnel
+(:func:`non_centred`), a deeper tree after trajectories cut short (:func:`deeper`), smaller
+steps after divergences (:func:`careful`), more draws after slow mixing (:func:`longer`). Each
+is described below, the last first.
 
 Bulk ESS below the pass mark, or an R-hat of 1.01-1.1, with no divergence, no chain left in a
 minor mode and a healthy energy (BFMI) is what slow mixing along a ridge looks like: the chains

@@ -89,6 +89,9 @@ class Diagnostics:
     # (models.extension.non_centred): centrings [first, used], the first run's reasons, R-hat,
     # ESS, BFMI and largest centring; None when it was not.
     non_centred: dict[str, Any] | None = None
+    # Chains that sit in separate modes (models.modes.report): each mode's chains, share of the
+    # draws, mean log density, estimated weight and where it is; None when they share one.
+    modes: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form (plain floats, lists)."""
@@ -183,6 +186,8 @@ def diagnose(
                 "second run's with the diagonal one",
             )
         )
+    if trace.attrs.get("modes"):
+        found.append(FitWarning("multimodal", _modes_message(trace.attrs["modes"])))
     saturated = _tree_depth_share(stats)
     if saturated is not None and saturated > th.max_tree_depth_share:
         steps = stats["n_steps"] if "n_steps" in stats else None
@@ -236,6 +241,25 @@ def diagnose(
         init=trace.attrs.get("init"),
         centring=trace.attrs.get("centring"),
         tree_depth_share=saturated,
+        modes=trace.attrs.get("modes"),
+    )
+
+
+def _modes_message(found: dict[str, Any]) -> str:
+    """The ``multimodal`` warning: each mode's chains, share, weight and place."""
+    parts = []
+    for mode in found["modes"]:
+        chains = ", ".join(map(str, mode["chains"]))
+        where = ", ".join(f"{name} {value:.4g}" for name, value in mode["where"].items())
+        parts.append(
+            f"chain(s) {chains} (share {mode['share']:.2f}, weight {mode['weight']:.2f}: {where})"
+        )
+    how = "height and volume" if found["volume"] else "height alone (too few draws for volumes)"
+    return (
+        f"the chains sit in {len(found['modes'])} separate modes: {'; '.join(parts)}. The pooled "
+        "draws weight each mode by its share of chains; the weight estimates its posterior "
+        f"mass from its {how} (a Gaussian approximation). Read the modes as the answer: the "
+        "data allow each; more data where they disagree tell them apart"
     )
 
 

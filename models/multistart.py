@@ -305,17 +305,22 @@ def _half_log_volumes(unconstrained: np.ndarray | None) -> np.ndarray | None:
     """Half the log-determinant of each chain's draw covariance, or None if not estimable."""
     if unconstrained is None:
         return None
-    u = np.asarray(unconstrained, dtype=np.float64)
-    _, draws, dim = u.shape
-    if draws < DRAWS_PER_DIM * dim or not np.isfinite(u).all():
+    halves = [half_log_volume(chain) for chain in np.asarray(unconstrained, dtype=np.float64)]
+    return None if any(h is None for h in halves) else np.array(halves)
+
+
+def half_log_volume(draws: np.ndarray) -> float | None:
+    """Half the log-determinant of the covariance of ``draws`` (shape (draw, dim)), or None.
+
+    None when it is not estimable: fewer than :data:`DRAWS_PER_DIM` draws per dimension, a
+    non-finite draw, or a coordinate that never moved (no volume to compare).
+    """
+    u = np.asarray(draws, dtype=np.float64)
+    n, dim = u.shape
+    if n < DRAWS_PER_DIM * dim or not np.isfinite(u).all():
         return None
-    halves = []
-    for chain in u:
-        sign, logdet = np.linalg.slogdet(np.atleast_2d(np.cov(chain, rowvar=False)))
-        if sign <= 0:
-            return None  # a coordinate that never moved: no volume to compare
-        halves.append(0.5 * logdet)
-    return np.array(halves)
+    sign, logdet = np.linalg.slogdet(np.atleast_2d(np.cov(u, rowvar=False)))
+    return 0.5 * float(logdet) if sign > 0 and np.isfinite(logdet) else None
 
 
 def restart_starts(

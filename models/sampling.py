@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from models import centring  # called through the module: the centring benchmark forces a choice
+from models import (
+    centring,  # called through the module: the centring benchmark forces a choice
+    modes,
+)
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
 from models.multistart import (
@@ -322,7 +325,6 @@ def _sample(
                 again = replace(compiled, initial_point_func=starts)
                 trace = _nuts(again, config, used, report_progress, remaining(), True)
                 report.stuck = _stuck(trace)
-            _drop_unconstrained(trace)
         if mass_matrix is not None:
             mass_matrix["divergences"] = _divergences(trace)
     except TimeoutError:
@@ -337,6 +339,13 @@ def _sample(
             trace[group] = trace[group].to_dataset().assign_coords(group=md.groups)
         if "run" in trace[group].dims:
             trace[group] = trace[group].to_dataset().assign_coords(run=md.runs)
+    if "unconstrained_draw" in trace["sample_stats"]:
+        stats = trace["sample_stats"]
+        posterior = trace["posterior"].to_dataset()
+        found = modes.report(posterior, stats["logp"].values, stats["unconstrained_draw"].values)
+        if found is not None:
+            trace.attrs["modes"] = found
+        _drop_unconstrained(trace)
     trace.attrs["init"] = {"method": "jitter"} if report is None else report.to_dict()
     if mass_matrix is not None:
         trace.attrs["init"]["mass_matrix"] = mass_matrix

@@ -1,10 +1,12 @@
 """Peak location: is the observed double-descent peak inside the fitted interval? (issue 17)
 
 Pre-registered in BENCHMARKS.md ("Peak location: the curve's maximum"): twelve model-wise
-random-feature sweeps fitted with ``double_descent`` and with ``random_features``, and four
-gradient-flow experiments (five epoch-wise trajectories each) fitted with ``scale_time``; product
-defaults otherwise. Per curve, the observed peak (highest interior local maximum of the observed
-losses, refined by a parabola in log-log) is checked against the 90 % interval of
+random-feature sweeps fitted with ``double_descent``, with ``random_features`` and (since
+2026-12-07, pre-registered there too) with ``random_features`` and ``label_noise="fitted"``,
+and four gradient-flow experiments (five epoch-wise trajectories each) fitted with
+``scale_time``; product defaults otherwise. Per curve, the observed peak (highest interior local
+maximum of the observed losses, refined by a parabola in log-log) is checked against the 90 %
+interval of
 
 * the curve's maximum (:meth:`models.Fit.peak`; what bayescale reports now), and
 * the bump's centre (κ·D or c·T; what it reported before), where the family has one.
@@ -26,6 +28,20 @@ import numpy as np
 from benchmarks.common import diagnostics_record, header, progress, table, write_json
 
 PROB = 0.9
+# Each sweep's fits: label -> (family, options). The label-noise variant was added on 2026-12-07
+# (BENCHMARKS.md, "Random features with a label-noise variance term"), pre-registered.
+LABEL_NOISE_VARIANT = "random_features, label_noise"
+SWEEP_FITS: dict[str, tuple[str, dict[str, str]]] = {
+    "double_descent": ("double_descent", {}),
+    "random_features": ("random_features", {}),
+    LABEL_NOISE_VARIANT: ("random_features", {"label_noise": "fitted"}),
+}
+# Coverage over several labels: "all" as first registered, and with the variant in place of
+# random_features' default.
+AGGREGATES = {
+    "all": ("double_descent", "random_features", "scale_time"),
+    "all, label-noise variant": ("double_descent", LABEL_NOISE_VARIANT, "scale_time"),
+}
 RIDGES = (1e-6, 1e-5, 1e-4)
 LABEL_NOISES = (0.0, 0.1)
 SWEEP_SEEDS = (1, 2)
@@ -163,21 +179,18 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
     print(header("peaks", quick), flush=True)
     draws, chains = (500, 2) if quick else (1000, 4)
     settings = models.SamplerSettings(draws=draws, tune=draws, chains=chains, seed=SAMPLER_SEED)
-    plan = [
-        (fam, ds) for ds in sweep_datasets(quick) for fam in ("double_descent", "random_features")
-    ]
-    plan += [("scale_time", ds) for ds in flow_datasets(quick)]
+    plan = [(label, *how, ds) for ds in sweep_datasets(quick) for label, how in SWEEP_FITS.items()]
+    plan += [("scale_time", "scale_time", {}, ds) for ds in flow_datasets(quick)]
     fits, curves = [], []
-    for family, (name, data, dataset_curves) in plan:
-        progress(f"peaks: {family} on {name}")
+    for label, family, options, (name, data, dataset_curves) in plan:
+        progress(f"peaks: {label} on {name}")
         start = time.perf_counter()
-        fit = models.fit(data, family, settings=settings)
+        fit = models.fit(data, family, family_options=options, settings=settings)
         wall = time.perf_counter() - start
         fits.append(
-            {"family": family, "dataset": name, "wall_s": wall}
-            | diagnostics_record(fit.diagnostics)
+            {"family": label, "dataset": name, "wall_s": wall} | diagnostics_record(fit.diagnostics)
         )
-        curves += [{"family": family} | score(fit, c) for c in dataset_curves]
+        curves += [{"family": label} | score(fit, c) for c in dataset_curves]
     result = {"prob": PROB, "quick": quick, "fits": fits, "curves": curves}
     result["summary"] = summary(curves, fits)
     print_tables(result)
@@ -188,15 +201,15 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
 def summary(curves: list[dict[str, Any]], fits: list[dict[str, Any]]) -> dict[str, Any]:
     """Coverage of the maximum and the centre per family and overall."""
     out: dict[str, Any] = {}
-    for family in (*dict.fromkeys(c["family"] for c in curves), "all"):
-        rows = [c for c in curves if family in ("all", c["family"]) and "maximum_covers" in c]
+    groups = {label: (label,) for label in dict.fromkeys(c["family"] for c in curves)}
+    for family, labels in (groups | AGGREGATES).items():
+        mine = [c for c in curves if c["family"] in labels]
+        rows = [c for c in mine if "maximum_covers" in c]
         centred = [c for c in rows if "centre_covers" in c]
         ratios = [c["maximum_ratio"] for c in rows if c.get("maximum_ratio") is not None]
         out[family] = {
             "curves": len(rows),
-            "excluded": sum(
-                1 for c in curves if family in ("all", c["family"]) and "excluded" in c
-            ),
+            "excluded": sum(1 for c in mine if "excluded" in c),
             "maximum_coverage": float(np.mean([c["maximum_covers"] for c in rows]))
             if rows
             else None,
@@ -205,8 +218,9 @@ def summary(curves: list[dict[str, Any]], fits: list[dict[str, Any]]) -> dict[st
             ),
             "median_maximum_ratio": float(np.median(ratios)) if ratios else None,
         }
-    converged = [f for f in fits if f["converged"]]
-    out["converged_fits"] = f"{len(converged)} of {len(fits)}"
+    for name, labels in AGGREGATES.items():
+        mine = [f for f in fits if f["family"] in labels]
+        out[f"converged_fits, {name}"] = f"{sum(f['converged'] for f in mine)} of {len(mine)}"
     return out
 
 
@@ -243,6 +257,8 @@ def print_tables(result: dict[str, Any]) -> None:
         table(
             ["family", "curves", "excluded", "maximum cov90", "centre cov90", "median fit/obs"],
             sum_rows,
-            f"summary (converged fits: {summ['converged_fits']})",
+            "summary (converged fits: "
+            + "; ".join(f"{k}: {summ[f'converged_fits, {k}']}" for k in AGGREGATES)
+            + ")",
         )
     )

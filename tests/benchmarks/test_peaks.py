@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import models
-from benchmarks.peaks import Curve, observed_peak, score, summary
+from benchmarks.peaks import LABEL_NOISE_VARIANT, Curve, observed_peak, score, summary
 from tests.models.test_peaks import STEEP, dd_fit
 
 
@@ -37,7 +37,17 @@ def test_score_and_summary_on_a_known_peak() -> None:
     # the bump's centre kappa * D = 100 lies above the maximum (~85): it misses the true maximum
     assert hit["centre_median"] == pytest.approx(100.0, rel=0.02) and not hit["centre_covers"]
     assert none["excluded"] and "maximum_covers" not in none
-    fits = [{"converged": True}, {"converged": False}]
-    out = summary(records, fits)
+    fits = [
+        {"family": "double_descent", "converged": True},
+        {"family": LABEL_NOISE_VARIANT, "converged": False},
+    ]
+    variant = {**hit, "family": LABEL_NOISE_VARIANT}
+    out = summary([*records, variant], fits)
     assert out["all"]["curves"] == 2 and out["all"]["excluded"] == 1
-    assert out["all"]["maximum_coverage"] == 0.5 and out["converged_fits"] == "1 of 2"
+    assert out["all"]["maximum_coverage"] == 0.5
+    # the variant counts in its own row and in the aggregate that puts it in random_features' place
+    assert out[LABEL_NOISE_VARIANT]["curves"] == 1
+    assert out["all, label-noise variant"]["curves"] == 3
+    assert out["all, label-noise variant"]["maximum_coverage"] == pytest.approx(2 / 3)
+    assert out["converged_fits, all"] == "1 of 1"
+    assert out["converged_fits, all, label-noise variant"] == "1 of 2"

@@ -172,6 +172,58 @@ def test_peak_ratio_moves_the_pole(family: RandomFeatures) -> None:
     assert n[np.argmax(loss)] == pytest.approx(600.0, rel=0.01)
 
 
+# -- label noise (option label_noise="fitted") ---------------------------------------------------
+
+
+def noisy_family() -> RandomFeatures:
+    return family_of(RandomFeatures, "random_features", label_noise="fitted")
+
+
+def test_label_noise_adds_the_variance_term_of_the_theory() -> None:
+    """rho = 0, ridgeless: V N/(T − N) below the peak, V T/(N − T) above it, nothing else."""
+    n = np.array([10.0, 40.0, 70.0, 140.0, 300.0, 1000.0])
+    t = np.full(6, 100.0)
+    v = 0.01
+    quiet = family_of(RandomFeatures, "random_features")
+    p = ridgeless(10**5, 1.0, g=1e-9)
+    extra = noisy_family().curve(np, at(n, t), p | {"V": v, "rho": 0.0}) - quiet.curve(
+        np, at(n, t), p
+    )
+    expected = np.where(n < t, v * n / (t - n), v * t / (n - t))
+    np.testing.assert_allclose(extra, expected, rtol=0.002)
+
+
+def test_tempered_plateau_holds_above_the_peak_only() -> None:
+    """rho V is added in full well above the peak, half at it, not at all well below."""
+    n = np.array([10.0, 50.0, 100.0, 200.0, 1000.0])
+    t = np.full(5, 100.0)
+    p = ridgeless(10**5, 1.0, g=0.05) | {"V": 0.01}
+    fam = noisy_family()
+    step = fam.curve(np, at(n, t), p | {"rho": 2.0}) - fam.curve(np, at(n, t), p | {"rho": 0.0})
+    np.testing.assert_allclose(step / 0.02, [0.0, 0.0, 0.5, 1.0, 1.0], atol=0.002)
+
+
+def test_label_noise_option_adds_two_parameters_and_its_own_model() -> None:
+    fam = noisy_family()
+    assert (
+        fam.param_names[-2:] == ("V", "rho")
+        and "V" not in get_family("random_features").param_names
+    )
+    assert fam.default_pooling["V"] == "partial" and fam.default_pooling["c"] == "shared"
+    assert fam.key() != get_family("random_features").key()
+    with pytest.raises(Exception, match="label_noise"):
+        get_family("random_features", label_noise="sometimes")
+
+
+def test_the_variance_term_matches_trained_random_features_below_the_peak() -> None:
+    """Noisy labels (sd 0.1) add s² N/(T − N) to the experiment's ridgeless test loss (§2.7)."""
+    n, t = np.array([20, 50, 70]), np.full(3, 100)
+    kwargs = {"m_latent": 400, "seeds": 40, "n_test": 0, "seed": 11}
+    clean = rf.run(n, t, **kwargs).loss
+    noisy = rf.run(n, t, label_noise=0.1, **kwargs).loss
+    np.testing.assert_allclose(noisy - clean, 0.01 * n / (t - n), rtol=0.15)
+
+
 def test_to_natural_converts_the_peak_ratio_and_latent_dimension(family: RandomFeatures) -> None:
     """c_nat = c s_N/s_T, M_nat = M s_N, K_nat = K loss s_N^alpha, and the curves agree."""
     scales = Scales({"params": 300.0, "data": 150.0}, 2e-4)
@@ -294,3 +346,26 @@ def test_fit_to_the_real_experiment_places_the_peak_and_recovers_alpha() -> None
         n = np.geomspace(t_obs / 3, 3 * t_obs, 301)
         median = fit.predict({"params": n, "data": np.full_like(n, t_obs)}).median
         assert n[np.argmax(median)] == pytest.approx(t_obs, rel=0.1)
+
+
+@pytest.mark.slow
+def test_fit_with_label_noise_finds_the_noise_variance_and_the_peak() -> None:
+    """A noisy-label sweep (sd 0.1, ridgeless): without the term no curve of the family has its
+    shape (the peaks benchmark: intervals 5x to the right); with it the fit converges, V holds
+    the noise variance 0.01 and the curve's maximum sits at N = T."""
+    n = np.unique(np.round(np.geomspace(10, 1000, 25))).astype(int)
+    data = rf.run(
+        n, np.full(len(n), 100), m_latent=400, ridge=1e-6, label_noise=0.1, seeds=10, n_test=0,
+        seed=5,
+    )  # fmt: skip
+    settings = models.SamplerSettings(seed=1)  # the product's 4 x 1000
+    fit = models.fit(
+        data, "random_features", family_options={"label_noise": "fitted"}, settings=settings
+    )
+    assert fit.diagnostics.r_hat_max <= 1.01 and fit.diagnostics.divergences == 0, fit.diagnostics
+    v_lo, v_hi = interval(fit, "V")
+    assert 0.005 <= v_lo and v_hi <= 0.02, (v_lo, v_hi)
+    assert interval(fit, "rho")[0] > 0.3  # a tempered plateau above the peak
+    peak = models.curve_peak(fit, "params", {"data": 100.0}, bracket=(10.0, 1000.0))
+    lo, hi = peak.interval(0.9) or (np.nan, np.nan)
+    assert 90.0 <= lo and hi <= 112.0, (lo, hi)

@@ -6,11 +6,15 @@ each mode by the number of chains that happened to land in it. Issue 17 asks for
 alternative: report the modes with their weights. This module finds them from the draws.
 
 **Which chains share a mode.** Two chains are apart when, in some unconstrained coordinate,
-their means differ by more than :data:`SEPARATION` pooled within-chain standard deviations; modes
-are the groups of chains linked by "not apart" (single linkage). Why 3: an equal mixture of two
-Gaussians of the same spread is bimodal once their means are more than 2 standard deviations
-apart; 3 leaves room for chains that mix slowly inside one mode (R-hat 1.5 corresponds to chain
-means about 1-1.5 standard deviations apart).
+their means differ by more than :data:`SEPARATION` pooled within-chain standard deviations, or
+when their mean log densities differ by more than
+:data:`~models.multistart.DISTINCT_Z` Monte Carlo standard errors (the restart test's notion of
+distinct heights: chains of one mode share its mean log density however slowly they mix, and
+in a hundred dimensions two modes can differ by 10 nats with no coordinate more than a few
+standard deviations apart). Modes are the groups of chains linked by "not apart" (single
+linkage). Why 3: an equal mixture of two Gaussians of the same spread is bimodal once their
+means are more than 2 standard deviations apart; 3 leaves room for chains that mix slowly inside
+one mode (R-hat 1.5 corresponds to chain means about 1-1.5 standard deviations apart).
 
 **Each mode's weight** is its posterior mass by the Gaussian (Laplace) approximation on its draws
 in the unconstrained space nutpie samples, where ``logp`` includes the Jacobian:
@@ -35,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from models.multistart import half_log_volume
+from models.multistart import DISTINCT_Z, half_log_volume, mcse_of_mean
 
 SEPARATION = 3.0
 # Parameters named per mode: those that separate the modes most.
@@ -60,14 +64,17 @@ class Mode:
         return out
 
 
-def chain_groups(unconstrained: np.ndarray) -> list[tuple[int, ...]]:
+def chain_groups(logp: np.ndarray, unconstrained: np.ndarray) -> list[tuple[int, ...]]:
     """Chains grouped by mode (module docstring), largest group first, then by first chain.
 
-    ``unconstrained``: the chains' flat unconstrained draws, shape (chain, draw, dim).
+    ``logp``: each draw's log density, shape (chain, draw); ``unconstrained``: the chains' flat
+    unconstrained draws, shape (chain, draw, dim).
     """
     u = np.asarray(unconstrained, dtype=np.float64)
     chains = u.shape[0]
     means, variances = u.mean(axis=1), u.var(axis=1)
+    heights = np.asarray(logp, dtype=np.float64).mean(axis=1)
+    mcse = np.array([mcse_of_mean(row) for row in np.asarray(logp, dtype=np.float64)])
     parent = list(range(chains))
 
     def root(c: int) -> int:
@@ -81,7 +88,8 @@ def chain_groups(unconstrained: np.ndarray) -> list[tuple[int, ...]]:
             gap = np.abs(means[a] - means[b])
             # a coordinate that moved in neither chain separates them only if they sit apart
             z = np.where(spread > 0, gap / np.where(spread > 0, spread, 1.0), np.inf * (gap > 0))
-            if not np.any(z > SEPARATION):
+            distinct = abs(heights[a] - heights[b]) > DISTINCT_Z * np.hypot(mcse[a], mcse[b])
+            if not np.any(z > SEPARATION) and not distinct:
                 parent[root(b)] = root(a)
     groups: dict[int, list[int]] = {}
     for c in range(chains):
@@ -114,7 +122,7 @@ def find_modes(
     logp = np.asarray(logp, dtype=np.float64)
     if logp.shape[0] < 2 or not np.isfinite(logp).all() or not np.isfinite(unconstrained).all():
         return None
-    groups = chain_groups(unconstrained)
+    groups = chain_groups(logp, unconstrained)
     if len(groups) < 2:
         return None
     log_z, volume = log_masses(logp, unconstrained, groups)

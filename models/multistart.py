@@ -274,7 +274,7 @@ def stuck_chains(logp: np.ndarray, unconstrained: np.ndarray | None = None) -> t
         return ()
     means = logp.mean(axis=1)
     best = int(np.argmax(means))
-    mcse = np.array([_mcse_of_mean(row) for row in logp])
+    mcse = np.array([mcse_of_mean(row) for row in logp])
     volume = _half_log_volumes(unconstrained)
     stuck = []
     for c in range(logp.shape[0]):
@@ -290,7 +290,7 @@ def stuck_chains(logp: np.ndarray, unconstrained: np.ndarray | None = None) -> t
     return tuple(stuck)
 
 
-def _mcse_of_mean(x: np.ndarray) -> float:
+def mcse_of_mean(x: np.ndarray) -> float:
     """Monte Carlo standard error of a chain's mean by batch means (sqrt(n) batches)."""
     n = len(x)
     size = max(int(np.sqrt(n)), 1)

@@ -32,21 +32,39 @@ def _two_gaussian_modes(
     return logp, u
 
 
+def _gaussian_logp(u: np.ndarray) -> np.ndarray:
+    return -0.5 * (u**2).sum(axis=-1)
+
+
 def test_chains_far_apart_in_one_coordinate_are_two_modes_and_slow_chains_one() -> None:
     rng = np.random.default_rng(0)
     u = rng.standard_normal((4, 500, 3))
-    assert modes.chain_groups(u) == [(0, 1, 2, 3)]
+    logp = _gaussian_logp(u)  # the same height everywhere: location decides
+    assert modes.chain_groups(logp, u) == [(0, 1, 2, 3)]
     u[1, :, 2] += 10.0
-    assert modes.chain_groups(u) == [(0, 2, 3), (1,)]
+    assert modes.chain_groups(logp, u) == [(0, 2, 3), (1,)]
     # chains of one mode whose means differ by about one standard deviation (R-hat ~1.5):
     # slow mixing, not separate modes
     slow = rng.standard_normal((4, 500, 3)) + np.array([0.0, 1.0, -0.5, 1.5])[:, None, None]
-    assert modes.chain_groups(slow) == [(0, 1, 2, 3)]
+    assert modes.chain_groups(logp, slow) == [(0, 1, 2, 3)]
     # a chain that bridges two others links them (single linkage)
     bridge = rng.standard_normal((3, 500, 1)) * np.array([1.0, 4.0, 1.0])[:, None, None]
     bridge[2] += 8.0
     bridge[1] += 4.0
-    assert modes.chain_groups(bridge) == [(0, 1, 2)]
+    assert modes.chain_groups(logp[:3], bridge) == [(0, 1, 2)]
+
+
+def test_chains_at_distinct_heights_are_apart_though_no_coordinate_is() -> None:
+    """A hundred dimensions, each shifted by 1 standard deviation in chain 2 (never 3), and the
+    chain 10 nats lower in mean log density: a mode of its own. The same shift at the same
+    height is one mode."""
+    rng = np.random.default_rng(5)
+    u = rng.standard_normal((3, 1000, 100))
+    logp = _gaussian_logp(u)
+    u[2] += 1.0
+    assert modes.chain_groups(logp, u) == [(0, 1, 2)]
+    logp[2] -= 10.0
+    assert modes.chain_groups(logp, u) == [(0, 1), (2,)]
 
 
 def test_weights_are_the_modes_masses_not_their_heights_or_chain_shares() -> None:

@@ -1,12 +1,12 @@
 """Peak location: is the observed double-descent peak inside the fitted interval? (issue 17)
 
 Pre-registered in BENCHMARKS.md ("Peak location: the curve's maximum"): twelve model-wise
-random-feature sweeps fitted with ``double_descent``, with ``random_features`` and (since
-2026-12-07, pre-registered there too) with ``random_features`` and ``label_noise="fitted"``,
-and four gradient-flow experiments (five epoch-wise trajectories each) fitted with
-``scale_time``; product defaults otherwise. Per curve, the observed peak (highest interior local
-maximum of the observed losses, refined by a parabola in log-log) is checked against the 90 %
-interval of
+random-feature sweeps fitted with ``double_descent`` and with ``random_features`` (and, since
+2026-12-07, pre-registered there too, with ``random_features`` and ``label_noise="fitted"`` and
+with ``double_descent`` and ``noise="variance"``), and four gradient-flow experiments (five
+epoch-wise trajectories each) fitted with ``scale_time``; product defaults otherwise. Per curve,
+the observed peak (highest interior local maximum of the observed losses, refined by a parabola
+in log-log) is checked against the 90 % interval of
 
 * the curve's maximum (:meth:`models.Fit.peak`; what bayescale reports now), and
 * the bump's centre (κ·D or c·T; what it reported before), where the family has one.
@@ -31,16 +31,21 @@ PROB = 0.9
 # Each sweep's fits: label -> (family, options). The label-noise variant was added on 2026-12-07
 # (BENCHMARKS.md, "Random features with a label-noise variance term"), pre-registered.
 LABEL_NOISE_VARIANT = "random_features, label_noise"
+# double_descent's variance option, added the same day (BENCHMARKS.md, "double_descent with the
+# label-noise variance term"), pre-registered.
+VARIANCE_VARIANT = "double_descent, variance"
 SWEEP_FITS: dict[str, tuple[str, dict[str, str]]] = {
     "double_descent": ("double_descent", {}),
     "random_features": ("random_features", {}),
     LABEL_NOISE_VARIANT: ("random_features", {"label_noise": "fitted"}),
+    VARIANCE_VARIANT: ("double_descent", {"noise": "variance"}),
 }
-# Coverage over several labels: "all" as first registered, and with the variant in place of
-# random_features' default.
+# Coverage over several labels: "all" as first registered, with random_features' variant in
+# place of its default, and with both families' variants in place of their defaults.
 AGGREGATES = {
     "all": ("double_descent", "random_features", "scale_time"),
     "all, label-noise variant": ("double_descent", LABEL_NOISE_VARIANT, "scale_time"),
+    "all, both variants": (VARIANCE_VARIANT, LABEL_NOISE_VARIANT, "scale_time"),
 }
 RIDGES = (1e-6, 1e-5, 1e-4)
 LABEL_NOISES = (0.0, 0.1)

@@ -183,16 +183,17 @@ def finite_m_factor_exact(nu: np.ndarray, alpha: float | np.ndarray) -> np.ndarr
     return np.asarray(np.exp(beta * (log_nu + y - np.log(c_alpha(np, alpha)))))
 
 
-# Option label_noise="fitted" (module docstring). Priors in model units (loss divided by the
+# Option label_noise="fitted" (module docstring; double_descent's noise="variance" uses the same
+# two parameters). Priors in model units (loss divided by the
 # smallest observed loss): V's LogNormal(log 0.3, 2.5) spans 1e-3 to 1e2 at 2 sd, from curves
 # whose noise term is invisible to ones it dominates (the benchmark-like curve above: V ~ 5);
 # rho's median 1 is "the plateau above the peak holds about the noise variance".
-_NOISE_PARAMS = (
+LABEL_NOISE_PARAMS = (
     Param(
         "V",
         PriorSpec("LogNormal", mu=float(np.log(0.3)), sigma=2.5),
         "log",
-        "label-noise variance: the loss it adds rises as N/(cT - N) toward the peak",
+        "label-noise variance: the loss it adds rises as N/(N_peak - N) toward the peak",
         Unit("loss"),
         pool_sigma=group_spread(1.0),
     ),
@@ -274,7 +275,7 @@ class RandomFeatures(ScalingLaw):
     def __init__(self, **options: str) -> None:
         super().__init__(**options)
         if self.options["label_noise"] == "fitted":
-            self.params = (*RandomFeatures.params, *_NOISE_PARAMS)
+            self.params = (*RandomFeatures.params, *LABEL_NOISE_PARAMS)
             self.default_pooling = {
                 **RandomFeatures.default_pooling,
                 "V": "partial",

@@ -25,7 +25,7 @@ TRUTH = {"E": 0.5, "A": 2.0, "alpha": 0.5, "kappa": 2.0, "h0": 3.0, "w": 0.5}
 COMBOS = [
     dict(zip(("base", "axis", "noise"), c, strict=True))
     for c in itertools.product(
-        ("power_law", "chinchilla"), ("params", "data"), ("none", "label_noise")
+        ("power_law", "chinchilla"), ("params", "data"), ("none", "label_noise", "variance")
     )
 ]
 
@@ -45,7 +45,7 @@ def at(
 
 
 def truth_for(fam: ScalingLaw) -> dict[str, float]:
-    extra = {"B": 3.0, "beta": 0.3, "h1": 10.0}
+    extra = {"B": 3.0, "beta": 0.3, "h1": 10.0, "V": 0.05, "rho": 1.5}
     return {name: (TRUTH | extra)[name] for name in fam.param_names}
 
 
@@ -147,6 +147,32 @@ def test_height_grows_with_label_noise() -> None:
     assert np.all(np.diff(loss) > 0)
     far = fam.curve(np, at(np.full(4, 2e12), np.full(4, 100.0), noise), p)
     assert np.ptp(far) / far[0] < 2e-3  # noise raises the peak, barely the law far from it
+
+
+@pytest.mark.parametrize("peak", ["lorentzian", "pole"])
+def test_noise_variance_adds_the_ridgeless_variance_terms(peak: str) -> None:
+    """noise=variance, rho = 0, a negligible cap: V N/(kappa D - N) below the threshold and
+    V kappa D/(N - kappa D) above it, on top of the peak (whichever its shape)."""
+    n = np.array([10.0, 40.0, 70.0, 140.0, 300.0, 1000.0])
+    d = np.full(6, 50.0)
+    p = {"E": 0.1, "A": 1.0, "alpha": 0.5, "kappa": 2.0, "h0": 1e6, "w": 0.3}
+    quiet = get_family("double_descent", peak=peak).curve(np, at(n, d), p)
+    noisy = get_family("double_descent", peak=peak, noise="variance")
+    extra = noisy.curve(np, at(n, d), p | {"V": 0.01, "rho": 0.0}) - quiet
+    np.testing.assert_allclose(extra, 0.01 * np.minimum(n, 100.0) / np.abs(n - 100.0), rtol=1e-4)
+    assert "label_noise" not in noisy.inputs and noisy.param_names[-2:] == ("V", "rho")
+
+
+def test_noise_variance_plateau_holds_past_the_threshold_only() -> None:
+    """rho V is added in full well past the threshold, half at it, not at all well below."""
+    n = np.array([10.0, 50.0, 100.0, 200.0, 1000.0])
+    fam = get_family("double_descent", noise="variance")
+    p = truth_for(fam) | {"kappa": 1.0, "V": 0.01}
+    step = fam.curve(np, at(n, np.full(5, 100.0)), p | {"rho": 2.0}) - fam.curve(
+        np, at(n, np.full(5, 100.0)), p | {"rho": 0.0}
+    )
+    # the step is 0.05 wide in log units: 0.13 % of it is left a factor 2 from the threshold
+    np.testing.assert_allclose(step / 0.02, [0.0, 0.0, 0.5, 1.0, 1.0], atol=2e-3)
 
 
 # -- options, units, derived quantities ----------------------------------------------------------
@@ -255,8 +281,8 @@ def test_threshold_prior_centres_kappa_in_natural_units() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"noise": "label_noise"}, {"base": "chinchilla", "axis": "data"}],
-    ids=["label-noise", "chinchilla-data"],
+    [{"noise": "label_noise"}, {"base": "chinchilla", "axis": "data"}, {"noise": "variance"}],
+    ids=["label-noise", "chinchilla-data", "variance"],
 )
 def test_variants_have_finite_logp_and_dlogp_at_the_initial_point(options: dict[str, str]) -> None:
     """The contract tests use default options; the variants must start NUTS as well.
@@ -368,3 +394,27 @@ def test_pole_peak_recovers_the_spectral_exponent() -> None:
     pred = fit.predict({"params": [20.0, 100.0, 500.0], "data": [100.0] * 3}, probs=(0.9,))
     width = np.log(pred.new_run_interval[0.9][1]) - np.log(pred.new_run_interval[0.9][0])
     assert width[1] > width[0] and width[1] > width[2], width
+
+
+@pytest.mark.slow
+def test_noise_variance_places_the_peak_of_a_noisy_label_sweep() -> None:
+    """Noisy labels (sd 0.1): the loss rises toward N = T and levels off past it. Without the
+    variance term the fitted maximum lands at 1.4-2.7 T (the peaks benchmark); with it, within
+    a few per cent of T, V near the noise variance 0.01 and a plateau past the peak."""
+    from tests.experiments.random_features import run
+
+    n = np.unique(np.round(np.geomspace(10, 1000, 25))).astype(int)
+    data = run(
+        n, np.full(len(n), 100), m_latent=400, ridge=1e-5, label_noise=0.1, seeds=10, n_test=0,
+        seed=6,
+    )  # fmt: skip
+    fit = models.fit(
+        data, "double_descent", family_options={"noise": "variance"}, settings=SETTINGS
+    )
+    assert_sound(fit)
+    _, v_lo, v_hi = interval(fit, "V")
+    assert 0.005 <= v_lo and v_hi <= 0.02, (v_lo, v_hi)
+    assert interval(fit, "rho")[1] > 0.3
+    peak = models.curve_peak(fit, "params", {"data": 100.0}, bracket=(10.0, 1000.0))
+    lo, hi = peak.interval(0.9) or (np.nan, np.nan)
+    assert 90.0 <= lo and hi <= 112.0, (lo, hi)

@@ -259,7 +259,7 @@ def _modes_message(found: dict[str, Any]) -> str:
         f"the chains sit in {len(found['modes'])} separate modes: {'; '.join(parts)}. The pooled "
         "draws weight each mode by its share of chains; the weight estimates its posterior "
         f"mass from its {how} (a Gaussian approximation). Read the modes as the answer: the "
-        "data allow each; more data where they disagree tell them apart"
+        "data allow each; rows where the modes disagree would tell them apart"
     )
 
 

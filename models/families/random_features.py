@@ -223,7 +223,7 @@ class RandomFeatures(ScalingLaw):
         "peak N ~ T, one exponent for both, possibly a plateau at the latent dimension M"
     )
     option_choices = {"label_noise": ("none", ("none", "fitted"))}
-    params = (
+    params: tuple[Param, ...] = (
         Param(
             "L0",
             PriorSpec("LogNormal", mu=float(np.log(0.2)), sigma=1.5),

@@ -44,10 +44,11 @@ label-noise variance, ``rho`` (dimensionless) the plateau in units of ``V``; pri
 ``random_features``'s. By least squares on log loss on the random-feature experiment with label
 noise sd 0.1 (experiment seed 3, T = 100, N = 10…1000, M = 400): RMS log residual 0.37–0.67
 without the term, the fitted maximum at N = 106–200; 0.035–0.045 with it, the maximum at N =
-98–99 (either peak shape); on the noise-free sweeps 0.021–0.057 with it against 0.034–0.057
-without. The height column (``noise="label_noise"``) and the fitted variance are alternatives:
-the first when the noise level is a measured input that varies between rows, the second when
-one sweep's labels are noisy by an unknown amount.
+98–99 (either peak shape; the observed peak, a parabola's vertex, at 101–106); on the noise-free
+sweeps 0.021–0.057 with it against 0.034–0.057 without. The height column
+(``noise="label_noise"``) and the fitted variance are alternatives: the first when the noise
+level is a measured input that varies between rows, the second when one sweep's labels are noisy
+by an unknown amount.
 
 Inputs: ``params`` and ``data`` always (the peak needs both; in a fixed-D sweep ``data`` is a
 constant column), plus ``label_noise`` with ``noise="label_noise"``. With ``base="chinchilla"``

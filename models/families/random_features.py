@@ -94,7 +94,7 @@ goes to 0 on noise-free curves). Measured by least squares on log loss on the ra
 experiment (T = 100, N = 10…1000, M = 400, 10 draws, label-noise sd 0.1, experiment seed 3, not
 one of the peaks benchmark's): RMS log residual 0.75 / 0.59 / 0.39 without the term (ridge 1e-6
 / 1e-5 / 1e-4; the fitted curve's maximum at N = 1,000, the edge) and 0.036 / 0.035 / 0.037
-with it (maximum at N = 99–102, the observed peak at 100–105), with ``V`` = 0.0087 for ``s²`` =
+with it (maximum at N = 99–102, the observed peak at 101–106), with ``V`` = 0.0087 for ``s²`` =
 0.01 and ``ρ`` = 1.4; on the noise-free curves 0.031 / 0.031 / 0.026 with the term against
 0.032 / 0.032 / 0.029 without.
 

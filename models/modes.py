@@ -87,7 +87,7 @@ def chain_groups(logp: np.ndarray, unconstrained: np.ndarray) -> list[tuple[int,
             spread = np.sqrt((variances[a] + variances[b]) / 2)
             gap = np.abs(means[a] - means[b])
             # a coordinate that moved in neither chain separates them only if they sit apart
-            z = np.where(spread > 0, gap / np.where(spread > 0, spread, 1.0), np.inf * (gap > 0))
+            z = np.divide(gap, spread, out=np.where(gap > 0, np.inf, 0.0), where=spread > 0)
             distinct = abs(heights[a] - heights[b]) > DISTINCT_Z * np.hypot(mcse[a], mcse[b])
             if not np.any(z > SEPARATION) and not distinct:
                 parent[root(b)] = root(a)

@@ -52,6 +52,11 @@ def test_chains_far_apart_in_one_coordinate_are_two_modes_and_slow_chains_one() 
     bridge[2] += 8.0
     bridge[1] += 4.0
     assert modes.chain_groups(logp[:3], bridge) == [(0, 1, 2)]
+    # a coordinate that never moved (a fixed value) parts chains only where its values differ
+    frozen = np.concatenate([u, np.zeros((4, 500, 1))], axis=-1)
+    assert modes.chain_groups(logp, frozen) == [(0, 2, 3), (1,)]
+    frozen[3, :, -1] = 1.0
+    assert modes.chain_groups(logp, frozen) == [(0, 2), (1,), (3,)]
 
 
 def test_chains_at_distinct_heights_are_apart_though_no_coordinate_is() -> None:

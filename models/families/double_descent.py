@@ -175,7 +175,9 @@ class DoubleDescent(ScalingLaw):
     )
     use_when = (
         "a sweep crosses the interpolation threshold N = kappa D and test loss peaks there "
-        "(model-wise with D fixed, sample-wise with N fixed, or both varying)"
+        "(model-wise with D fixed, sample-wise with N fixed, or both varying); a sweep with "
+        "noisy labels of unknown level (loss rising toward the peak, a plateau past it): "
+        "noise=variance"
     )
     option_choices = {
         "base": ("power_law", ("power_law", "chinchilla")),

@@ -220,7 +220,9 @@ class RandomFeatures(ScalingLaw):
     citation = "Maloney, Roberts & Sully 2022 (arXiv:2210.16859)"
     use_when = (
         "width/feature count N and training-set size T both vary around the interpolation "
-        "peak N ~ T, one exponent for both, possibly a plateau at the latent dimension M"
+        "peak N ~ T, one exponent for both, possibly a plateau at the latent dimension M; "
+        "with noisy training labels (loss rising toward the peak, a plateau past it) use "
+        "label_noise=fitted"
     )
     option_choices = {"label_noise": ("none", ("none", "fitted"))}
     params: tuple[Param, ...] = (

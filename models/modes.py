@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from models.centring import block_of
 from models.multistart import DISTINCT_Z, half_log_volume, mcse_of_mean
 
 SEPARATION = 3.0
@@ -138,12 +139,13 @@ def describe(
     ``posterior``: the fit's constrained draws (an xarray Dataset with ``chain`` and ``draw``);
     the :data:`SHOWN` scalar parameters (or elements, named ``name[label]``) whose mode medians
     differ most in pooled within-mode standard deviations are named. Sampler internals
-    (``pooled_*``: partially centred coordinates) are skipped.
+    (the partially centred blocks of :mod:`models.centring`, whose parameters the posterior
+    also holds under their own names) are skipped.
     """
     logp = np.asarray(logp, dtype=np.float64)
     columns: dict[str, np.ndarray] = {}
     for name, var in posterior.data_vars.items():
-        if str(name).startswith("pooled_"):
+        if any(block_of(str(dim)) for dim in var.dims):
             continue
         values = np.asarray(var.values, dtype=np.float64)
         flat = values.reshape(values.shape[0], values.shape[1], -1)

@@ -104,8 +104,8 @@ def _posterior(shift: float) -> xr.Dataset:
         {
             "peak": (("chain", "draw"), peak),
             "width": (("chain", "draw", "group"), rng.standard_normal((4, 400, 2))),
-            "pooled_raw": (
-                ("chain", "draw", "k"),
+            "pooled_raw": (  # a centring block: its dimension is pooled_param
+                ("chain", "draw", "pooled_param"),
                 100.0 * np.arange(4)[:, None, None] + rng.standard_normal((4, 400, 1)),
             ),
         },

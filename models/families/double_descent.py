@@ -108,13 +108,11 @@ from models.errors import DataError
 from models.families.base import Param, Pooling, ScalingLaw, Unit, amplitude, exponent, floor
 from models.families.chinchilla import Chinchilla
 from models.families.power_law import PowerLaw
-from models.families.random_features import LABEL_NOISE_PARAMS
+from models.families.random_features import DELTA, LABEL_NOISE_PARAMS
 from models.priors import PriorSpec
 
 # κ's unit: params per data unit. to_natural supplies this pseudo-input's scale, N_ref / D_ref.
 _RATIO = "params/data"
-# Width in u of the smooth step of noise="variance" (the smooth min/max of random_features).
-STEP_WIDTH = 0.05
 KAPPA_SIGMA = 1.5
 
 
@@ -228,7 +226,8 @@ class DoubleDescent(ScalingLaw):
             loss = self._base.curve(xp, x, p) * (1.0 + height * w * w / (w * w + u * u))
         if self.options["noise"] == "variance":
             near = xp.exp(-size) / xp.sqrt((1.0 - xp.exp(-size)) ** 2 + cap)
-            above = 0.5 + 0.5 * u / xp.sqrt(u * u + STEP_WIDTH**2)
+            # random_features' step (log Mx − log cT)/(log Mx − log m) written in u, same width
+            above = 0.5 + 0.5 * u / xp.sqrt(u * u + DELTA**2)
             loss = loss + p["V"] * (near + p["rho"] * above)
         return loss
 

@@ -28,10 +28,11 @@ a chain that is stuck again is reported, and the fit does not count as converged
 compares masses, not only heights: for a roughly Gaussian mode the mean log density of its draws
 is its height minus d/2, so the log mass of a chain's mode relative to the best chain's is the
 difference of their mean log densities plus half the difference of the log-determinants of their
-draws' covariances (the volume). Restart when that mass is under :data:`MINOR_MASS` of the best
-chain's (one chain in C then holds at least 1/C of the draws for at most 1/20 of the mass) and
-the two means differ by more than :data:`DISTINCT_Z` Monte Carlo standard errors (a slowly mixing
-chain of one mode has a large one). Where the covariance cannot be estimated (fewer than
+draws' covariances (the volume). The best chain is the one of most mass, which need not be the
+tallest. Restart when that mass is under :data:`MINOR_MASS` of the best chain's (one chain in C
+then holds at least 1/C of the draws for at most 1/20 of the mass) and the two means differ by
+more than :data:`DISTINCT_Z` Monte Carlo standard errors (a slowly mixing chain of one mode has a
+large one). Where the covariance cannot be estimated (fewer than
 :data:`DRAWS_PER_DIM` draws per dimension) the height alone must be :data:`KEEP_NATS` down, a
 ratio no plausible volume makes up. A chain's 5-95 % range of log density is no test in high
 dimensions: its width grows as sqrt(d/2), so at d = 44 two modes 10 nats apart overlap.
@@ -273,19 +274,17 @@ def stuck_chains(logp: np.ndarray, unconstrained: np.ndarray | None = None) -> t
     if logp.shape[0] < 2 or not np.isfinite(logp).all():
         return ()
     means = logp.mean(axis=1)
-    best = int(np.argmax(means))
     mcse = np.array([mcse_of_mean(row) for row in logp])
     volume = _half_log_volumes(unconstrained)
+    # The best chain is the one in the mode of most mass, which need not be the tallest: a
+    # narrow peak can sit above a wide mode that holds far more (nanoGPT min-loss's two-break
+    # law: three chains 0.01 of the mass in a tall mode, one chain in the other).
+    mass, threshold = (means, KEEP_NATS) if volume is None else (means + volume, MINOR_MASS)
+    best = int(np.argmax(mass))
     stuck = []
     for c in range(logp.shape[0]):
-        gap = means[best] - means[c]
-        if c == best or gap <= DISTINCT_Z * np.hypot(mcse[c], mcse[best]):
-            continue
-        if volume is None:
-            minor = gap > KEEP_NATS
-        else:
-            minor = gap - (volume[c] - volume[best]) > MINOR_MASS
-        if minor:
+        same_height = abs(means[best] - means[c]) <= DISTINCT_Z * np.hypot(mcse[c], mcse[best])
+        if c != best and not same_height and mass[best] - mass[c] > threshold:
             stuck.append(c)
     return tuple(stuck)
 

@@ -202,6 +202,18 @@ def test_a_lower_but_wider_mode_with_comparable_mass_keeps_its_chain() -> None:
     assert ms.stuck_chains(logp[:, :100], u[:, :100]) == ()
 
 
+def test_chains_in_a_tall_narrow_mode_of_less_mass_are_stuck_beside_a_wide_one() -> None:
+    """nanoGPT min-loss's two-break law: three chains in a mode 5 nats above chain 2's but 1.5x
+    narrower in each of 44 dimensions (volume 44 * log 1.5 = 17.8 nats): chain 2's mode holds
+    ~e^12.8 times their mass, so they are the stuck ones, though they are the tallest."""
+    rng = np.random.default_rng(4)
+    logp, u = _chains_in_two_modes(rng, 44, 5.0, 1.5)
+    assert logp.mean(axis=1).argmax() != 2
+    assert ms.stuck_chains(logp, u) == (0, 1, 3)
+    # without volumes only the heights count: chain 2 is 5 nats down, under KEEP_NATS
+    assert ms.stuck_chains(logp) == ()
+
+
 def test_restart_starts_are_draws_of_the_main_mode_chosen_by_the_chain_seed() -> None:
     draws = np.zeros((3, 50, 2))
     draws[0] = np.arange(100).reshape(50, 2)

@@ -107,6 +107,19 @@ def bayescale_samples(fit: Any, test: Any, seed: int = 0) -> tuple[np.ndarray, n
     return np.concatenate(curves, axis=0), np.concatenate(blocks, axis=0)
 
 
+def width_in_range(fit: Any, rows: Any) -> float:
+    """Mean width of the 90 % new-run interval of log loss at ``rows`` (the fitted ones).
+
+    Issue 17 asks that intervals inside the training range stay within 10 % of today's; the rows
+    a fit was given are inside it by definition (distance 0: the discrepancy adds nothing), so
+    this is the width that the likelihood and the mixture of laws set. Drawn exactly as the
+    held-out rows' samples are (:func:`bayescale_samples`).
+    """
+    _, samples = bayescale_samples(fit, rows)
+    low, high = np.quantile(samples, [0.05, 0.95], axis=1)
+    return float(np.mean(high - low))
+
+
 def run_bayescale(
     task: Task, mode: str, *, reference: bool = False
 ) -> tuple[dict[str, Any], np.ndarray]:
@@ -143,6 +156,7 @@ def run_bayescale(
     d = fit.diagnostics
     record = {
         "scores": scores,
+        "width90_in_range": width_in_range(fit, task.train),
         "wall_s": wall,
         "settings": {k: s[k] for k in ("draws", "tune", "chains")} | {"seed": task.sampler_seed},
         "agrees_with_models_backtest": bool(
@@ -263,6 +277,31 @@ def ratios(methods: dict[str, Any]) -> dict[str, float | None]:
         base = [get(s) for n, s in ok.items() if n not in ("bayescale", REFERENCE)]
         out[key] = get(ok["bayescale"]) / min(base) if "bayescale" in ok and base else None
     return out
+
+
+# Issue 17: inside the training range, widths within 10 % of today's (the task's own family,
+# the Normal likelihood: the REFERENCE method).
+IN_RANGE_WIDTH_TOLERANCE = 0.10
+
+
+def in_range_width_ratio(methods: dict[str, Any]) -> float | None:
+    """bayescale's 90 % width at the fitted rows over the reference's (None if either failed)."""
+    ours, ref = (methods.get(n, {}).get("width90_in_range") for n in ("bayescale", REFERENCE))
+    return None if ours is None or not ref else float(ours / ref)
+
+
+def in_range_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """Per task: the two in-range widths, their ratio and whether it is within the tolerance."""
+    rows = []
+    for name, task in result["tasks"].items():
+        methods = task["methods"]
+        ratio = in_range_width_ratio(methods)
+        within = (
+            None if ratio is None else "yes" if abs(ratio - 1) <= IN_RANGE_WIDTH_TOLERANCE else "no"
+        )
+        widths = [methods.get(n, {}).get("width90_in_range") for n in ("bayescale", REFERENCE)]
+        rows.append([name, *widths, ratio, within])
+    return rows
 
 
 # -- plots (matplotlib object API; no pyplot state) ---------------------------------------------
@@ -523,6 +562,13 @@ def report(result: dict[str, Any]) -> str:
             f"\nOverall: equal-weight mean over {len(result['tasks'])} tasks",
         )
     )
+    out.append(
+        table(
+            ["task", "bayescale", REFERENCE, "ratio", "within 10 %"],
+            in_range_rows(result),
+            "\nInside the training range: mean 90 % new-run width (log loss) at the fitted rows",
+        )
+    )
     verdict = "; ".join(result["violations"]) or "none"
     out.append(f"\nbound violations: {verdict}")
     return "\n".join(out)
@@ -568,6 +614,13 @@ def markdown(result: dict[str, Any]) -> str:
     lines.append(
         "| geometric mean | " + " | ".join(cell(result["overall_ratio"][k]) for k in keys) + " |"
     )
+    lines += [
+        "",
+        f"| task | width90 in range, bayescale | {REFERENCE} | ratio | within 10 % |",
+        "|---|---|---|---|---|",
+    ]
+    for row in in_range_rows(result):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
     return "\n".join(lines) + "\n"
 
 

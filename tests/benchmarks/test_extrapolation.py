@@ -15,6 +15,7 @@ from benchmarks.common import DEFAULT_DATA_DIR
 from benchmarks.metrics import score_samples
 from benchmarks.tasks import TASKS, sim_double_descent
 from models.backtesting import score_groups
+from models.discrepancy import Discrepancy, log10_ranges
 from models.simulate import simulate
 from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit
 
@@ -38,6 +39,36 @@ def test_bayescale_samples_score_like_the_products_backtest() -> None:
     assert ours["coverage"]["90"] == pytest.approx(product.coverage[0.9])
     assert ours["interval_score"]["50"] == pytest.approx(product.interval_score[0.5])
     assert samples.shape == curve.shape == (18, 400)
+
+
+def test_widths_inside_the_training_range_are_compared_with_the_reference() -> None:
+    """The fitted rows' 90 % new-run width, which the discrepancy leaves alone (distance 0)."""
+    fit = fake_fit(groups=["a", "b"], pooling="partial", seed=3)
+    fit.discrepancy = Discrepancy.from_prior(log10_ranges(fit.data.inputs, fit.family.inputs))
+    width = ex.width_in_range(fit, fit.data)
+    _, samples = ex.bayescale_samples(fit, fit.data)
+    low, high = np.quantile(samples, [0.05, 0.95], axis=1)
+    assert width == pytest.approx(float(np.mean(high - low))) and width > 0
+    far = fit.data.subset(np.arange(len(fit.data)) < 5)
+    far.inputs["params"] = far.inputs["params"] * 1e3  # three decades beyond the data
+    widened = ex.width_in_range(fit, far)
+    fit.discrepancy = None
+    assert ex.width_in_range(fit, fit.data) == pytest.approx(width)
+    assert widened > 2 * ex.width_in_range(fit, far)
+
+    def methods(ours: float, ref: float | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"bayescale": {"width90_in_range": ours}, "m2": {"scores": {}}}
+        out[ex.REFERENCE] = {"error": "boom"} if ref is None else {"width90_in_range": ref}
+        return out
+
+    assert ex.in_range_width_ratio(methods(0.21, 0.2)) == pytest.approx(1.05)
+    assert ex.in_range_width_ratio(methods(0.21, None)) is None
+    result = {
+        "tasks": {"t1": {"methods": methods(0.21, 0.2)}, "t2": {"methods": methods(0.3, 0.2)}}
+    }
+    rows = ex.in_range_rows(result)
+    assert [r[0] for r in rows] == ["t1", "t2"] and [r[-1] for r in rows] == ["yes", "no"]
+    assert rows[1][3] == pytest.approx(1.5)
 
 
 def _record(name: str, rmse: float, cov90: float = 0.9, r_hat: float = 1.0) -> dict[str, Any]:

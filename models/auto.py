@@ -367,6 +367,7 @@ def score_candidates(
                     thresholds=thresholds,
                     cache=cache,
                     time_limit_s=_left(deadline),
+                    loo=False,  # scored on the rows beyond the cut, not by LOO
                 )
             except DataError as exc:
                 s.refits.append({"cut": cut.fraction, "error": str(exc)})

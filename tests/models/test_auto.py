@@ -109,6 +109,25 @@ def test_auto_end_to_end_with_prior_draws(mock_sampler):
     assert len(fit.summary()) > 0
 
 
+def test_refits_skip_loo_and_the_kept_laws_keep_it(mock_sampler, monkeypatch):
+    """Leave-future-out refits are scored beyond their cut: their PSIS-LOO would be unused."""
+    from models import fitting
+
+    asked = []
+    real = fitting.fit
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs.get("loo", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fitting, "fit", spy)
+    fit = models.fit(_curve(), settings=SMALL)
+    refits = sum(len(c["refits"]) for c in fit.stacking["candidates"])
+    members = fit.members or [fit]
+    assert refits > 0 and asked == [False] * refits + [True] * len(members)
+    assert all(m.diagnostics.elpd_loo is not None for m in members)
+
+
 def test_auto_with_two_inputs_plans_on_the_mixture(mock_sampler):
     data = models.simulate.simulate(
         models.get_family("chinchilla"), CHINCHILLA_TRUTH, chinchilla_inputs(30), seed=1

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import models
-from models import DataError, ScalingData
+from models import DataError, ScalingData, fitting
 from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, prior_trace, replace_sampler, tiny_data
 
 
@@ -49,6 +49,16 @@ def test_fit_returns_everything_a_user_needs(mock_sampler):
     # model units: inputs divided by their geometric mean, loss by the smallest loss
     assert np.exp(np.log(md.x["params"]).mean()) == pytest.approx(1.0)
     assert md.log_loss.min() == pytest.approx(0.0)
+
+
+def test_loo_can_be_skipped_without_changing_a_draw(mock_sampler):
+    settings = models.SamplerSettings(draws=60, chains=2, max_draws=None)
+    with_loo = fitting.fit(tiny_data(30), "chinchilla", settings=settings)
+    without = fitting.fit(tiny_data(30), "chinchilla", settings=settings, loo=False)
+    assert with_loo.diagnostics.elpd_loo is not None and with_loo.diagnostics.p_loo is not None
+    assert without.diagnostics.elpd_loo is None and without.diagnostics.pareto_k_max is None
+    assert without.diagnostics.r_hat_max == with_loo.diagnostics.r_hat_max
+    np.testing.assert_array_equal(without.draws["alpha"], with_loo.draws["alpha"])
 
 
 def test_prior_draws_are_flagged_as_prior_dominated(mock_sampler):

@@ -155,6 +155,29 @@ def test_each_finished_task_is_written_before_the_next_starts(
     assert (tmp_path / "out" / "extrapolation.json").exists()
 
 
+def test_a_sampler_seed_replaces_every_tasks_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = [sim_double_descent(tmp_path)]
+    seeds: list[int] = []
+
+    def fake_task(task: Any, mode: str, plot_dir: Any) -> dict[str, Any]:
+        seeds.append(task.sampler_seed)
+        record = _result(True, 0.05, 0.9)["tasks"]["sim_double_descent"]
+        for name in ex.METHODS:
+            record["methods"].setdefault(name, _record(name, 0.1))
+        return record
+
+    monkeypatch.setattr(ex, "load_tasks", lambda *a, **k: list(tasks))
+    monkeypatch.setattr(ex, "run_task", fake_task)
+    monkeypatch.setattr(ex, "markdown", lambda result: "")
+    monkeypatch.setattr(ex, "report", lambda result: "")
+    own = ex.run(tmp_path, tmp_path / "a", quick=True, plot_dir=None)
+    other = ex.run(tmp_path, tmp_path / "b", quick=True, plot_dir=None, sampler_seed=7)
+    assert seeds == [tasks[0].sampler_seed, 7] and tasks[0].sampler_seed != 7
+    assert own["sampler_seed"] is None and other["sampler_seed"] == 7
+
+
 def test_a_failed_bayescale_fit_fails_its_checks() -> None:
     """A fit that could not run has no measurement, and a missing measurement is no pass."""
     result = _result(True, 0.05, 0.9)

@@ -277,8 +277,8 @@ def stuck_chains(logp: np.ndarray, unconstrained: np.ndarray | None = None) -> t
     mcse = np.array([mcse_of_mean(row) for row in logp])
     volume = _half_log_volumes(unconstrained)
     # The best chain is the one in the mode of most mass, which need not be the tallest: a
-    # narrow peak can sit above a wide mode that holds far more (nanoGPT min-loss's two-break
-    # law: three chains 0.01 of the mass in a tall mode, one chain in the other).
+    # narrow peak can sit above a wide mode that holds far more (the modes report once placed
+    # three chains of nanoGPT min-loss's two-break law in a tall mode of weight 0.01).
     mass, threshold = (means, KEEP_NATS) if volume is None else (means + volume, MINOR_MASS)
     best = int(np.argmax(mass))
     stuck = []

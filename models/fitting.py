@@ -105,7 +105,7 @@ def fit(
         config, md, settings, progress=progress, cache=cache, time_limit_s=time_limit_s
     )
     model = _Model(config, md, th, tuple(found), loo)
-    run = (trace, _diagnosed(trace, model, found), settings)
+    run = (trace, _diagnosed(trace, model, model.found), settings)
     for rerun in _RERUNS:
         again = rerun.settings(run[1], run[2])
         if again is None:

@@ -32,10 +32,10 @@ draws' covariances (the volume). The best chain is the one of most mass, which n
 tallest. Restart when that mass is under :data:`MINOR_MASS` of the best chain's (one chain in C
 then holds at least 1/C of the draws for at most 1/20 of the mass) and the two means differ by
 more than :data:`DISTINCT_Z` Monte Carlo standard errors (a slowly mixing chain of one mode has a
-large one). Where the covariance cannot be estimated (fewer than
-:data:`DRAWS_PER_DIM` draws per dimension) the height alone must be :data:`KEEP_NATS` down, a
-ratio no plausible volume makes up. A chain's 5-95 % range of log density is no test in high
-dimensions: its width grows as sqrt(d/2), so at d = 44 two modes 10 nats apart overlap.
+large one). Where the covariance cannot be estimated (fewer than :data:`DRAWS_PER_DIM` draws
+per dimension) the height alone must be :data:`KEEP_NATS` down, a ratio no plausible volume
+makes up. A chain's 5-95 % range of log density is no test in high dimensions: its width grows
+as sqrt(d/2), so at d = 44 two modes 10 nats apart overlap.
 
 L-BFGS must run with one BLAS thread (:func:`single_threaded_blas`, which
 :func:`models.sampling.sample_posterior` holds around the search and the sampling): its vectors

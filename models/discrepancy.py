@@ -127,6 +127,19 @@ class Discrepancy:
         """Largest distance beyond the data over inputs, in decades (0 inside)."""
         return distance(x, self.log10_ranges, 1.0, combine=np.maximum)
 
+    def extended(self, point: Mapping[str, float]) -> Discrepancy:
+        """The discrepancy after ``point`` is trained: every range widened to include it.
+
+        ``tau``'s posterior is kept (a refit sizes it again only under family ``auto``), so this
+        is what the discrepancy becomes once a planned run joins the data (value of information).
+        """
+        ranges = dict(self.log10_ranges)
+        for name, (lo, hi) in self.log10_ranges.items():
+            if has_axis(point, name):
+                value = float(log_axis(point, name, np.log10))
+                ranges[name] = (min(lo, value), max(hi, value))
+        return Discrepancy(ranges, self.tau, self.weights, self.gamma, self.source)
+
     def tau_draws(self, n: int, seed: int) -> np.ndarray:
         """``tau * eta`` per posterior draw (one eta per draw; see the module docstring).
 

@@ -168,6 +168,10 @@ class StackedDiscrepancy:
         """Largest distance beyond the data, decades."""
         return self.members[0].decades(x)
 
+    def extended(self, point: Mapping[str, float]) -> StackedDiscrepancy:
+        """Every member's ranges widened to include ``point`` (:meth:`Discrepancy.extended`)."""
+        return StackedDiscrepancy([d.extended(point) for d in self.members], self.member)
+
     def tau_draws(self, n: int, seed: int) -> np.ndarray:
         """``tau * eta`` per draw from the draw's member."""
         if n != len(self.member):

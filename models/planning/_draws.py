@@ -37,12 +37,15 @@ def _draws(fit: Fit, group: str | None, seed: int) -> tuple[str | None, bool, di
     return group, group not in fit.groups, params
 
 
-def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
+def _log_mean(
+    fit: Fit, frame: Any, params: Mapping[str, Array], *, discrepancy: bool = True
+) -> Array:
     """Natural log loss of the mean curve, (P, S), at the points of ``frame``.
 
     Includes the fit's extrapolation discrepancy (:mod:`models.discrepancy`): planning answers
     beyond the data are as uncertain as predictions there. Its draws come from the fit's own
-    seed: the law's error is the same whichever group or question asks.
+    seed: the law's error is the same whichever group or question asks. ``discrepancy=False``:
+    the law's own curve.
     """
     inputs = fit.family.inputs
     natural = {n: frame[n].to_numpy() for n in inputs}
@@ -50,6 +53,6 @@ def _log_mean(fit: Fit, frame: Any, params: Mapping[str, Array]) -> Array:
     p = {k: v[None, :] for k, v in params.items()}
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         out = np.log(fit.family.curve(np, x, p)) + np.log(fit.scales.loss)
-    if fit.discrepancy is not None:
+    if discrepancy and fit.discrepancy is not None:
         add_shift(fit.discrepancy, natural, fit.settings.seed, out)
     return np.asarray(out, dtype=float)

@@ -44,10 +44,14 @@ def suggest(
     its parameters and noise; Student-t ε for the robust likelihood); approximate the posterior
     after observing :math:`y_i` by importance weights :math:`w_s \propto p(y_i | \theta_s)` (the
     fit's likelihood on log loss); take the weighted variance of the target's mean-curve log
-    loss and average over outcomes. Reported per candidate: expected variance after, expected
-    reduction (current - after), reduction per unit cost, the expected central-interval width
-    after (weighted quantiles, log loss) and the effective sample size :math:`1/\sum w^2` of
-    the weights (``low_ess`` when its mean is below ``min_ess``).
+    loss and average over outcomes. The extrapolation discrepancy enters as the refit will treat
+    it: outcomes carry today's discrepancy at x, but the run becomes a training row (discrepancy
+    zero there), so the weights score the law alone and the target's discrepancy after the run
+    is measured from the training ranges widened by x (:meth:`Discrepancy.extended`); its
+    variance is added exactly, not through the weights. Reported per candidate: expected
+    variance after, expected reduction (current - after), reduction per unit cost, the expected
+    central-interval width after (weighted quantiles, log loss) and the effective sample size
+    :math:`1/\sum w^2` of the weights (``low_ess`` when its mean is below ``min_ess``).
 
     A candidate's cost is its ``"cost"`` key, else ``cost(inputs)``, else ``k N D`` when it has
     ``params`` and ``data``, ``compute`` when it has that, otherwise 1.
@@ -68,20 +72,37 @@ def suggest(
             value = cost(dict(rows[i])) if cost is not None else _default_cost(rows[i], k)
         costs.append(_positive(value, "cost"))
     group, population, params = _draws(fit, group, seed)
-    m = _log_mean(fit, target_frame, params)[0]
-    mu = _log_mean(fit, frame, params)
+    law_target = _log_mean(fit, target_frame, params, discrepancy=False)[0]
+    law = _log_mean(fit, frame, params, discrepancy=False)
+    natural = {n: frame[n].to_numpy() for n in fam.inputs}
+    target_point = {n: float(target_frame[n].iloc[0]) for n in fam.inputs}
+    # tau * eta per draw, the same draws predictions use (models.planning._draws._log_mean).
+    shift = (
+        np.zeros(len(law_target))
+        if fit.discrepancy is None
+        else fit.discrepancy.tau_draws(len(law_target), fit.settings.seed)
+    )
+    m = law_target + shift * _root_distance(fit.discrepancy, target_point)
+    shift_variance = float(shift.var())
+    current_variance = (
+        float(law_target.var())
+        + shift_variance * _root_distance(fit.discrepancy, target_point) ** 2
+    )
     noise = noise_draws(fit.draws)
     sigma, nu = noise["sigma"], noise.get("nu")
-    order = np.argsort(m)
-    sorted_m = m[order]
-    current = _widths(sorted_m, np.full((1, len(m)), 1.0 / len(m)), probs)
+    current = _widths(np.sort(m), np.full((1, len(m)), 1.0 / len(m)), probs)
     rng = np.random.default_rng(seed)
     values = []
     for i in range(len(frame)):
+        candidate = {n: float(v[i]) for n, v in natural.items()}
+        # Outcomes come from today's predictive, discrepancy included (the run may be off-law).
         j = rng.integers(len(m), size=n_outcomes)
         eps = rng.standard_normal(n_outcomes) if nu is None else rng.standard_t(nu[j])
-        y = mu[i, j] + sigma[j] * eps
-        z = (y[:, None] - mu[i][None, :]) / sigma[None, :]
+        y = law[i, j] + shift[j] * _root_distance(fit.discrepancy, candidate) + sigma[j] * eps
+        # The refit makes the run a training row, where the discrepancy is zero: its likelihood
+        # weighs the law alone, and the discrepancy at the target is measured from the ranges
+        # widened by the run (a run learns nothing of eta, it moves the edge of the data).
+        z = (y[:, None] - law[i][None, :]) / sigma[None, :]
         if nu is None:
             logw = -0.5 * z**2 - np.log(sigma)[None, :]
         else:
@@ -94,12 +115,20 @@ def suggest(
         logw = np.where(np.isfinite(logw), logw, -np.inf)
         w = np.exp(logw - logw.max(axis=1, keepdims=True))
         w /= w.sum(axis=1, keepdims=True)
-        mean = w @ m
-        variance = np.maximum(w @ m**2 - mean**2, 0.0)
+        root_after = _root_distance(
+            None if fit.discrepancy is None else fit.discrepancy.extended(candidate), target_point
+        )
+        after = law_target + shift * root_after
+        # The law and the discrepancy are independent and a run reweights only the law, so the
+        # variance splits exactly; the discrepancy's part is taken over all draws, not through
+        # the weights (its heavy-tailed tau made the weighted estimate noisier than the effect).
+        mean = w @ law_target
+        variance = np.maximum(w @ law_target**2 - mean**2, 0.0) + shift_variance * root_after**2
         ess = 1.0 / np.sum(w**2, axis=1)
-        width = _widths(sorted_m, w[:, order], probs)
+        order = np.argsort(after)
+        width = _widths(after[order], w[:, order], probs)
         expected = float(variance.mean())
-        reduction = float(m.var()) - expected
+        reduction = current_variance - expected
         values.append(
             CandidateValue(
                 inputs={n: float(frame[n].iloc[i]) for n in fam.inputs},
@@ -118,11 +147,18 @@ def suggest(
         target={n: float(target_frame[n].iloc[0]) for n in fam.inputs},
         group=group,
         population=population,
-        current_variance=float(m.var()),
+        current_variance=current_variance,
         current_width={p: float(v[0]) for p, v in current.items()},
         n_outcomes=n_outcomes,
         ranked=tuple(ranked),
     )
+
+
+def _root_distance(discrepancy: Any, point: Mapping[str, float]) -> float:
+    """``sqrt(Z)`` at one point (0 without a discrepancy)."""
+    if discrepancy is None:
+        return 0.0
+    return float(np.sqrt(discrepancy.distance({k: np.array([v]) for k, v in point.items()})[0]))
 
 
 def _widths(sorted_values: Array, weights: Array, probs: Sequence[float]) -> dict[float, Array]:

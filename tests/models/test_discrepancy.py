@@ -16,6 +16,7 @@ from models.discrepancy import (
     log10_ranges,
     tau_posterior,
 )
+from models.stacking import StackedDiscrepancy
 from tests.utils import fake_fit
 
 RANGES = {"params": (7.0, 9.0), "data": (9.0, 11.0)}
@@ -58,6 +59,26 @@ def test_the_product_axis_sees_a_budget_beyond_the_data_inside_the_box():
     np.testing.assert_allclose(distance(x, ranges, 1.0, combine=np.maximum), [0, 1, 1, 3])
     # a point with one factor only is measured along that factor
     np.testing.assert_allclose(distance({"params": np.array([1e10])}, ranges), [1.0])
+
+
+def test_a_trained_point_widens_every_range_it_lies_outside():
+    """What a planned run does to the discrepancy (value of information): the product axis
+    moves with N and D, a factor the point lacks stays, tau's posterior is kept."""
+    ranges = {**RANGES, "params*data": (16.0, 19.0)}
+    before = Discrepancy(ranges, TAU_GRID, np.full(len(TAU_GRID), 1 / len(TAU_GRID)))
+    after = before.extended({"params": 1e10, "data": 1e10})
+    assert after.log10_ranges == {
+        "params": (7.0, 10.0),
+        "data": (9.0, 11.0),
+        "params*data": (16.0, 20.0),
+    }
+    assert after.extended({"params": 1e6}).log10_ranges["params"] == (6.0, 10.0)
+    np.testing.assert_array_equal(after.weights, before.weights)
+    assert before.log10_ranges == ranges  # unchanged
+    stacked = StackedDiscrepancy([before, before], np.array([0, 1, 1]))
+    wider = stacked.extended({"params": 1e10, "data": 1e10})
+    assert all(m.log10_ranges == after.log10_ranges for m in wider.members)
+    np.testing.assert_array_equal(wider.member, stacked.member)
 
 
 def test_leave_future_out_and_prediction_measure_the_same_distance():

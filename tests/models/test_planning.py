@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from models import Fit, PredictionError, Scales
+from models.discrepancy import Discrepancy, log10_ranges
 from models.families.scale_time import iso_loss
 from models.planning import (
     compare_groups,
@@ -509,6 +510,31 @@ class TestSuggest:
         assert res.ranked[0].low_ess and res.ranked[0].ess_mean < 100
         calm = suggest(fake_fit(spread=0.01, noise=0.05), [NEAR], TARGET)
         assert not calm.ranked[0].low_ess
+
+    def test_a_run_moves_the_edge_of_the_data_and_learns_nothing_of_the_discrepancy(self):
+        """After a run the refit treats it as a training row: the discrepancy at the target is
+        measured from ranges widened by the run, its eta is not learned. Reweighting the draws
+        by a run beyond the data with the discrepancy in its likelihood (until 2026-12-07)
+        "learned" eta from it and promised a 90 % width at a 100x budget of 0.3-1.2 nats where
+        the refit gave 1.5 (tests/models/test_planning_calibration.py)."""
+        fit = fake_fit(spread=1e-4)  # the law is known: all the uncertainty is the discrepancy
+        fit.discrepancy = Discrepancy.from_prior(log10_ranges(fit.data.inputs, ("params", "data")))
+        inside = {"params": 2e8, "data": 4e9}
+        halfway = {"params": 1.2e10, "data": 2.4e11}
+        res = suggest(fit, [{**p, "cost": 1.0} for p in (TARGET, inside, halfway)], TARGET)
+        after = {round(c.inputs["params"]): c.expected_variance for c in res.ranked}
+        n_draws = fit.settings.chains * fit.settings.draws
+        shift = fit.discrepancy.tau_draws(n_draws, fit.settings.seed).var()
+        z_now = fit.discrepancy.distance({k: np.array([v]) for k, v in TARGET.items()})[0]
+        z_half = fit.discrepancy.extended(halfway).distance(
+            {k: np.array([v]) for k, v in TARGET.items()}
+        )[0]
+        assert 0 < z_half < z_now
+        assert res.current_variance == pytest.approx(shift * z_now, rel=0.01)
+        assert after[round(TARGET["params"])] < 1e-3 * res.current_variance
+        assert after[round(inside["params"])] == pytest.approx(res.current_variance, rel=0.01)
+        assert after[round(halfway["params"])] == pytest.approx(shift * z_half, rel=0.01)
+        assert [c.inputs for c in res.ranked] == [TARGET, halfway, inside]
 
     def test_bad_requests(self, fit):
         with pytest.raises(PredictionError) as err:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -535,6 +536,36 @@ class TestSuggest:
         assert after[round(inside["params"])] == pytest.approx(res.current_variance, rel=0.01)
         assert after[round(halfway["params"])] == pytest.approx(shift * z_half, rel=0.01)
         assert [c.inputs for c in res.ranked] == [TARGET, halfway, inside]
+
+    def test_a_stacked_fit_measures_each_members_discrepancy_from_the_widened_ranges(self):
+        """Family auto: the mixture's discrepancy (one member's per draw) moves with the run."""
+        from models.auto import combine
+
+        members = [
+            fake_fit(spread=1e-4),
+            fake_fit(truth={**CHINCHILLA_TRUTH, "alpha": 0.3}, spread=1e-4),
+        ]
+        for m in members:
+            m.discrepancy = Discrepancy.from_prior(log10_ranges(m.data.inputs, ("params", "data")))
+        stacked = combine(members, np.array([0.5, 0.5]), members[0].data, None, members[0].settings)
+        inside = {"params": 2e8, "data": 4e9}
+        halfway = {"params": 1.2e10, "data": 2.4e11}
+        points = (inside, TARGET, halfway)
+        res = suggest(stacked, [{**p, "cost": 1.0} for p in points], TARGET)
+        after = {round(c.inputs["params"]): c.expected_variance for c in res.ranked}
+        # a run at the target leaves at most the laws' own spread there, none of the discrepancy
+        law = copy.copy(stacked)
+        law.discrepancy = None
+        law_var = suggest(law, [TARGET], TARGET).current_variance
+        assert law_var < 0.1 * res.current_variance
+        assert after[round(TARGET["params"])] <= law_var
+        assert after[round(inside["params"])] == pytest.approx(res.current_variance, rel=0.02)
+        # halfway: the discrepancy from the widened ranges stays, whatever the run shows
+        n_draws = stacked.settings.chains * stacked.settings.draws
+        shift = stacked.discrepancy.tau_draws(n_draws, stacked.settings.seed).var()
+        target = {k: np.array([v]) for k, v in TARGET.items()}
+        z_half = stacked.discrepancy.extended(halfway).distance(target)[0]
+        assert after[round(halfway["params"])] >= shift * z_half
 
     def test_bad_requests(self, fit):
         with pytest.raises(PredictionError) as err:

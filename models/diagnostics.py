@@ -164,18 +164,33 @@ def diagnose(
     if init.get("stuck"):
         reasons.append(
             f"chain(s) {', '.join(map(str, init['stuck']))} stayed in a minor mode far below the "
-            "others after a restart from the main mode: the posterior is multimodal"
+            "others, or did not move, after a restart from the main mode: the posterior is "
+            "multimodal or its geometry defeats the sampler"
         )
 
     found = list(warnings or [])
     if init.get("restarted"):
+        frozen = set(init.get("frozen", ()))
+        minor = [c for c in init["restarted"] if c not in frozen]
+        what = []
+        if minor:
+            what.append(f"chain(s) {', '.join(map(str, minor))} sat in a minor mode")
+        if frozen:
+            what.append(
+                f"chain(s) {', '.join(map(str, sorted(frozen)))} did not move (most transitions "
+                "kept the same draw)"
+            )
+        source = (
+            "the multi-start search's optima (no chain had moved)"
+            if init.get("from_optima")
+            else "the main mode's draws"
+        )
         found.append(
             FitWarning(
                 "chains_restarted",
-                f"chain(s) {', '.join(map(str, init['restarted']))} sat in a minor mode "
-                "(mean log density per chain "
-                f"{', '.join(f'{v:.1f}' for v in init.get('chain_logp', ()))}) and were sampled "
-                "again from the main mode's draws; the draws kept are the second run's",
+                f"{'; '.join(what)} (mean log density per chain "
+                f"{', '.join(f'{v:.1f}' for v in init.get('chain_logp', ()))}); they were "
+                f"sampled again from {source}; the draws kept are the second run's",
             )
         )
     if init.get("mass_matrix"):

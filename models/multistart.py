@@ -37,6 +37,11 @@ per dimension) the height alone must be :data:`KEEP_NATS` down, a ratio no plaus
 makes up. A chain's 5-95 % range of log density is no test in high dimensions: its width grows
 as sqrt(d/2), so at d = 44 two modes 10 nats apart overlap.
 
+A chain that did not move (:func:`frozen_chains`: most transitions kept its draw) is restarted
+too, whatever its height, and takes no part in the mass comparison (:func:`chains_to_restart`).
+When every chain is frozen or stuck, the restart starts at the search's kept optima
+(:func:`optimum_starts`) instead of at draws of a main mode that no chain sampled.
+
 L-BFGS must run with one BLAS thread (:func:`single_threaded_blas`, which
 :func:`models.sampling.sample_posterior` holds around the search and the sampling): its vectors
 are a few dozen numbers, and OpenBLAS's thread hand-offs dominated it, 10x on a busy machine
@@ -73,6 +78,10 @@ MINOR_MASS = np.log(20.0)
 DISTINCT_Z = 4.0
 DRAWS_PER_DIM = 5
 JITTER = 0.5
+# A chain that stayed where it was on more than this share of its transitions is frozen (NUTS
+# accepts a move on almost every transition; a chain whose trajectories end after a step or two
+# with nothing accepted is not sampling, whatever its height).
+FROZEN_SHARE = 0.5
 # Two optima closer than this (max over unconstrained coordinates) are the same one.
 SAME_OPTIMUM = 0.05
 
@@ -126,10 +135,18 @@ class InitReport:
     restarted: tuple[int, ...] = ()
     chain_logp: tuple[float, ...] = ()
     stuck: tuple[int, ...] = ()
+    # The restarted chains that were frozen (:func:`frozen_chains`), and whether every chain was,
+    # so the restart began at the search's optima instead of at moving chains' draws.
+    frozen: tuple[int, ...] = ()
+    from_optima: bool = False
+    # The kept optima's points (unconstrained), for a restart when no chain moved; not stored.
+    optima_points: tuple[np.ndarray, ...] = dataclasses.field(default=(), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        del out["optima_points"]
+        return out
 
 
 def prior_draws(model: Any) -> Callable[[int], np.ndarray]:
@@ -241,10 +258,12 @@ def multistart(
         optima=tuple(round(logp, 3) for logp, _ in optima),
         kept=len(kept),
         seconds=round(time.perf_counter() - began, 3),
+        optima_points=tuple(kept),
     )
     if not kept:
         return compiled, report
     own_start = compiled.initial_point_func
+    to_optimum = optimum_starts(tuple(kept))
     lock = threading.Lock()
 
     def start(chain_seed: int) -> np.ndarray:
@@ -256,9 +275,7 @@ def multistart(
             return x0
         with lock:
             report.moved += 1
-        rng = np.random.default_rng(chain_seed)
-        centre = kept[chain_seed % len(kept)]
-        return centre + rng.uniform(-JITTER, JITTER, size=centre.shape)
+        return to_optimum(chain_seed)
 
     return dataclasses.replace(compiled, initial_point_func=start), report
 
@@ -320,6 +337,50 @@ def half_log_volume(draws: np.ndarray) -> float | None:
         return None
     sign, logdet = np.linalg.slogdet(np.atleast_2d(np.cov(u, rowvar=False)))
     return 0.5 * float(logdet) if sign > 0 and np.isfinite(logdet) else None
+
+
+def frozen_chains(unconstrained: np.ndarray) -> tuple[int, ...]:
+    """Chains (of nutpie's flat unconstrained draws, shape (chain, draw, dim)) that did not move.
+
+    A chain is frozen when more than :data:`FROZEN_SHARE` of its transitions returned the point
+    it started from. Seen on a leave-future-out refit of the one-break law over compute on the
+    standard problem: both chains' warm-up ended where every trajectory stopped after one step
+    with nothing accepted (300 identical draws each, R-hat NaN), and the stuck test, which
+    compares heights and volumes, had no volume to measure and no height far enough down.
+    """
+    u = np.asarray(unconstrained)
+    if u.ndim != 3 or u.shape[1] < 2:
+        return ()
+    stayed = np.all(u[:, 1:] == u[:, :-1], axis=-1).mean(axis=1)
+    return tuple(int(c) for c in np.flatnonzero(stayed > FROZEN_SHARE))
+
+
+def chains_to_restart(logp: np.ndarray, unconstrained: np.ndarray) -> tuple[int, ...]:
+    """Frozen chains, and chains in a minor mode judged against the chains that moved.
+
+    A frozen chain has no volume and an arbitrary height, so it takes no part in
+    :func:`stuck_chains`' comparison (it could otherwise be the "best" chain).
+    """
+    frozen = frozen_chains(unconstrained)
+    moving = [c for c in range(np.shape(logp)[0]) if c not in frozen]
+    if len(moving) < 2:
+        return tuple(sorted(frozen))
+    minor = stuck_chains(np.asarray(logp)[moving], np.asarray(unconstrained)[moving])
+    return tuple(sorted({*frozen, *(moving[i] for i in minor)}))
+
+
+def optimum_starts(optima: tuple[np.ndarray, ...]) -> Callable[[int], np.ndarray]:
+    """``chain_seed -> start``: a kept optimum (by the chain's seed) plus the usual jitter.
+
+    The restart when no chain moved, so no draw of the main mode exists to start from.
+    """
+
+    def start(chain_seed: int) -> np.ndarray:
+        rng = np.random.default_rng(chain_seed)
+        centre = optima[chain_seed % len(optima)]
+        return centre + rng.uniform(-JITTER, JITTER, size=centre.shape)
+
+    return start
 
 
 def restart_starts(

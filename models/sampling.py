@@ -25,12 +25,14 @@ from models import (
 from models.config import ModelConfig
 from models.errors import FitTimeoutError, SettingsError
 from models.multistart import (
+    chains_to_restart,
+    frozen_chains,
     log_density,
     multistart,
+    optimum_starts,
     prior_draws,
     restart_starts,
     single_threaded_blas,
-    stuck_chains,
 )
 
 if TYPE_CHECKING:  # models.build loads pandas (via models.data): only when a model is built
@@ -274,8 +276,9 @@ def sample_posterior(
 
     With ``time_limit_s`` (compilation included) sampling that runs over is cancelled and
     :class:`FitTimeoutError` raised: a fit must never hang a worker. With ``init="multistart"``
-    and several chains, chains found in a minor mode after sampling are run again from the main
-    mode's draws (:func:`models.multistart.stuck_chains`; reported in ``attrs['init']``).
+    and several chains, chains found in a minor mode (or frozen) after sampling are run again
+    from the main mode's draws, or from the search's optima when no chain moved
+    (:func:`models.multistart.chains_to_restart`; reported in ``attrs['init']``).
     """
     with single_threaded_blas():  # L-BFGS's and NUTS's vectors are small: no BLAS threads
         return _sample(config, md, settings, progress, cache, time_limit_s)
@@ -316,12 +319,22 @@ def _sample(
             mass_matrix = {"first": "low_rank", "used": "diag"}
         if report is not None and restartable:
             stuck = _stuck(trace)
-            if stuck:
+            draws = trace["sample_stats"]["unconstrained_draw"].values
+            # every chain frozen or stuck: no draw of the main mode to start from, so the
+            # search's optima (when it found any) are where the fresh warm-ups begin
+            everyone = len(stuck) == settings.chains
+            if stuck and (not everyone or report.optima_points):
                 report.restarted = stuck
+                report.frozen = frozen_chains(draws)
+                report.from_optima = everyone
                 report.chain_logp = tuple(
                     round(float(v), 3) for v in trace["sample_stats"]["logp"].values.mean(axis=1)
                 )
-                starts = restart_starts(trace["sample_stats"]["unconstrained_draw"].values, stuck)
+                starts = (
+                    optimum_starts(report.optima_points)
+                    if everyone
+                    else restart_starts(draws, stuck)
+                )
                 again = replace(compiled, initial_point_func=starts)
                 trace = _nuts(again, config, used, report_progress, remaining(), True)
                 report.stuck = _stuck(trace)
@@ -423,7 +436,7 @@ def _nuts(
 
 def _stuck(trace: Any) -> tuple[int, ...]:
     stats = trace["sample_stats"]
-    return stuck_chains(stats["logp"].values, stats["unconstrained_draw"].values)
+    return chains_to_restart(stats["logp"].values, stats["unconstrained_draw"].values)
 
 
 def _drop_unconstrained(trace: Any) -> None:

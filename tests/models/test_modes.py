@@ -194,3 +194,56 @@ def test_sampling_stores_the_modes_and_drops_the_unconstrained_draws(monkeypatch
     assert [m["chains"] for m in found["modes"]] == [[0, 1, 2], [3]]
     np.testing.assert_allclose([m["weight"] for m in found["modes"]], [0.5, 0.5], atol=0.05)
     assert set(found["modes"][1]["where"]) == {"alpha"}
+
+
+def test_when_no_chain_moved_the_restart_begins_at_the_search_optima(monkeypatch) -> None:
+    """Every chain frozen: no draw of the main mode exists, so the second run's chains start at
+    the multi-start search's kept optima (jittered), and the report says so."""
+    from dataclasses import dataclass
+
+    from models import multistart
+
+    @dataclass
+    class Compiled:
+        initial_point_func: Any = None
+
+    class Cache(_FakeCache):
+        def get(self, config: Any, md: Any) -> Any:
+            return Compiled()
+
+    fam = get_family("power_law")
+    data = simulate(fam, {"E": 1.0, "A": 5.0, "alpha": 0.3}, {"params": np.geomspace(1e6, 1e9, 12)},
+                    noise=0.01, seed=1)  # fmt: skip
+    config, _ = resolve_config(fam, 1)
+    md = prepare(data, fam.inputs, data.default_scales(fam.inputs))
+    rng = np.random.default_rng(6)
+    moving = rng.standard_normal((2, 500, 2))
+    frozen = np.repeat(moving[:, :1], 500, axis=1)
+    optimum = np.array([3.0, -3.0])
+    starts = []
+
+    def fake_nuts(compiled, config, settings, progress, time_limit_s, keep_unconstrained):
+        starts.append(compiled.initial_point_func)
+        u = frozen if len(starts) == 1 else moving
+        return xr.DataTree.from_dict(
+            {
+                "posterior": xr.Dataset({"alpha": (("chain", "draw"), u[..., 0])}),
+                "sample_stats": xr.Dataset(
+                    {
+                        "logp": (("chain", "draw"), _gaussian_logp(u)),
+                        "unconstrained_draw": (("chain", "draw", "dim"), u),
+                        "diverging": (("chain", "draw"), np.zeros(u.shape[:2], bool)),
+                    }
+                ),
+            }
+        )
+
+    report = InitReport("multistart", 16, 0, (1.0,), 1, 0.0, optima_points=(optimum,))
+    monkeypatch.setattr(sampling, "_nuts", fake_nuts)
+    monkeypatch.setattr(sampling, "multistart", lambda compiled, prior, seed: (compiled, report))
+    trace = sampling.sample_posterior(config, md, SamplerSettings(chains=2, seed=1), cache=Cache())
+    assert len(starts) == 2 and starts[0] is None
+    assert np.abs(starts[1](7) - optimum).max() <= multistart.JITTER
+    init = trace.attrs["init"]
+    assert tuple(init["restarted"]) == (0, 1)
+    assert tuple(init["frozen"]) == (0, 1) and init["from_optima"] and not init["stuck"]

@@ -214,6 +214,34 @@ def test_chains_in_a_tall_narrow_mode_of_less_mass_are_stuck_beside_a_wide_one()
     assert ms.stuck_chains(logp) == ()
 
 
+def test_a_chain_that_does_not_move_is_restarted_whatever_its_height() -> None:
+    """A frozen chain (the one-break law's refit on the standard problem: every trajectory
+    stopped after one step, 600 identical draws) has no volume, so the height rule judged the
+    others against it when it was the tallest, and it was never restarted itself."""
+    rng = np.random.default_rng(5)
+    logp, u = _chains_in_two_modes(rng, 4, 0.0, 1.0)
+    logp[1], u[1] = logp.max() + 20.0, u[1, 0]  # frozen, and taller than every moving chain
+    assert ms.frozen_chains(u) == (1,)
+    assert ms.stuck_chains(logp, u) == (0, 2, 3)  # the height rule alone restarts the wrong ones
+    assert ms.chains_to_restart(logp, u) == (1,)
+    # a chain that kept its draw on a third of its transitions is slow, not frozen
+    u[1] = rng.standard_normal(u[1].shape)
+    u[1, 1::3] = u[1, 0::3][: len(u[1, 1::3])]
+    assert ms.frozen_chains(u) == ()
+    # every chain frozen: all of them, with nothing to judge them against
+    still = np.repeat(u[:, :1], u.shape[1], axis=1)
+    assert ms.chains_to_restart(logp, still) == (0, 1, 2, 3)
+
+
+def test_optimum_starts_are_the_kept_optima_jittered_by_the_chain_seed() -> None:
+    optima = (np.zeros(3), np.full(3, 10.0))
+    start = ms.optimum_starts(optima)
+    picked = [start(seed) for seed in range(8)]
+    assert all(np.abs(p - optima[seed % 2]).max() <= ms.JITTER for seed, p in enumerate(picked))
+    np.testing.assert_array_equal(start(5), start(5))
+    assert "optima_points" not in ms.InitReport("multistart", 16, 0, (1.0,), 1, 0.1).to_dict()
+
+
 def test_restart_starts_are_draws_of_the_main_mode_chosen_by_the_chain_seed() -> None:
     draws = np.zeros((3, 50, 2))
     draws[0] = np.arange(100).reshape(50, 2)
@@ -243,6 +271,13 @@ def test_a_restart_and_a_chain_still_stuck_are_reported_and_fail_convergence() -
     report.stuck = ()
     trace.attrs["init"] = report.to_dict()
     assert not any("minor mode" in r for r in diagnose(trace, None).reasons)
+    # chains that did not move, restarted from the search's optima
+    report.restarted, report.frozen, report.from_optima = (0, 1), (0, 1), True
+    trace.attrs["init"] = report.to_dict()
+    (warning,) = [w for w in diagnose(trace, None).warnings if w.code == "chains_restarted"]
+    assert "chain(s) 0, 1 did not move" in warning.message
+    assert "from the multi-start search's optima" in warning.message
+    assert "minor mode" not in warning.message
 
 
 # One process: compile a chinchilla model, then hash its log density and gradient at 32 prior

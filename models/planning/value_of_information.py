@@ -82,12 +82,10 @@ def suggest(
         if fit.discrepancy is None
         else fit.discrepancy.tau_draws(len(law_target), fit.settings.seed)
     )
-    m = law_target + shift * _root_distance(fit.discrepancy, target_point)
+    root_now = _root_distance(fit.discrepancy, target_point)
+    m = law_target + shift * root_now
     shift_variance = float(shift.var())
-    current_variance = (
-        float(law_target.var())
-        + shift_variance * _root_distance(fit.discrepancy, target_point) ** 2
-    )
+    current_variance = float(law_target.var()) + shift_variance * root_now**2
     noise = noise_draws(fit.draws)
     sigma, nu = noise["sigma"], noise.get("nu")
     current = _widths(np.sort(m), np.full((1, len(m)), 1.0 / len(m)), probs)

@@ -126,7 +126,7 @@ def test_value_of_information_ranks_runs_and_foresees_the_width_after_them():
        failed on one host and passed on another with the same code.
     2. Magnitude: the expected 90 % width after the run (discrepancy included) is within 15 % of
        the refit's. Reweighting with the discrepancy in the run's likelihood promised 0.26-1.29
-       nats where refits gave 1.45-1.61: it "learned" the discrepancy from a run that the refit
+       nats where refits gave 1.52-1.61: it "learned" the discrepancy from a run that the refit
        then treats as training data.
     """
     family = models.get_family("chinchilla")

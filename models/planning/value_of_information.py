@@ -83,6 +83,12 @@ def suggest(
         else fit.discrepancy.tau_draws(len(law_target), fit.settings.seed)
     )
     root_now = _root_distance(fit.discrepancy, target_point)
+    # sqrt(Z) at every candidate: where a run's outcome carries today's discrepancy
+    root_x = (
+        np.zeros(len(frame))
+        if fit.discrepancy is None
+        else np.sqrt(fit.discrepancy.distance(natural))
+    )
     m = law_target + shift * root_now
     shift_variance = float(shift.var())
     current_variance = float(law_target.var()) + shift_variance * root_now**2
@@ -96,7 +102,7 @@ def suggest(
         # Outcomes come from today's predictive, discrepancy included (the run may be off-law).
         j = rng.integers(len(m), size=n_outcomes)
         eps = rng.standard_normal(n_outcomes) if nu is None else rng.standard_t(nu[j])
-        y = law[i, j] + shift[j] * _root_distance(fit.discrepancy, candidate) + sigma[j] * eps
+        y = law[i, j] + shift[j] * root_x[i] + sigma[j] * eps
         # The refit makes the run a training row, where the discrepancy is zero: its likelihood
         # weighs the law alone, and the discrepancy at the target is measured from the ranges
         # widened by the run (a run learns nothing of eta, it moves the edge of the data).

@@ -19,6 +19,7 @@ BENCHMARKS = (
     "extrapolation",
     "defaults",
     "large",
+    "samplers",
 )
 
 __all__ = ["BENCHMARKS"]

@@ -255,9 +255,16 @@ def _print_stacking(report: dict[str, Any]) -> None:
     for c in sorted(report["candidates"], key=lambda c: -c["weight"]):
         elpd = "-" if c["lfo_elpd"] is None else f"{c['lfo_elpd']:.1f}"
         law = c.get("label", c["family"])  # reports stored before labels name the family
+        span = c.get("weight_interval")  # absent from reports stored before it existed
+        span_text = "" if span is None else f"  (90 % {span[0]:.2f}-{span[1]:.2f})"
         print(
             f"  {c['weight']:6.3f}  {law:<42} LFO elpd {elpd:>8}  "
-            f"tau {c['discrepancy']['tau_median']:.3f}/decade"
+            f"tau {c['discrepancy']['tau_median']:.3f}/decade{span_text}"
+        )
+    if any(c.get("weight_interval") for c in report["candidates"]):
+        print(
+            "  (90 %: Bayesian-bootstrap interval of a law's stacking weight over the scored "
+            "rows; a wide one means the rows hardly tell the laws apart)"
         )
     for s in report["skipped"]:
         print(f"  left out {s['family']}: {s['reason']}")

@@ -54,6 +54,7 @@ from models.stacking import (
     stacked_diagnostics,
     stacked_posterior,
     stacking_weights,
+    weight_intervals,
 )
 
 FLOPS_PER_PARAM_TOKEN = 6.0
@@ -298,6 +299,9 @@ def fit_auto(
         members.append(full)
         tick()
     kept_w = weights[keep] / weights[keep].sum()
+    # how firmly the scored rows decide each weight (before dropping and renormalising)
+    scored_rows = bool(lpd_rows and lpd_rows[0].size)
+    spans = weight_intervals(np.vstack(lpd_rows), seed=settings.seed) if scored_rows else None
     report = {
         "axis": axis,
         "cuts": [c.fraction for c in splits],
@@ -312,6 +316,8 @@ def fit_auto(
                 "label": s.candidate.label(),  # family, marked when weakly pooled
                 "weight": float(kept_w[keep.index(i)]) if i in keep else 0.0,
                 "stacking_weight": float(weights[i]),
+                # 90 % Bayesian-bootstrap interval of stacking_weight over the scored rows
+                "weight_interval": None if spans is None else [float(v) for v in spans[i]],
                 "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,
                 "lfo_rows": int(lpd_rows[i].size),
                 "refits": s.refits,

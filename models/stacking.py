@@ -33,6 +33,11 @@ from models.discrepancy import Discrepancy
 from models.families import Param, Pooling, ScalingLaw
 from models.priors import PriorSpec
 
+# Bayesian-bootstrap replicates behind each weight's interval (weight_intervals), and the
+# interval's probability.
+BOOTSTRAP_DRAWS = 400
+INTERVAL_PROB = 0.9
+
 # Weights below this are dropped (their candidate is not fitted on the full data) and the rest
 # renormalised: a 0.5 % share would hardly move any interval, and each member costs a full fit.
 MIN_WEIGHT = 0.005
@@ -56,6 +61,63 @@ def stacking_weights(lpd: np.ndarray, *, iterations: int = 5000, tol: float = 1e
             break
         last = value
     return np.asarray(w / w.sum())
+
+
+def reweighted_stacking_weights(
+    lpd: np.ndarray, rows: np.ndarray, *, iterations: int = 2000, tol: float = 1e-8
+) -> np.ndarray:
+    """Stacking weights (B, K) maximising ``sum_i rows[b, i] log sum_k w_k p_k(y_i)`` per ``b``.
+
+    ``rows`` (B, n) weighs the scored rows of each replicate (an integer weight counts a row that
+    many times). EM as :func:`stacking_weights`, for every replicate at once.
+    """
+    lpd = np.where(np.isfinite(lpd), lpd, -1e6)
+    dens = np.exp(lpd - lpd.max(axis=0, keepdims=True))  # (K, n), each row's best at 1
+    b, k = rows.shape[0], lpd.shape[0]
+    total = rows.sum(axis=1, keepdims=True)
+    w = np.full((b, k), 1.0 / k)
+    last = np.full(b, -np.inf)
+    for _ in range(iterations):
+        mix = w @ dens  # (B, n)
+        value = (rows * np.log(mix)).sum(axis=1)
+        w = w * ((rows / mix) @ dens.T) / total
+        w /= w.sum(axis=1, keepdims=True)
+        if np.all(value - last < tol):
+            break
+        last = value
+    return w
+
+
+def weight_intervals(
+    lpd: np.ndarray,
+    *,
+    prob: float = INTERVAL_PROB,
+    draws: int = BOOTSTRAP_DRAWS,
+    seed: int = 0,
+    iterations: int = 2000,
+    tol: float = 1e-8,
+) -> np.ndarray:
+    """Equal-tailed ``prob`` interval of each candidate's stacking weight, shape (K, 2).
+
+    How firmly the scored rows decide the weights: the stacking objective is re-maximised
+    under ``draws`` Bayesian-bootstrap reweightings of the rows (Rubin 1981; Dirichlet(1, ..., 1)
+    row weights, as Yao et al. 2018 use for pseudo-BMA+). A law whose weight spans most of
+    [0, 1] is one the rows cannot tell from its rivals, and then which of them a run picks
+    also moves with the refits' Monte Carlo error (BENCHMARKS.md, "Stacking weights across
+    sampler seeds"). Rows are treated as exchangeable, which rows scored at several cuts and
+    neighbouring rows of one curve are not, so the intervals are if anything too narrow.
+
+    The replicates share one EM run (:func:`reweighted_stacking_weights`) in probability space:
+    each row is scaled by its best candidate's density (the objective moves by a constant per
+    row), so an iteration is two small matrix products for all replicates at once.
+    """
+    k, n = lpd.shape
+    if k == 1 or n == 0:
+        return np.tile([1.0 / k, 1.0 / k], (k, 1)) if n == 0 else np.ones((k, 2))
+    rows = np.random.default_rng(seed).dirichlet(np.ones(n), size=draws) * n  # (B, n), mean 1
+    w = reweighted_stacking_weights(lpd, rows, iterations=iterations, tol=tol)
+    tail = (1 - prob) / 2
+    return np.asarray(np.quantile(w, [tail, 1 - tail], axis=0).T)
 
 
 def prefix(i: int) -> str:

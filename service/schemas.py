@@ -320,7 +320,8 @@ class FitResponse(BaseModel):
     )
     stacking: dict[str, Any] | None = Field(
         None,
-        description='family "auto": every candidate law with its weight, leave-future-out score, '
+        description='family "auto": every candidate law with its weight (and the 90 % '
+        "Bayesian-bootstrap interval of its stacking weight), leave-future-out score, "
         "discrepancy and diagnostics; the laws left out with a reason",
     )
     created_at: Timestamp

@@ -256,3 +256,26 @@ def test_max_draws_below_the_minimum_names_the_option(capsys, tmp_path, example_
         capsys, "fit", str(example_csv), "--max-draws", "5", "-o", str(tmp_path / "f.nc")
     )
     assert code == 2 and "max_draws" in err
+
+
+def test_stacking_report_prints_each_weight_with_its_interval(capsys) -> None:
+    from cli.main import _print_stacking
+
+    def law(name: str, weight: float, span: list[float] | None) -> dict:
+        c = {"family": name, "label": name, "weight": weight, "lfo_elpd": -3.0}
+        c["discrepancy"] = {"tau_median": 0.05}
+        if span is not None:  # reports stored before intervals existed have none
+            c["weight_interval"] = span
+        return c
+
+    report = {"axis": "data", "cuts": [0.5, 0.8], "scored_rows": 40, "elapsed_s": 9.5}
+    report["skipped"] = []
+    report["candidates"] = [law("power_law", 0.3, [0.05, 0.71]), law("chinchilla", 0.7, None)]
+    _print_stacking(report)
+    out = capsys.readouterr().out
+    assert "0.300  power_law" in out and "(90 % 0.05-0.71)" in out
+    assert "Bayesian-bootstrap interval" in out
+    old = {**report, "candidates": [law("chinchilla", 1.0, None)]}
+    _print_stacking(old)
+    out = capsys.readouterr().out
+    assert "90 %" not in out and "1.000  chinchilla" in out

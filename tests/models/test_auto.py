@@ -98,6 +98,8 @@ def test_auto_end_to_end_with_prior_draws(mock_sampler):
         assert c["lfo_rows"] == report["scored_rows"] > 0
         assert len(c["refits"]) == 3
         assert c["discrepancy"]["tau_median"] > 0
+        lo, hi = c["weight_interval"]
+        assert 0.0 <= lo <= hi <= 1.0
     prediction = fit.predict({"data": [1e9, 1e13]}, probs=(0.9,))
     assert prediction.decades[1] == pytest.approx(2.0)
     # stored and loaded: the same predictions, the same report

@@ -13,9 +13,11 @@ from models.diagnostics import Diagnostics, FitWarning
 from models.stacking import (
     Stacked,
     prefix,
+    reweighted_stacking_weights,
     stacked_diagnostics,
     stacked_posterior,
     stacking_weights,
+    weight_intervals,
 )
 from tests.utils import fake_fit
 
@@ -48,6 +50,44 @@ def test_complementary_laws_share_the_weight():
     good, bad = np.full(20, 0.0), np.full(20, -8.0)
     lpd = np.vstack([np.r_[good, bad], np.r_[bad, good]])
     np.testing.assert_allclose(stacking_weights(lpd), [0.5, 0.5], atol=1e-3)
+
+
+def test_weight_intervals_are_narrow_where_the_rows_decide_and_wide_where_they_do_not():
+    rng = np.random.default_rng(3)
+    clear = np.vstack([rng.normal(-1.0, 0.3, 80), rng.normal(-4.0, 0.3, 80)])
+    np.testing.assert_allclose(weight_intervals(clear), [[1.0, 1.0], [0.0, 0.0]], atol=1e-3)
+    # two laws that predict alike up to noise: the rows cannot choose, the intervals say so
+    alike = np.vstack([rng.normal(-1.0, 0.5, 80), rng.normal(-1.0, 0.5, 80)])
+    (lo0, hi0), (lo1, hi1) = weight_intervals(alike)
+    assert hi0 - lo0 > 0.5 and hi1 - lo1 > 0.5
+    w = stacking_weights(alike)
+    assert lo0 <= w[0] <= hi0 and lo1 <= w[1] <= hi1
+
+
+def test_weight_intervals_are_reproducible_and_depend_on_the_seed():
+    rng = np.random.default_rng(4)
+    lpd = rng.normal(0.0, 1.0, (3, 60)) + np.array([[0.3], [0.0], [-0.2]])
+    a, b = weight_intervals(lpd, seed=7), weight_intervals(lpd, seed=7)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, weight_intervals(lpd, seed=8))
+    assert np.all((a >= 0) & (a <= 1)) and np.all(a[:, 0] <= a[:, 1])
+
+
+def test_reweighted_weights_solve_each_replicate_s_stacking_problem():
+    # all replicates share one EM; each must reach its own optimum: unit row weights give the
+    # point estimate, and a weight of 2 counts a row twice
+    rng = np.random.default_rng(5)
+    lpd = rng.normal(0.0, 1.0, (3, 50)) + np.array([[0.4], [0.0], [-0.5]])
+    twice = np.r_[np.full(25, 2.0), np.zeros(25)]
+    w = reweighted_stacking_weights(lpd, np.vstack([np.ones(50), twice]), tol=1e-12)
+    np.testing.assert_allclose(w[0], stacking_weights(lpd), atol=1e-4)
+    doubled = np.hstack([lpd[:, :25], lpd[:, :25]])
+    np.testing.assert_allclose(w[1], stacking_weights(doubled), atol=1e-4)
+
+
+def test_one_law_or_no_scored_row():
+    np.testing.assert_array_equal(weight_intervals(np.zeros((1, 5))), [[1.0, 1.0]])
+    np.testing.assert_array_equal(weight_intervals(np.zeros((2, 0))), [[0.5, 0.5], [0.5, 0.5]])
 
 
 def test_stacked_posterior_follows_the_weights_and_keeps_each_members_noise():

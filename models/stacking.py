@@ -78,7 +78,8 @@ def reweighted_stacking_weights(
     w = np.full((b, k), 1.0 / k)
     last = np.full(b, -np.inf)
     for _ in range(iterations):
-        mix = w @ dens  # (B, n)
+        # a row's mixture density stays above 0 unless every weight that reaches it underflows
+        mix = np.maximum(w @ dens, 1e-300)  # (B, n)
         value = (rows * np.log(mix)).sum(axis=1)
         w = w * ((rows / mix) @ dens.T) / total
         w /= w.sum(axis=1, keepdims=True)

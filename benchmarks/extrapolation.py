@@ -180,6 +180,11 @@ def run_bayescale(
         record["stacking"] = {
             # a law may be there twice (pooling "compare"): keyed by its label
             "weights": {c["label"]: round(c["weight"], 4) for c in fit.stacking["candidates"]},
+            "weight_intervals": {
+                c["label"]: [round(v, 3) for v in c["weight_interval"]]
+                for c in fit.stacking["candidates"]
+                if c.get("weight_interval") is not None
+            },
             "tau": {
                 c["label"]: round(c["discrepancy"]["tau_median"], 4)
                 for c in fit.stacking["candidates"]

@@ -28,6 +28,7 @@ not installed. ``--quick`` runs bayescale and nutpie (numba) only.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import os
@@ -111,6 +112,8 @@ def child(label: str, kind: str, sampler: str | None, calls: int) -> None:
         print(_MARKER + json.dumps(runs), flush=True)
         return
     model, _ = _model()
+    for name in NEEDS.get(label, ()):  # imported here, so that no timed call pays for it
+        importlib.import_module(name)
     if kind == "nutpie_jax":
         import nutpie
 

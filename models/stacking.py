@@ -45,22 +45,8 @@ MIN_WEIGHT = 0.005
 
 def stacking_weights(lpd: np.ndarray, *, iterations: int = 5000, tol: float = 1e-12) -> np.ndarray:
     """Simplex weights maximising ``sum_i log sum_k w_k exp(lpd[k, i])`` (EM, from uniform)."""
-    from scipy import special
-
-    k = lpd.shape[0]
-    lpd = np.where(np.isfinite(lpd), lpd, -1e6)
-    w = np.full(k, 1.0 / k)
-    last = -np.inf
-    for _ in range(iterations):
-        with np.errstate(divide="ignore"):
-            joint = lpd + np.log(w)[:, None]
-        mix = special.logsumexp(joint, axis=0)
-        value = float(mix.sum())
-        w = np.exp(special.logsumexp(joint - mix[None, :], axis=1)) / lpd.shape[1]
-        if value - last < tol:
-            break
-        last = value
-    return np.asarray(w / w.sum())
+    rows = np.ones((1, lpd.shape[1]))  # every row once: the plain stacking problem
+    return np.asarray(reweighted_stacking_weights(lpd, rows, iterations=iterations, tol=tol)[0])
 
 
 def reweighted_stacking_weights(
@@ -69,8 +55,8 @@ def reweighted_stacking_weights(
     """Stacking weights (B, K) maximising ``sum_i rows[b, i] log sum_k w_k p_k(y_i)`` per ``b``.
 
     ``rows`` (B, n) weighs the scored rows of each replicate (an integer weight counts a row that
-    many times). EM as :func:`stacking_weights`, for every replicate at once; each stops when
-    its objective gains less than ``tol``.
+    many times). The EM update of the module docstring, weighted, from uniform weights, for
+    every replicate at once; each stops when its objective gains less than ``tol``.
     """
     lpd = np.where(np.isfinite(lpd), lpd, -1e6)
     dens = np.exp(lpd - lpd.max(axis=0, keepdims=True))  # (K, n), each row's best at 1

@@ -60,21 +60,6 @@ QUICK = FULL[:2]
 NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax"), "nutpie (jax)": ("jax",)}
 
 
-def _model() -> tuple[Any, Any]:
-    """The standard problem's PyMC model (as ``pm.sample`` sees it) and the data."""
-    from benchmarks.speed import FAMILY, REFERENCE_DATA_SEED
-    from models.build import build_model, prepare
-    from models.config import resolve_config
-    from models.families import get_family
-    from models.simulate import example_dataset
-
-    family = get_family(FAMILY)
-    data = example_dataset(REFERENCE_DATA_SEED)
-    config, _ = resolve_config(family, len(data.groups))
-    prepared = prepare(data, family.inputs, data.default_scales(family.inputs))
-    return build_model(config, prepared), data
-
-
 def _record(label: str, call: int, wall: float, trace: Any) -> dict[str, Any]:
     import arviz_stats as azs
     import numpy as np
@@ -95,7 +80,13 @@ def _record(label: str, call: int, wall: float, trace: Any) -> dict[str, Any]:
 
 def child(label: str, kind: str, sampler: str | None, calls: int) -> None:
     """Subprocess entry point: run one sampler ``calls`` times, print the records as JSON."""
-    from benchmarks.speed import _import_heavy, default_settings
+    from benchmarks.speed import (
+        FAMILY,
+        REFERENCE_DATA_SEED,
+        _import_heavy,
+        default_settings,
+        reference_model,
+    )
 
     _import_heavy()
     import pymc as pm
@@ -104,14 +95,15 @@ def child(label: str, kind: str, sampler: str | None, calls: int) -> None:
     runs = []
     if kind == "bayescale":
         import models
+        from models.simulate import example_dataset
 
-        _, data = _model()
+        data = example_dataset(REFERENCE_DATA_SEED)
         for call in range(calls):
-            fit, wall = timed(lambda: models.fit(data, "chinchilla", settings=s))
+            fit, wall = timed(lambda: models.fit(data, FAMILY, settings=s))
             runs.append(_record(label, call + 1, wall, fit.trace))
         print(_MARKER + json.dumps(runs), flush=True)
         return
-    model, _ = _model()
+    model = reference_model()
     for name in NEEDS.get(label, ()):  # imported here, so that no timed call pays for it
         importlib.import_module(name)
     if kind == "nutpie_jax":

@@ -281,6 +281,23 @@ def pymc_runs(nuts_sampler: str | None, calls: int, tries: int) -> list[dict[str
     return list(best["runs"])
 
 
+def reference_model() -> Any:
+    """The PyMC model of the reference fit (``FAMILY`` on data seed ``REFERENCE_DATA_SEED``).
+
+    As ``pm.sample`` sees it: the model alone, without what ``models.fit`` does around the
+    sampler (centring chosen per group, multi-start).
+    """
+    from models.build import build_model, prepare
+    from models.config import resolve_config
+    from models.families import get_family
+    from models.simulate import example_dataset
+
+    family = get_family(FAMILY)
+    data = example_dataset(REFERENCE_DATA_SEED)
+    config, _ = resolve_config(family, len(data.groups))
+    return build_model(config, prepare(data, family.inputs, data.default_scales(family.inputs)))
+
+
 def pymc_child(nuts_sampler: str | None, calls: int) -> None:
     """Subprocess entry point: time ``pm.sample`` on the reference model ``calls`` times.
 
@@ -292,15 +309,7 @@ def pymc_child(nuts_sampler: str | None, calls: int) -> None:
     _import_heavy()
     import pymc as pm
 
-    from models.build import build_model, prepare
-    from models.config import resolve_config
-    from models.families import get_family
-    from models.simulate import example_dataset
-
-    family = get_family(FAMILY)
-    data = example_dataset(REFERENCE_DATA_SEED)
-    config, _ = resolve_config(family, len(data.groups))
-    model = build_model(config, prepare(data, family.inputs, data.default_scales(family.inputs)))
+    model = reference_model()
     s = default_settings()
     runs = []
     for call in range(calls):

@@ -103,8 +103,10 @@ def weight_intervals(
     row), so an iteration is two small matrix products for all replicates at once.
     """
     k, n = lpd.shape
-    if k == 1 or n == 0:
-        return np.tile([1.0 / k, 1.0 / k], (k, 1)) if n == 0 else np.ones((k, 2))
+    if n == 0:  # nothing scored: the weights are uniform and nothing moves them
+        return np.full((k, 2), 1.0 / k)
+    if k == 1:
+        return np.ones((1, 2))
     rows = np.random.default_rng(seed).dirichlet(np.ones(n), size=draws) * n  # (B, n), mean 1
     w = reweighted_stacking_weights(lpd, rows, iterations=iterations, tol=tol)
     tail = (1 - prob) / 2

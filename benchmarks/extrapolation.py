@@ -185,12 +185,6 @@ def run_bayescale(
                 for c in fit.stacking["candidates"]
                 if c.get("weight_interval") is not None
             },
-            "weight_by_chain": {
-                c["label"]: [round(v, 3) for v in c["weight_by_chain"]]
-                for c in fit.stacking["candidates"]
-                if c.get("weight_by_chain") is not None
-            },
-            "chain_spread": fit.stacking.get("chain_spread"),
             "tau": {
                 c["label"]: round(c["discrepancy"]["tau_median"], 4)
                 for c in fit.stacking["candidates"]

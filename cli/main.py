@@ -257,21 +257,14 @@ def _print_stacking(report: dict[str, Any]) -> None:
         law = c.get("label", c["family"])  # reports stored before labels name the family
         span = c.get("weight_interval")  # absent from reports stored before it existed
         span_text = "" if span is None else f"  (90 % {span[0]:.2f}-{span[1]:.2f})"
-        chains = c.get("weight_by_chain")  # likewise
-        chain_text = "" if not chains else "  chains " + "/".join(f"{w:.2f}" for w in chains)
         print(
             f"  {c['weight']:6.3f}  {law:<42} LFO elpd {elpd:>8}  "
-            f"tau {c['discrepancy']['tau_median']:.3f}/decade{span_text}{chain_text}"
+            f"tau {c['discrepancy']['tau_median']:.3f}/decade{span_text}"
         )
     if any(c.get("weight_interval") for c in report["candidates"]):
         print(
             "  (90 %: Bayesian-bootstrap interval of a law's stacking weight over the scored "
             "rows; a wide one means the rows hardly tell the laws apart)"
-        )
-    if any(c.get("weight_by_chain") for c in report["candidates"]):
-        print(
-            "  (chains: the stacking weight with every refit scoring the rows from one of its "
-            "chains; apart means the weights rest on the refits' draws)"
         )
     for s in report["skipped"]:
         print(f"  left out {s['family']}: {s['reason']}")

@@ -37,7 +37,7 @@ from models.config import ModelConfig
 from models.data import Scales, ScalingData, scale_axis
 from models.defaults import AUTO, COMPARE_POOLING
 from models.diagnostics import FitWarning, Thresholds
-from models.discrepancy import Discrepancy, LFORecord, log10_ranges, predictive_rows, size_tau
+from models.discrepancy import Discrepancy, LFORecord, log10_ranges, tau_posterior
 from models.errors import DataError, FamilyError
 from models.families import REGISTRY, ScalingLaw, get_family
 from models.lfo import Cut, axis_of, cuts, record, refit_settings
@@ -60,12 +60,6 @@ from models.stacking import (
 FLOPS_PER_PARAM_TOKEN = 6.0
 SATURATING = "saturating_power_law"  # the M4-style law, when the registry has it
 
-
-# A law whose stacking weight moves this much when the refits' chains score the rows one at a
-# time is flagged (warning ``weights_depend_on_chains``): a fifth of the mixture moving between
-# two halves of the same refits is a difference a user would act on. Fixed before it was
-# measured (BENCHMARKS.md, "The weights chain by chain").
-CHAIN_SPREAD_WARN = 0.2
 
 # The weakly pooled variant's population-scale prior: the law's own, its mean times this (a
 # Gamma(2, 2/m) scale of mean 0.3 on a log link lets groups differ by ~35 %; x5 by a factor ~4.5).
@@ -266,17 +260,12 @@ def fit_auto(
 
     ranges = log10_ranges(work.inputs, measured)
 
-    chain_rows: list[np.ndarray] = []  # per law: (1 + refit chains, rows), see chain_weights
-
     def weigh(scored: list[Scored]) -> tuple[list[Discrepancy], list[np.ndarray], np.ndarray]:
         discrepancies, lpd_rows = [], []
-        chain_rows.clear()
         for s in scored:
-            disc = size_tau(s.records, ranges)
-            rows = predictive_rows(s.records, disc, by_chain=True) if s.records else None
+            disc, per_row = tau_posterior(s.records, ranges)
             discrepancies.append(disc)
-            lpd_rows.append(np.empty(0) if rows is None else rows[0])
-            chain_rows.append(np.empty((1, 0)) if rows is None else rows)
+            lpd_rows.append(per_row)
         if lpd_rows and lpd_rows[0].size:
             weights = stacking_weights(np.vstack(lpd_rows))
         else:  # no cut had held-out rows: nothing to tell the laws apart by; weigh them equally
@@ -296,7 +285,6 @@ def fit_auto(
             scored = scored + more
             discrepancies, lpd_rows, weights = weigh(scored)
     keep = [i for i, w in enumerate(weights) if w >= MIN_WEIGHT]
-    by_chain = chain_weights(chain_rows)
 
     members: list[Fit] = []
     for i in keep:
@@ -330,8 +318,6 @@ def fit_auto(
                 "stacking_weight": float(weights[i]),
                 # 90 % Bayesian-bootstrap interval of stacking_weight over the scored rows
                 "weight_interval": None if spans is None else [float(v) for v in spans[i]],
-                # stacking_weight with every refit scoring the rows from one chain's draws
-                "weight_by_chain": None if by_chain is None else [float(v) for v in by_chain[:, i]],
                 "lfo_elpd": float(lpd_rows[i].sum()) if lpd_rows[i].size else None,
                 "lfo_rows": int(lpd_rows[i].size),
                 "refits": s.refits,
@@ -342,59 +328,14 @@ def fit_auto(
             for i, s in enumerate(scored)
         ],
         "skipped": skipped,
-        # the largest change of a law's weight between refit chains (None: under two chains)
-        "chain_spread": None if by_chain is None else float(np.ptp(by_chain, axis=0).max()),
         "elapsed_s": None,
     }
     result = combine(members, kept_w, work, k, settings)
     report["elapsed_s"] = round(time.perf_counter() - started, 3)
     result.stacking = report
-    with_stacking_warnings(result)
     if progress is not None:
         progress(1.0)
     return result
-
-
-def chain_weights(chain_rows: Sequence[np.ndarray]) -> Any:
-    """Stacking weights with every refit scoring the rows from one chain: (chains, laws) or None.
-
-    ``chain_rows``: per law, :func:`models.discrepancy.predictive_rows` with ``by_chain`` (row
-    0 from all draws, row ``1 + c`` from chain ``c``). The refits' Monte Carlo error, including
-    which mode their chains found, measured on the fit itself: the weight intervals
-    (:func:`models.stacking.weight_intervals`) hold only the rows' sampling variability. None
-    when the refits have fewer than two chains (or differing counts) or nothing was scored.
-    """
-    shapes = {rows.shape for rows in chain_rows}
-    if len(shapes) != 1 or (shape := shapes.pop())[0] < 3 or not shape[1]:
-        return None
-    return np.vstack(
-        [stacking_weights(np.vstack([rows[c] for rows in chain_rows])) for c in range(1, shape[0])]
-    )
-
-
-def with_stacking_warnings(result: Fit) -> None:
-    """Add to ``result``'s diagnostics what its stacking report warns of (once; also on load).
-
-    ``weights_depend_on_chains``: some law's weight moved by :data:`CHAIN_SPREAD_WARN` or more
-    between the refits' chains, so the mixture rests on the refits' draws, not only the rows.
-    """
-    report = result.stacking or {}
-    spread = report.get("chain_spread")  # absent from reports stored before it existed
-    codes = {w.code for w in result.diagnostics.warnings}
-    if spread is None or spread < CHAIN_SPREAD_WARN or "weights_depend_on_chains" in codes:
-        return
-    worst = max(report["candidates"], key=lambda c: float(np.ptp(c["weight_by_chain"])))
-    by_chain = ", ".join(f"{w:.2f}" for w in worst["weight_by_chain"])
-    message = (
-        f"the stacking weights depend on the leave-future-out refits' draws: scored with one "
-        f"refit chain at a time, {worst['label']} weighs {by_chain} (stacking weight "
-        f"{worst['stacking_weight']:.2f}). Read the mixture as uncertain between those; rows at "
-        f"larger scale, or a named family, would settle it"
-    )
-    warning = FitWarning("weights_depend_on_chains", message)
-    result.diagnostics = replace(
-        result.diagnostics, warnings=(*result.diagnostics.warnings, warning)
-    )
 
 
 def score_candidates(

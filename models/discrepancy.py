@@ -61,10 +61,8 @@ TAU_GRID = np.geomspace(1e-4, 1.0, 128)
 # what separates grid values; this keeps the grid evaluation to a fraction of a second).
 SCORING_DRAWS = 200
 # tau's grid values below this share of the largest posterior weight are left out of a row's
-# predictive density (:func:`predictive_rows`): their total changes it by < 128 x 1e-9.
+# predictive density (:func:`tau_posterior`): together they change it by < 128 x 1e-9.
 NEGLIGIBLE_TAU = 1e-9
-# A chain's summed exp(lp - max over all draws) below this has lost digits: rescaled on its own.
-_UNDERFLOW = 1e-200
 # Shifts c = tau * eta at which a cut's rows are scored jointly (:func:`cut_log_density`): 0 and
 # +-40 log-spaced values from far below any tau of the grid to 5 (five times its largest tau);
 # a finer grid is laid around the joint likelihood's mode, whose width is set by the rows.
@@ -86,8 +84,7 @@ class LFORecord:
     ``log_mu`` (S, n): log of the fitted mean curve per draw and held-out row (natural units);
     ``sigma``, ``nu`` (S,): observation noise per draw (``nu`` None for a Normal likelihood);
     ``y`` (n,): observed log loss; ``z`` (n,): the rows' :func:`distance` beyond the cut;
-    ``group`` (n,): the rows' groups (None: one group); ``chains``: how many chains the S draws
-    come from, each a consecutive block of S / chains draws (chain and draw stacked, chain first).
+    ``group`` (n,): the rows' groups (None: one group).
     """
 
     log_mu: np.ndarray
@@ -96,14 +93,6 @@ class LFORecord:
     y: np.ndarray
     z: np.ndarray
     group: np.ndarray | None = None
-    chains: int = 1
-
-    def chain(self, c: int) -> LFORecord:
-        """The record scored with chain ``c``'s draws alone."""
-        n = self.log_mu.shape[0] // self.chains
-        take = slice(c * n, (c + 1) * n)
-        nu = None if self.nu is None else self.nu[take]
-        return LFORecord(self.log_mu[take], self.sigma[take], nu, self.y, self.z, self.group)
 
     def by_group(self) -> list[LFORecord]:
         """One record per group (the record itself when it holds one group)."""
@@ -274,27 +263,13 @@ def point_log_density(record: LFORecord, tau: np.ndarray) -> np.ndarray:
     to ``sqrt(sigma^2 + tau^2 Z)`` (a Student-t keeps its nu; exact for the Normal likelihood,
     a close approximation for Student-t, whose convolution with a Normal has no closed form).
     """
-    return _point_log_density(record, tau, by_chain=False)[0]
-
-
-def _point_log_density(record: LFORecord, tau: np.ndarray, *, by_chain: bool) -> np.ndarray:
-    """:func:`point_log_density`, then (``by_chain``) the same from each chain's scored draws.
-
-    Shape (1 + chains, len(tau), n), or (1, len(tau), n); the draws scored are the same
-    :data:`SCORING_DRAWS` spread evenly over the record, so the chains' densities cost only
-    their own average over draws.
-    """
-    from scipy import special
-
     s = record.log_mu.shape[0]
     keep = np.linspace(0, s - 1, min(s, SCORING_DRAWS)).round().astype(int)
     resid = record.y[None, :] - record.log_mu[keep]  # (S', n)
     var0 = record.sigma[keep, None] ** 2
     z = record.z[None, :]
     sq = resid**2
-    chain_of = keep // max(s // record.chains, 1)
-    blocks = [chain_of == c for c in range(record.chains)] if by_chain else []
-    out = np.empty((1 + len(blocks), len(tau), record.y.shape[0]))
+    out = np.empty((len(tau), record.y.shape[0]))
     if record.nu is not None:
         nu = record.nu[keep, None]
         const = _student_t_log_const(nu)
@@ -304,18 +279,10 @@ def _point_log_density(record: LFORecord, tau: np.ndarray, *, by_chain: bool) ->
             lp = -0.5 * (np.log(2 * np.pi * var) + sq / var)
         else:
             lp = const - 0.5 * np.log(var) - (nu + 1) / 2 * np.log1p(sq / (nu * var))
-        # one exp pass serves the mixture over all draws and over each chain's (and is faster
-        # than scipy's logsumexp, which does the same shift by the largest term)
+        # the log of the mean over draws, shifted by the largest term as scipy's logsumexp does
+        # (2x faster here: no checks for infinities, which a record never holds)
         top = lp.max(axis=0)
-        mass = np.exp(lp - top)
-        out[0, g] = np.log(mass.sum(axis=0)) + top - np.log(len(keep))
-        for c, rows in enumerate(blocks, start=1):
-            part = mass[rows].sum(axis=0)
-            with np.errstate(divide="ignore"):
-                out[c, g] = np.log(part) + top - np.log(rows.sum())
-            lost = part < _UNDERFLOW  # a chain far below the best draw: its own shift
-            if lost.any():
-                out[c, g, lost] = special.logsumexp(lp[rows][:, lost], axis=0) - np.log(rows.sum())
+        out[g] = np.log(np.exp(lp - top).sum(axis=0)) + top - np.log(len(keep))
     return out
 
 
@@ -440,36 +407,17 @@ def tau_posterior(
     is judged row by row), concatenated in record order. With no records, the prior and an
     empty array.
     """
-    found = size_tau(records, ranges)
-    return found, predictive_rows(records, found)[0] if records else np.empty(0)
-
-
-def size_tau(
-    records: Sequence[LFORecord], ranges: Mapping[str, tuple[float, float]]
-) -> Discrepancy:
-    """The grid posterior of tau from leave-future-out records (the prior with none)."""
-    if not records:
-        return Discrepancy.from_prior(ranges)
-    log_post = _log_prior(TAU_GRID) + sum(cut_log_density(r, TAU_GRID) for r in records)
-    return Discrepancy(dict(ranges), TAU_GRID, _normalise(log_post), GAMMA, "lfo")
-
-
-def predictive_rows(
-    records: Sequence[LFORecord], found: Discrepancy, *, by_chain: bool = False
-) -> np.ndarray:
-    """The records' held-out rows' log predictive densities, tau integrated over ``found``.
-
-    Shape (1, n), or with ``by_chain`` (1 + chains, n): row 0 from every scored draw, row
-    ``1 + c`` from chain ``c``'s alone (every record must come from as many chains). Grid
-    values whose posterior weight is under :data:`NEGLIGIBLE_TAU` of the largest are left out
-    of the integral (they change it by less than that, relatively) and never scored.
-    """
     from scipy import special
 
-    active = found.weights >= NEGLIGIBLE_TAU * found.weights.max()
-    tau, log_w = found.tau[active], np.log(found.weights[active])
-    lp = np.concatenate([_point_log_density(r, tau, by_chain=by_chain) for r in records], axis=2)
-    return np.asarray(special.logsumexp(lp + log_w[None, :, None], axis=1))
+    if not records:
+        return Discrepancy.from_prior(ranges), np.empty(0)
+    log_post = _log_prior(TAU_GRID) + sum(cut_log_density(r, TAU_GRID) for r in records)
+    weights = _normalise(log_post)
+    # grid values of negligible posterior weight are left out of the rows' integral over tau
+    active = weights >= NEGLIGIBLE_TAU * weights.max()
+    lp = np.concatenate([point_log_density(r, TAU_GRID[active]) for r in records], axis=1)
+    per_row = special.logsumexp(lp + np.log(weights[active])[:, None], axis=0)
+    return Discrepancy(dict(ranges), TAU_GRID, weights, GAMMA, "lfo"), per_row
 
 
 def add_shift(discrepancy: Any, x: Mapping[str, Any], seed: int, *log_draws: np.ndarray) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from models.auto import combine, with_stacking_warnings
+from models.auto import combine
 from models.config import resolve_config
 from models.data import Scales, ScalingData
 from models.defaults import AUTO
@@ -193,7 +193,6 @@ def _tree_to_stacked(tree: xr.DataTree) -> Fit:
         SamplerSettings(**stacked["settings"]),
     )
     result.stacking = json.loads(tree.attrs["stacking"])
-    with_stacking_warnings(result)  # the mixture's diagnostics are rebuilt from its members
     result.created_at = str(tree.attrs.get("created_at", ""))
     return result
 

@@ -156,6 +156,4 @@ def record(fit: Fit, test: ScalingData, measured: Sequence[str]) -> LFORecord:
     if bad.any():
         # A draw whose curve is not finite at a row predicts nothing there: score it as a miss.
         log_mu[bad] = np.log(np.finfo(float).max) / 2
-    chains = int(fit.trace["posterior"].sizes["chain"])
-    y = np.log(test.loss)
-    return LFORecord(log_mu, noise["sigma"], noise.get("nu"), y, z, test.group, chains)
+    return LFORecord(log_mu, noise["sigma"], noise.get("nu"), np.log(test.loss), z, test.group)

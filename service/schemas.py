@@ -320,10 +320,9 @@ class FitResponse(BaseModel):
     )
     stacking: dict[str, Any] | None = Field(
         None,
-        description='family "auto": every candidate law with its weight (the 90 % '
-        "Bayesian-bootstrap interval of its stacking weight, and the weight each refit chain "
-        "alone gives it), leave-future-out score, discrepancy and diagnostics; the laws left "
-        "out with a reason",
+        description='family "auto": every candidate law with its weight (and the 90 % '
+        "Bayesian-bootstrap interval of its stacking weight), leave-future-out score, "
+        "discrepancy and diagnostics; the laws left out with a reason",
     )
     created_at: Timestamp
     started_at: Timestamp | None = None

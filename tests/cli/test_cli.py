@@ -271,12 +271,11 @@ def test_stacking_report_prints_each_weight_with_its_interval(capsys) -> None:
     report = {"axis": "data", "cuts": [0.5, 0.8], "scored_rows": 40, "elapsed_s": 9.5}
     report["skipped"] = []
     report["candidates"] = [law("power_law", 0.3, [0.05, 0.71]), law("chinchilla", 0.7, None)]
-    report["candidates"][0]["weight_by_chain"] = [0.12, 0.45]
     _print_stacking(report)
     out = capsys.readouterr().out
-    assert "0.300  power_law" in out and "(90 % 0.05-0.71)  chains 0.12/0.45" in out
-    assert "Bayesian-bootstrap interval" in out and "refits' draws" in out
+    assert "0.300  power_law" in out and "(90 % 0.05-0.71)" in out
+    assert "Bayesian-bootstrap interval" in out
     old = {**report, "candidates": [law("chinchilla", 1.0, None)]}
     _print_stacking(old)
     out = capsys.readouterr().out
-    assert "90 %" not in out and "chains" not in out and "1.000  chinchilla" in out
+    assert "90 %" not in out and "1.000  chinchilla" in out

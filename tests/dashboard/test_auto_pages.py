@@ -23,4 +23,4 @@ def test_auto_fit_page_names_the_candidates(as_role, client, mock_sampler):
     done = c.get(f"/fits/{fit_id}").text
     assert 'id="stacking"' in done and "power_law(x=data)" in done
     assert "broken_power_law(breaks=1,x=data)" in done
-    assert "90 % interval" in done and "by refit chain" in done
+    assert "90 % interval" in done

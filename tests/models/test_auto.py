@@ -6,19 +6,9 @@ import numpy as np
 import pytest
 
 import models
-from models.auto import (
-    CHAIN_SPREAD_WARN,
-    Candidate,
-    Scored,
-    candidates,
-    chain_weights,
-    non_monotone,
-    with_stacking_warnings,
-)
-from models.discrepancy import LFORecord, predictive_rows, size_tau
+from models.auto import candidates, non_monotone
 from models.errors import DataError, FamilyError
-from models.stacking import stacking_weights
-from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs, fake_fit
+from tests.utils import CHINCHILLA_TRUTH, chinchilla_inputs
 
 SMALL = models.SamplerSettings(draws=60, tune=60, chains=2, seed=3)
 
@@ -110,19 +100,11 @@ def test_auto_end_to_end_with_prior_draws(mock_sampler):
         assert c["discrepancy"]["tau_median"] > 0
         lo, hi = c["weight_interval"]
         assert 0.0 <= lo <= hi <= 1.0
-    # one stacking per refit chain (2): each a set of weights over the same laws
-    by_chain = np.array([c["weight_by_chain"] for c in report["candidates"]])
-    assert by_chain.shape == (len(weights), 2)
-    np.testing.assert_allclose(by_chain.sum(axis=0), 1.0)
-    assert report["chain_spread"] == pytest.approx(np.ptp(by_chain, axis=1).max())
-    warned = "weights_depend_on_chains" in {w.code for w in fit.diagnostics.warnings}
-    assert warned == (report["chain_spread"] >= CHAIN_SPREAD_WARN)
     prediction = fit.predict({"data": [1e9, 1e13]}, probs=(0.9,))
     assert prediction.decades[1] == pytest.approx(2.0)
     # stored and loaded: the same predictions, the same report
     again = models.load_fit(models.fit_to_bytes(fit))
     assert again.stacking == report
-    assert again.diagnostics.warnings == fit.diagnostics.warnings
     redo = again.predict({"data": [1e9, 1e13]}, probs=(0.9,))
     np.testing.assert_allclose(redo.median, prediction.median)
     np.testing.assert_allclose(redo.new_run_interval[0.9][1], prediction.new_run_interval[0.9][1])
@@ -246,69 +228,3 @@ def test_auto_stacks_the_law_with_its_hierarchy_and_weakly_pooled(mock_sampler):
     # without pooling "compare" (the default) there are no variants
     plain = models.fit(_two_groups(), settings=SMALL)
     assert {c["pooling"] for c in plain.stacking["candidates"]} == {"default"}
-
-
-def _scored(label: str, chain_errors: tuple[float, ...], seed: int) -> Scored:
-    """A law whose refit chains predict 30 held-out rows off by ``chain_errors`` (log loss)."""
-    rng = np.random.default_rng(seed)
-    y = rng.normal(0.0, 0.01, 30)
-    mu = np.concatenate(
-        [np.full((50, 30), e) + rng.normal(0, 0.002, (50, 30)) for e in chain_errors]
-    )
-    record = LFORecord(
-        mu, np.full(mu.shape[0], 0.01), None, y, np.full(30, 0.04), None, len(chain_errors)
-    )
-    return Scored(Candidate(models.get_family(label)), [record], [])
-
-
-def _weigh(scored: list[Scored]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The stacking weights and, per law, its rows scored by all draws and by each chain."""
-    ranges = {"data": (8.0, 10.0)}
-    rows = [predictive_rows(s.records, size_tau(s.records, ranges), by_chain=True) for s in scored]
-    return stacking_weights(np.vstack([r[0] for r in rows])), rows
-
-
-def test_weights_by_chain_show_a_law_that_only_one_refit_chain_predicts():
-    # law A's first chain predicts the rows; its second is off by 0.08: each chain alone gives
-    # another mixture, which the weights from all draws (and the rows' bootstrap) cannot show
-    scored = [_scored("power_law", (0.0, 0.08), 1), _scored("broken_power_law", (0.03, 0.03), 2)]
-    weights, rows = _weigh(scored)
-    by_chain = chain_weights(rows)
-    assert by_chain.shape == (2, 2)
-    np.testing.assert_allclose(by_chain.sum(axis=1), 1.0)
-    assert by_chain[0, 0] > 0.9 and by_chain[1, 0] < 0.1
-    assert by_chain[1, 0] < weights[0] < by_chain[0, 0]
-
-
-def test_weights_by_chain_agree_when_the_chains_do():
-    scored = [_scored("power_law", (0.0, 0.0), 1), _scored("broken_power_law", (0.05, 0.05), 2)]
-    by_chain = chain_weights(_weigh(scored)[1])
-    np.testing.assert_allclose(by_chain[0], by_chain[1], atol=0.02)
-
-
-def test_no_weights_by_chain_from_single_chain_refits():
-    scored = [_scored("power_law", (0.0,), 1), _scored("broken_power_law", (0.05,), 2)]
-    assert chain_weights(_weigh(scored)[1]) is None
-
-
-def _report(spread: float | None) -> dict:
-    law = {"label": "power_law(x=data)", "stacking_weight": 0.6, "weight_by_chain": [0.45, 0.75]}
-    return {"candidates": [law], "chain_spread": spread}
-
-
-def test_weights_that_move_between_chains_are_warned_of_once():
-    fit = fake_fit()
-    fit.stacking = _report(0.3)
-    with_stacking_warnings(fit)
-    with_stacking_warnings(fit)  # a loaded fit is checked again: never twice
-    found = [w for w in fit.diagnostics.warnings if w.code == "weights_depend_on_chains"]
-    assert len(found) == 1
-    assert "power_law(x=data) weighs 0.45, 0.75" in found[0].message
-
-
-@pytest.mark.parametrize("spread", [None, 0.0, CHAIN_SPREAD_WARN - 0.01])
-def test_steady_weights_and_old_reports_give_no_warning(spread):
-    fit = fake_fit()
-    fit.stacking = _report(spread)
-    with_stacking_warnings(fit)
-    assert not [w for w in fit.diagnostics.warnings if w.code == "weights_depend_on_chains"]

@@ -322,7 +322,7 @@ def test_rows_are_scored_over_taus_posterior_leaving_out_only_negligible_grid_va
 
 
 def test_a_rows_density_is_the_mean_over_draws_without_overflow():
-    # draws whose densities differ by ~1e4 nats: the largest term sets the mean, nothing is lost
+    # draws whose densities differ by ~1e5 nats: the largest sets the shift, nothing overflows
     mu = np.array([[0.0], [0.0], [5.0]])
     rec = LFORecord(mu, np.full(3, 0.01), None, np.zeros(1), np.zeros(1))
     normal = -0.5 * np.log(2 * np.pi * 0.01**2)

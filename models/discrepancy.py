@@ -416,7 +416,8 @@ def tau_posterior(
     log_post = _log_prior(TAU_GRID) + sum(cut_log_density(r, TAU_GRID) for r in records)
     weights = _normalise(log_post)
     # grid values of negligible posterior weight are left out of the rows' integral over tau
-    active = weights >= NEGLIGIBLE_TAU * weights.max()
+    # (written as "not below" so that weights that are not numbers keep every value, as before)
+    active = ~(weights < NEGLIGIBLE_TAU * weights.max())
     lp = np.concatenate([point_log_density(r, TAU_GRID[active]) for r in records], axis=1)
     per_row = special.logsumexp(lp + np.log(weights[active])[:, None], axis=0)
     return Discrepancy(dict(ranges), TAU_GRID, weights, GAMMA, "lfo"), per_row

@@ -104,7 +104,9 @@ def _emit(payload: Any) -> None:
     print(_MARKER + json.dumps(payload), flush=True)
 
 
-def in_subprocess(call: str, *, empty_disk_cache: bool = False) -> tuple[Any, float]:
+def in_subprocess(
+    call: str, *, empty_disk_cache: bool = False, compile_store: bool = True
+) -> tuple[Any, float]:
     """Run a function of this module in a new Python interpreter.
 
     Parameters
@@ -116,6 +118,9 @@ def in_subprocess(call: str, *, empty_disk_cache: bool = False) -> tuple[Any, fl
         Give the child an empty PyTensor ``base_compiledir`` (where the numba-compiled functions
         are cached on disk), as on a fresh machine or container. Otherwise it reuses the cache
         earlier runs left, as a restarted worker would.
+    compile_store
+        False: the child compiles nutpie's C functions even when the store of compiled models
+        (:mod:`models.compile_store`) holds them, as every cold fit did before the store.
 
     Returns
     -------
@@ -130,6 +135,8 @@ def in_subprocess(call: str, *, empty_disk_cache: bool = False) -> tuple[Any, fl
         if empty_disk_cache:
             flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f]
             env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={tmp}"])
+        if not compile_store:
+            env[compile_store_dir_env()] = "off"
         proc, total = timed(
             lambda: subprocess.run(
                 [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
@@ -154,16 +161,32 @@ def cold_child(data_seed: int) -> None:
         fit, wall = timed(lambda: models.fit(data, FAMILY, settings=default_settings()))
     record = fit_record(fit, wall, phases, data_seed)
     record["compiles"] = models.COMPILE_CACHE.compiles
+    from models.compile_store import COUNTS
+
+    record["c_functions"] = dict(COUNTS)  # compiled, or loaded from the store
     _emit(record)
 
 
-def cold_fit(data_seed: int, *, empty_disk_cache: bool = False) -> dict[str, Any]:
+def compile_store_dir_env() -> str:
+    from models.compile_store import DIR_ENV
+
+    return DIR_ENV
+
+
+def cold_fit(
+    data_seed: int, *, empty_disk_cache: bool = False, compile_store: bool = True
+) -> dict[str, Any]:
     """The first ``models.fit`` in a fresh process (see :func:`in_subprocess`)."""
     with contention() as busy:
-        record, total = in_subprocess(f"cold_child({data_seed})", empty_disk_cache=empty_disk_cache)
+        record, total = in_subprocess(
+            f"cold_child({data_seed})",
+            empty_disk_cache=empty_disk_cache,
+            compile_store=compile_store,
+        )
     record["other_cpu_share"] = busy.get("other_cpu_share")
     record["process_total_s"] = total
     record["empty_disk_cache"] = empty_disk_cache
+    record["compile_store"] = compile_store
     return dict(record)
 
 
@@ -628,7 +651,7 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
     out_dir
         Where ``speed.json`` goes.
     quick
-        1 cold fit (disk cache as found), 2 warm fits, one ``pm.sample`` call with PyMC's default
+        1 cold fit (disk caches as found), 2 warm fits, one ``pm.sample`` call with PyMC's default
         sampler, no PyMC-native NUTS (about a minute on its own), no sampler-setting sensitivity,
         50 predict repeats. Draws and tune are the same as in full mode.
 
@@ -650,7 +673,9 @@ def run(data_dir: Path, out_dir: Path, quick: bool) -> dict[str, Any]:
 
 
 def _measure(quick: bool) -> dict[str, Any]:
-    n_cold, n_cold_empty, n_warm, n_predict = (1, 0, 2, 50) if quick else (3, 1, 5, 200)
+    n_cold, n_store_off, n_cold_empty, n_warm, n_predict = (
+        (1, 0, 0, 2, 50) if quick else (3, 1, 1, 5, 200)
+    )
     # Full mode repeats a measurement disturbed by other processes (the least disturbed of 3).
     tries = 1 if quick else 3
     # Warm fits first: COMPILE_CACHE must be fresh for the one-compile assertion.
@@ -659,6 +684,7 @@ def _measure(quick: bool) -> dict[str, Any]:
     first, warm, last_fit = warm_fits(n_warm, 3)
     progress(f"speed: warm fits done ({len(warm)}); cold fits in fresh processes")
     cold = [_quiet_cold(False, tries) for _ in range(n_cold)]
+    cold += [_quiet_cold(False, tries, compile_store=False) for _ in range(n_store_off)]
     cold += [_quiet_cold(True, tries) for _ in range(n_cold_empty)]
     progress(f"speed: cold fits done ({len(cold)}); pm.sample in a fresh process")
     pymc_default = pymc_runs(None, 1 if quick else 2, tries)
@@ -692,10 +718,14 @@ def _measure(quick: bool) -> dict[str, Any]:
     return result
 
 
-def _quiet_cold(empty_disk_cache: bool, tries: int) -> dict[str, Any]:
-    record, _ = quietest(
-        lambda: (cold_fit(REFERENCE_DATA_SEED, empty_disk_cache=empty_disk_cache), None), tries
-    )
+def _quiet_cold(empty_disk_cache: bool, tries: int, compile_store: bool = True) -> dict[str, Any]:
+    def once() -> tuple[dict[str, Any], None]:
+        record = cold_fit(
+            REFERENCE_DATA_SEED, empty_disk_cache=empty_disk_cache, compile_store=compile_store
+        )
+        return record, None
+
+    record, _ = quietest(once, tries)
     return record
 
 

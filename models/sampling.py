@@ -2,7 +2,8 @@
 
 The compiled model is cached by :attr:`ModelConfig.structure_key`; a new dataset of the same
 structure swaps its ``pm.Data`` arrays into the cached model (``with_data``), so a worker that
-refits the same family many times pays the numba compile (about 10 s) once. No chain starts in
+refits the same family many times pays the numba compile (about 10 s) once, and a new process
+loads the compiled C functions from disk (:mod:`models.compile_store`) instead. No chain starts in
 the basin of a far-lower local optimum (:mod:`models.multistart`) unless ``init="jitter"``.
 """
 
@@ -206,8 +207,6 @@ class CompileCache:
 
     def get(self, config: ModelConfig, md: ModelData) -> Any:
         """Compiled model for ``config`` holding the arrays of ``md``."""
-        import nutpie
-
         from models.build import build_model  # lazy: see the TYPE_CHECKING import above
 
         key = config.structure_key
@@ -215,7 +214,7 @@ class CompileCache:
             entry = self._models.get(key)
             if entry is None:
                 model = build_model(config, md)
-                entry = _Compiled(model, _compile(nutpie, model))
+                entry = _Compiled(model, _compile(model))
                 self.compiles += 1
                 self._models[key] = entry
                 while len(self._models) > self.size:
@@ -249,8 +248,8 @@ class CompileCache:
 COMPILE_CACHE = CompileCache()
 
 
-def _compile(nutpie: Any, model: Any) -> Any:
-    """Nutpie's numba model, compiled without fastmath.
+def _compile(model: Any) -> Any:
+    """Nutpie's numba model, compiled without fastmath (or loaded: :mod:`models.compile_store`).
 
     With fastmath, LLVM reassociates across function boundaries, and PyTensor's numba cache
     links a cached helper where a fresh compile inlines it: the gradient then differs in the
@@ -259,8 +258,10 @@ def _compile(nutpie: Any, model: Any) -> Any:
     """
     import pytensor
 
+    from models.compile_store import compile_model
+
     with pytensor.config.change_flags(numba__fastmath=False):
-        return nutpie.compile_pymc_model(model)
+        return compile_model(model)
 
 
 def sample_posterior(

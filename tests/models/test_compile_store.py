@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -80,10 +84,6 @@ def test_a_damaged_entry_is_deleted_and_compiled_again_never_loaded(
 
 def _entry(envs: list[dict], blobs: list[bytes]) -> bytes:
     """A well-formed entry (valid checksum and header) holding ``blobs`` for both callbacks."""
-    import hashlib
-    import json
-    import struct
-
     spec = {"library": "lib", "symbol": "f", "envs": envs, "blobs": [len(b) for b in blobs]}
     head = json.dumps({"format": store.FORMAT, "callbacks": [spec, spec]}).encode()
     body = struct.pack(">Q", len(head)) + head + b"".join(blobs * 2)
@@ -180,3 +180,32 @@ def test_a_loaded_model_is_bit_identical_shared_by_data_and_not_by_priors(
     other_prior, _ = _model(priors={"E": lognormal})
     with compile_fast, pytest.raises(AssertionError, match="compiled although"):
         store.compile_model(other_prior)
+
+
+def _storable() -> dict:
+    return {"library": "lib", "symbol": "f", "envs": [], "blobs": [b"object", b"bitcode"]}
+
+
+def test_an_unwritable_store_costs_a_warning_not_the_fit(monkeypatch, tmp_path, caplog) -> None:
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    monkeypatch.setenv(store.DIR_ENV, str(blocked / "store"))  # cannot be created
+    with caplog.at_level(logging.WARNING, logger=store.__name__):
+        got = store._callbacks("u" * 40, lambda: _fake_callbacks(_storable()))
+    assert got[0].address == 1 and got[0].stored is None  # the process keeps no copy of the data
+    assert "compiled model not stored" in caplog.text
+    assert store.COUNTS == {"compiled": 1}
+
+
+def test_writers_racing_on_one_entry_leave_one_whole_file(tmp_path) -> None:
+    callbacks = _fake_callbacks(_storable())
+    threads = [
+        threading.Thread(target=store._save, args=(tmp_path, "r" * 40, callbacks)) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.name for p in tmp_path.iterdir()] == [f"{'r' * 40}{store.SUFFIX}"]  # no .tmp left
+    blob = (tmp_path / f"{'r' * 40}{store.SUFFIX}").read_bytes()
+    assert hashlib.sha256(blob[32:]).digest() == blob[:32]

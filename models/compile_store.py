@@ -1,16 +1,16 @@
 """Compiled models kept on disk: a new process loads a structure's C functions, not compiles them.
 
 nutpie's numba backend turns a model's log density (with its gradient) and its "expand" function
-into two C callbacks. Compiling them is most of a cold fit: 17.2 of 23.5 s for the standard
-chinchilla model on the 2-core machine, against 0.46 s to load them (BENCHMARKS.md, "Compiled
-models on disk"). numba cannot cache the callbacks itself: they close over per-compile objects
+into two C callbacks. Compiling them was most of a cold fit: the standard hierarchical model
+took 16.1-16.9 s in a new process, 7.4-7.9 s once they are loaded instead (about 0.5 s;
+BENCHMARKS.md, "Compiled models on disk"). numba cannot cache the callbacks itself: they close
+over per-compile objects
 (nutpie names each shared variable by a random UUID, and those names are part of the record type
 the callbacks read), so numba's own cache key differs on every compile.
 
 :func:`compile_model` therefore does what ``nutpie.compile_pymc_model`` does for the numba
-backend, with two changes: shared variables get deterministic names, and each callback's numba
-compile result (object code, function descriptor and environment, serialised the way numba's
-``cache=True`` serialises them) is stored under a key of everything its machine code depends on:
+backend, with two changes: shared variables get deterministic names, and each callback's
+machine code is stored under a key of everything it depends on:
 
 * PyTensor's own cache keys of the two compiled graphs, which cover every operation and every
   constant (priors included); data live in shared variables, so another dataset of the same
@@ -123,7 +123,10 @@ def compile_model(model: Any) -> Any:
 
     Equivalent to ``nutpie.compile_pymc_model(model)`` with its defaults (support-point initial
     values with jitter on every free variable, every variable stored); the caller sets
-    PyTensor's flags (``models.sampling`` turns fastmath off).
+    PyTensor's flags (``models.sampling`` turns fastmath off). It calls the helpers nutpie's own
+    function calls (private names of nutpie 0.16, pinned by ``uv.lock``); a slow test compares
+    its density with ``nutpie.compile_pymc_model``'s bit for bit, so an upgrade that changes
+    them fails there.
     """
     from nutpie import compile_pymc as cp
     from pymc.initial_point import make_initial_point_fn
@@ -253,17 +256,21 @@ def _compiled(raw: Any, signature: Any) -> Callback:
     with global_compiler_lock:
         # CFunc takes the (args, return type) pair; the Signature itself is kept for ctypes
         pair = sigutils.normalize_signature(signature)  # type: ignore[no-untyped-call]
-        cres = CFunc(raw, pair, {}, {})._compile_uncached()  # type: ignore[attr-defined]
+        cfunc = CFunc(raw, pair, {}, {})
+        cres = cfunc._compile_uncached()  # type: ignore[attr-defined]
         address = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
-        stored = _stored_form(cres) if signature in _signatures() else None
-    return Callback(address, signature, (cres.library, cres), stored)
+        # the code holds raw addresses of these environments (numba does not count them as
+        # references): kept with the callback, as nutpie keeps its CFunc and all it closes over
+        envs = tuple(cres._find_referenced_environments())
+        stored = _stored_form(cres, envs) if signature in _signatures() else None
+    return Callback(address, signature, (cfunc, cres.library, cres, *envs), stored)
 
 
 # A stored environment's module must belong to one of these (it is imported if not yet).
 _ENV_PACKAGES = ("numba", "pytensor", "nutpie")
 
 
-def _stored_form(cres: Any) -> dict[str, Any] | None:
+def _stored_form(cres: Any, envs: tuple[Any, ...]) -> dict[str, Any] | None:
     """A compile result as data a later process can load (None: it holds more than data).
 
     numba's cache refuses code holding addresses of this process's objects (dynamic globals),
@@ -273,21 +280,21 @@ def _stored_form(cres: Any) -> dict[str, Any] | None:
     """
     if cres.library.has_dynamic_globals or cres.objectmode or cres.lifted or cres.reload_init:
         return None
-    envs = []
-    for env in cres._find_referenced_environments():
+    named = []
+    for env in envs:
         module = env.globals.get("__name__")
         if not isinstance(module, str) or module.split(".")[0] not in _ENV_PACKAGES:
             return None
         consts = [_const_to_json(c) for c in env.consts]
         if any(c is None for c in consts):
             return None
-        envs.append({"name": env.env_name, "module": module, "consts": consts})
+        named.append({"name": env.env_name, "module": module, "consts": consts})
     name, kind, (object_code, bitcode) = cres.library.serialize_using_object_code()
     assert kind == "object"
     return {
         "library": name,
         "symbol": cres.fndesc.llvm_cfunc_wrapper_name,
-        "envs": envs,
+        "envs": named,
         "blobs": [bytes(object_code), bytes(bitcode)],
     }
 

@@ -132,12 +132,17 @@ def _model(priors: dict | None = None, seed: int = 3):  # type: ignore[no-untype
     data = simulate(fam, CHINCHILLA_TRUTH, chinchilla_inputs(20, seed), noise=0.02, seed=seed)
     config, _ = resolve_config(fam, 1, priors=priors)
     md = prepare(data, fam.inputs, data.default_scales(fam.inputs))
-    return build_model(config, md), config
+    return build_model(config, md)
 
 
 def _density_at(compiled, points: np.ndarray) -> list[tuple[float, np.ndarray]]:  # type: ignore[no-untyped-def]
     density = ms.log_density(compiled)
     return [density(x) for x in points]
+
+
+def _assert_bit_identical(want: list, got: list) -> None:
+    for (lp_want, g_want), (lp_got, g_got) in zip(want, got, strict=True):
+        assert lp_got == lp_want and np.array_equal(g_got, g_want)
 
 
 @pytest.mark.slow
@@ -147,29 +152,26 @@ def test_a_loaded_model_is_bit_identical_shared_by_data_and_not_by_priors(
     """One compile: nutpie's own compile gives the same density bit for bit; the entry it writes
     serves the same structure on other data, bit for bit, and is not used for a model whose
     prior differs (the graph's constants are in the key)."""
+    import nutpie
     import pytensor
 
     monkeypatch.setenv(store.DIR_ENV, str(tmp_path))
     compile_fast = pytensor.config.change_flags(numba__fastmath=False)
-    model, _ = _model()
+    model = _model()
     with compile_fast:
         fresh = store.compile_model(model)
     assert store.COUNTS == {"compiled": 1} and len(list(tmp_path.glob(f"*{store.SUFFIX}"))) == 1
     points = np.random.default_rng(0).normal(scale=0.5, size=(8, fresh.n_dim))
     want = _density_at(fresh, points)
-    import nutpie
-
     with compile_fast:  # what this module replaces, on the same model
-        theirs = _density_at(nutpie.compile_pymc_model(model), points)
-    for (lp_want, g_want), (lp_got, g_got) in zip(want, theirs, strict=True):
-        assert lp_got == lp_want and np.array_equal(g_got, g_want)
+        _assert_bit_identical(want, _density_at(nutpie.compile_pymc_model(model), points))
 
     def no_compile(*_: object) -> None:
         raise AssertionError("compiled although the store holds this graph")
 
     monkeypatch.setattr(store, "_compiled", no_compile)
     monkeypatch.setattr(store, "_LOADED", {})  # as a new process
-    other_data, _ = _model(seed=4)
+    other_data = _model(seed=4)
     with compile_fast:
         loaded = store.compile_model(other_data)
     assert store.COUNTS == {"compiled": 1, "loaded": 1}
@@ -177,14 +179,12 @@ def test_a_loaded_model_is_bit_identical_shared_by_data_and_not_by_priors(
     swapped = loaded.with_data(
         **{var.name: fresh.shared_data[key] for var, key in fresh.shared_var_keys.items()}
     )
-    got = _density_at(swapped, points)
-    for (lp_want, g_want), (lp_got, g_got) in zip(want, got, strict=True):
-        assert lp_got == lp_want and np.array_equal(g_got, g_want)
+    _assert_bit_identical(want, _density_at(swapped, points))
     # its own data: another density (the data are not baked into the stored code)
     assert _density_at(loaded, points[:1])[0][0] != want[0][0]
 
     lognormal = {"dist": "LogNormal", "kwargs": {"mu": 0.5, "sigma": 0.5}}
-    other_prior, _ = _model(priors={"E": lognormal})
+    other_prior = _model(priors={"E": lognormal})
     with compile_fast, pytest.raises(AssertionError, match="compiled although"):
         store.compile_model(other_prior)
 

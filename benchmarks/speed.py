@@ -136,7 +136,9 @@ def in_subprocess(
             flags = [f for f in env.get("PYTENSOR_FLAGS", "").split(",") if f]
             env["PYTENSOR_FLAGS"] = ",".join([*flags, f"base_compiledir={tmp}"])
         if not compile_store:
-            env[compile_store_dir_env()] = "off"
+            from models.compile_store import DIR_ENV, OFF
+
+            env[DIR_ENV] = OFF
         proc, total = timed(
             lambda: subprocess.run(
                 [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True
@@ -165,12 +167,6 @@ def cold_child(data_seed: int) -> None:
 
     record["c_functions"] = dict(COUNTS)  # compiled, or loaded from the store
     _emit(record)
-
-
-def compile_store_dir_env() -> str:
-    from models.compile_store import DIR_ENV
-
-    return DIR_ENV
 
 
 def cold_fit(

@@ -69,7 +69,7 @@ def summarize(
 ) -> dict[str, Any]:
     """Headline figures, ratios and target checks."""
     cold_s = spread([c["wall_s"] for c in cold if _cold_kind(c) == "warm"])
-    empty = [c["wall_s"] for c in cold if c["empty_disk_cache"]]
+    empty = [c["wall_s"] for c in cold if _cold_kind(c) == "empty"]
     cold_empty_s = spread(empty) if empty else None
     store_off = [c["wall_s"] for c in cold if _cold_kind(c) == "store off"]
     warm_s = spread([w["wall_s"] for w in warm])

@@ -94,6 +94,24 @@ def test_speed_checks_flag_a_slow_warm_fit() -> None:
     assert not fast["cold fit s (best)"].passed
 
 
+def test_the_cold_fit_bound_reads_only_processes_that_found_the_disk_caches_warm() -> None:
+    """A cold fit with the compile store off or with empty caches measures something else
+    (what every cold fit cost before the store; a new machine): the gate's bound skips them."""
+    result = speed_result(2.5, 2.2)
+    base = {"empty_disk_cache": False, "wall_s": 7.0}
+    result["raw"]["cold"] = [
+        {**base, "compile_store": False, "wall_s": 16.0},
+        {**base, "empty_disk_cache": True, "wall_s": 45.0},
+    ]
+    key = "cold fit s (best)"
+    assert not {c.name: c for c in speed.checks(result, quick=True)}[key].passed  # none counts
+    result["raw"]["cold"].append(base)  # store on, caches as found
+    check = {c.name: c for c in speed.checks(result, quick=True)}[key]
+    assert check.passed and check.measured == 7.0
+    labels = [speed_report._COLD_LABELS[speed_report._cold_kind(c)] for c in result["raw"]["cold"]]
+    assert labels == ["compile store off", "empty disk caches", "warm disk caches"]
+
+
 def test_speed_checks_flag_overhead_and_geometry_regressions() -> None:
     checks = {c.name: c for c in speed.checks(speed_result(4.0, 2.0, steps=600), quick=True)}
     assert not checks["warm fit / its sampling time (median)"].passed  # 2x: overhead regressed

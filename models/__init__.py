@@ -24,7 +24,14 @@ if TYPE_CHECKING:
     from models.auto import validate as validate_fit
     from models.backtesting import Backtest, Score, backtest, holdout_split
     from models.build import prepare
-    from models.data import DEFAULT_GROUP, INPUTS, Scales, ScalingData, guess_columns
+    from models.data import (
+        DEFAULT_GROUP,
+        INPUTS,
+        Scales,
+        ScalingData,
+        guess_columns,
+        unused_columns,
+    )
     from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
     from models.diagnostics import Diagnostics, FitWarning, Thresholds, pointwise_loo
     from models.errors import (
@@ -73,6 +80,7 @@ if TYPE_CHECKING:
 # Public name -> (module, attribute), imported on first use.
 _LAZY: dict[str, tuple[str, str]] = {
     "guess_columns": ("models.data", "guess_columns"),
+    "unused_columns": ("models.data", "unused_columns"),
     "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
@@ -237,5 +245,6 @@ __all__ = [
     "scale_time_tradeoff",
     "simulate_data",
     "suggest",
+    "unused_columns",
     "validate_fit",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.config import ModelConfig
-from models.data import ScalingData
+from models.data import INPUTS, ScalingData
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 from models.result import Fit, link_sd
@@ -28,6 +28,16 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
             field="loss",
         )
     found = [FitWarning("duplicate_rows", w) for w in data.warnings]
+    if data.unused:
+        names = ", ".join(f"'{c}'" for c in data.unused)
+        found.append(
+            FitWarning(
+                "unused_columns",
+                f"column(s) {names} hold numbers that vary, but the fit does not read them: rows "
+                "that differ only there are fitted as repeats of one curve. If loss depends on "
+                f"one, give it as an input ({', '.join(INPUTS)}) or as the group",
+            )
+        )
     k = count_parameters(config)
     if len(data) < thresholds.points_per_parameter_min * k:
         found.append(

@@ -118,6 +118,9 @@ class ScalingData:
     # Training run per row (str, or None for a row of no run), or None when no row has a run;
     # __post_init__ turns it into an object array (or None).
     run: Any = None
+    # Columns the fit does not read although they are numbers that vary (unused_columns): an
+    # input the user forgot to name, reported with every fit of these rows.
+    unused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         loss = np.asarray(self.loss, dtype=np.float64).reshape(-1)
@@ -229,7 +232,11 @@ class ScalingData:
         used = {columns["loss"], group_col, *(columns[n] for n in inputs if n in columns)}
         meta_cols = [c for c in frame.columns if c not in used]
         meta = frame[meta_cols].reset_index(drop=True) if meta_cols else None
-        return cls(inputs, _as_float(frame[columns["loss"]], "loss"), group, meta, run=run)
+        loss = _as_float(frame[columns["loss"]], "loss")
+        unused = unused_columns(
+            meta.drop(columns=[run_col], errors="ignore") if meta is not None else None
+        )
+        return cls(inputs, loss, group, meta, run=run, unused=unused)
 
     @classmethod
     def from_csv(
@@ -318,6 +325,7 @@ class ScalingData:
             self.group[mask],
             meta,
             run=None if self.run is None else self.run[mask],
+            unused=self.unused,
         )
 
     def default_scales(self, inputs: Iterable[str]) -> Scales:
@@ -410,6 +418,32 @@ def _run_column(frame: pd.DataFrame, run_col: str) -> np.ndarray:
     if empty.any():
         raise DataError(_rows_message("run", empty.to_numpy(), "is empty"), field="run")
     return np.asarray([str(v) for v in column], dtype=object)
+
+
+def unused_columns(meta: pd.DataFrame | None) -> tuple[str, ...]:
+    """Metadata columns that look like a resource the fit ignores, in their order.
+
+    Such a column holds only finite numbers, takes more than one value, and is not a row number:
+    neither 0..n-1 or 1..n nor a column without a header (pandas names it ``Unnamed: i``: the
+    index a saved DataFrame writes, restarting per block when frames were concatenated). A
+    context length or a token count under a name bayescale does not know is the usual case: the
+    fit then reads rows that differ in it as repeats of one curve, and nothing else says so. A
+    hyperparameter (a learning-rate sweep) matches too, which deserves the same remark.
+    """
+    if meta is None or len(meta) < 2:
+        return ()
+    out = []
+    row_number = np.arange(len(meta), dtype=np.float64)
+    for column in meta.columns:
+        if str(column).startswith("Unnamed: "):
+            continue
+        values = pd.to_numeric(meta[column], errors="coerce").to_numpy(dtype=np.float64)
+        if not np.all(np.isfinite(values)) or np.ptp(values) == 0:
+            continue
+        if np.array_equal(values, row_number) or np.array_equal(values, row_number + 1):
+            continue
+        out.append(str(column))
+    return tuple(out)
 
 
 def guess_columns(frame: pd.DataFrame) -> dict[str, str]:

@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -116,7 +117,10 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
             inputs[name] = np.asarray(values, dtype=float)
     group = [r.group or models.DEFAULT_GROUP for r in rows]
     loss = np.asarray([r.loss for r in rows], dtype=float)
-    return models.ScalingData(inputs, loss, group, run=[r.run for r in rows])
+    # the CSV parser keeps a run column in meta as well: it is read, so not unused
+    meta = pd.DataFrame([{k: v for k, v in (r.meta or {}).items() if k != "run"} for r in rows])
+    unused = models.unused_columns(meta)
+    return models.ScalingData(inputs, loss, group, run=[r.run for r in rows], unused=unused)
 
 
 def run(

@@ -331,6 +331,51 @@ def test_duplicate_rows_are_a_warning_not_an_error() -> None:
     assert data.warnings == ("2 duplicate rows (rows 2, 3)",)
 
 
+def test_a_numeric_column_that_varies_and_is_not_read_is_named(tmp_path: Path) -> None:
+    """A context length under a name bayescale does not know would be fitted as repeats."""
+    path = write_csv(
+        tmp_path,
+        ",params,context,seed,note,lr,run_id,const\n"
+        "0,7,2,1,a,1e-3,1,5\n"
+        "1,7,8,1,b,1e-3,1,5\n"
+        "2,7,32,2,c,3e-3,2,5\n"
+        "0,13,2,2,d,3e-3,2,5\n",
+    )
+    frame = pd.read_csv(path)
+    frame["loss"] = [3.0, 2.6, 2.4, 2.9]
+    data = ScalingData.from_frame(frame, run_col="run_id")
+    # read: params, loss; the run column; an unnamed index; constants and text are no resource
+    assert data.unused == ("context", "seed", "lr")
+    assert data.subset(np.array([True, True, False, True])).unused == data.unused
+
+
+def test_a_row_number_is_not_an_unused_input() -> None:
+    frame = pd.DataFrame(
+        {"row": [1, 2, 3], "index": [0, 1, 2], "params": N, "loss": LOSS},
+    )
+    assert ScalingData.from_frame(frame).unused == ()
+
+
+def test_unused_columns_are_a_warning_of_every_fit() -> None:
+    """Named once per fit, with what to do; nothing is refused."""
+    from models.checks import check_data
+    from models.config import resolve_config
+    from models.diagnostics import Thresholds
+    from models.families import get_family
+
+    params = np.geomspace(1e7, 1e9, 6)
+    frame = pd.DataFrame(
+        {"params": params, "context": np.tile([1.0, 4.0], 3), "loss": 2 + 9 * params**-0.1}
+    )
+    data = ScalingData.from_frame(frame)
+    config, _ = resolve_config(get_family("power_law", x="params"), 1)
+    found = [w for w in check_data(data, config, Thresholds()) if w.code == "unused_columns"]
+    assert len(found) == 1
+    assert "'context'" in found[0].message and "as an input (params, data" in found[0].message
+    read = ScalingData.from_frame(frame, {"data": "context"})
+    assert not [w for w in check_data(read, config, Thresholds()) if w.code == "unused_columns"]
+
+
 def test_same_inputs_in_different_groups_are_not_duplicates() -> None:
     """Two architectures at the same size and loss are distinct observations."""
     data = ScalingData({"params": [1e7, 1e7]}, [3.0, 3.0], group=["a", "b"])

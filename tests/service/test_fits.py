@@ -260,3 +260,28 @@ def test_max_draws_over_the_server_limit_is_refused_and_the_default_is_capped(
         f"/v1/projects/alpha/fits/{capped.json()['id']}", headers=keys.headers("read")
     ).json()
     assert 50 < done["diagnostics"]["draws"] <= 200
+
+
+def test_a_csv_column_the_fit_does_not_read_is_named_in_its_warnings(client, keys, mock_sampler):
+    """A context length uploaded under an unknown name is kept as metadata, and the fit says so."""
+    from tests.service.test_api import create_dataset
+
+    create_dataset(client, keys)
+    params = np.geomspace(1e7, 1e9, 12)
+    lines = ["params,context,seed,loss"] + [
+        f"{n:g},{c:g},{i % 2},{2 + 9 * n**-0.1:.6f}"
+        for i, (n, c) in enumerate(zip(params, np.tile([128, 4096], 6), strict=True))
+    ]
+    r = client.post(
+        "/v1/projects/alpha/datasets/runs/observations",
+        content="\n".join(lines) + "\n",
+        headers=keys.headers("write") | {"Content-Type": "text/csv"},
+    )
+    assert r.status_code == 201, r.text
+    r = submit(client, keys, family="power_law", family_options={"x": "params"})
+    assert r.status_code == 202, r.text
+    run_worker(client)
+    done = client.get(r.headers["Location"], headers=keys.headers("read")).json()
+    assert done["status"] == "succeeded", done
+    unused = [w for w in done["diagnostics"]["warnings"] if w["code"] == "unused_columns"]
+    assert len(unused) == 1 and "'context', 'seed'" in unused[0]["message"]

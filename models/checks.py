@@ -33,8 +33,8 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
         found.append(
             FitWarning(
                 "unused_columns",
-                f"column(s) {names} hold numbers that vary, but the fit does not read them: rows "
-                "that differ only there are fitted as repeats of one curve. If loss depends on "
+                f"column(s) {names} take different values on rows with the same inputs and "
+                "group, which the fit reads as repeats of one measurement. If loss depends on "
                 f"one, give it as an input ({', '.join(INPUTS)}) or as the group",
             )
         )

@@ -234,7 +234,7 @@ class ScalingData:
         meta = frame[meta_cols].reset_index(drop=True) if meta_cols else None
         loss = _as_float(frame[columns["loss"]], "loss")
         unused = unused_columns(
-            meta.drop(columns=[run_col], errors="ignore") if meta is not None else None
+            None if meta is None else meta.drop(columns=[run_col], errors="ignore"), inputs, group
         )
         return cls(inputs, loss, group, meta, run=run, unused=unused)
 
@@ -420,29 +420,37 @@ def _run_column(frame: pd.DataFrame, run_col: str) -> np.ndarray:
     return np.asarray([str(v) for v in column], dtype=object)
 
 
-def unused_columns(meta: pd.DataFrame | None) -> tuple[str, ...]:
-    """Metadata columns that look like a resource the fit ignores, in their order.
+def unused_columns(
+    meta: pd.DataFrame | None, inputs: Mapping[str, np.ndarray], group: Any = None
+) -> tuple[str, ...]:
+    """Metadata columns that tell apart rows the fit reads as one point, in their order.
 
-    Such a column holds only finite numbers, takes more than one value, and is not a row number:
-    neither 0..n-1 or 1..n nor a column without a header (pandas names it ``Unnamed: i``: the
-    index a saved DataFrame writes, restarting per block when frames were concatenated). A
-    context length or a token count under a name bayescale does not know is the usual case: the
-    fit then reads rows that differ in it as repeats of one curve, and nothing else says so. A
-    hyperparameter (a learning-rate sweep) matches too, which deserves the same remark.
+    Such a column holds only finite numbers and takes different values on rows with the same
+    inputs and group: a context length or a token count under a name bayescale does not know,
+    which makes the fit read those rows as repeats of one measurement and nothing else says so.
+    A learning-rate sweep at fixed sizes matches too, which deserves the same remark. A column
+    that only describes the point (width and depth beside ``params``) is not named, nor a row
+    number (0..n-1 or 1..n) or a column without a header (pandas names it ``Unnamed: i``: the
+    index a saved DataFrame writes).
     """
     if meta is None or len(meta) < 2:
         return ()
+    point = pd.DataFrame({f"input {k}": np.asarray(v) for k, v in inputs.items()})
+    point["group"] = DEFAULT_GROUP if group is None else np.asarray(group, dtype=object)
+    same_point = point.groupby(list(point.columns), sort=False).ngroup().to_numpy()
     out = []
     row_number = np.arange(len(meta), dtype=np.float64)
     for column in meta.columns:
         if str(column).startswith("Unnamed: "):
             continue
         values = pd.to_numeric(meta[column], errors="coerce").to_numpy(dtype=np.float64)
-        if not np.all(np.isfinite(values)) or np.ptp(values) == 0:
+        if not np.all(np.isfinite(values)):
             continue
         if np.array_equal(values, row_number) or np.array_equal(values, row_number + 1):
             continue
-        out.append(str(column))
+        spread = pd.Series(values).groupby(same_point).nunique()
+        if (spread > 1).any():
+            out.append(str(column))
     return tuple(out)
 
 

@@ -349,11 +349,24 @@ def test_a_numeric_column_that_varies_and_is_not_read_is_named(tmp_path: Path) -
     assert data.subset(np.array([True, True, False, True])).unused == data.unused
 
 
-def test_a_row_number_is_not_an_unused_input() -> None:
+def test_a_row_number_or_a_description_of_the_point_is_not_an_unused_input() -> None:
+    """Width beside params describes the point; a row number is no resource."""
     frame = pd.DataFrame(
-        {"row": [1, 2, 3], "index": [0, 1, 2], "params": N, "loss": LOSS},
+        {
+            "row": [1, 2, 3, 4],
+            "index": [0, 1, 2, 3],
+            "width": [512, 512, 1024, 1024],
+            "params": [1e7, 1e7, 1e8, 1e8],
+            "loss": [3.0, 3.1, 2.5, 2.6],
+        },
     )
     assert ScalingData.from_frame(frame).unused == ()
+    # the same width column names rows apart once they are one point
+    frame["params"] = 1e7
+    assert ScalingData.from_frame(frame).unused == ("width",)
+    # ... unless each is its own group
+    frame["arch"] = ["a", "a", "b", "b"]
+    assert ScalingData.from_frame(frame, group_col="arch").unused == ()
 
 
 def test_unused_columns_are_a_warning_of_every_fit() -> None:
@@ -363,15 +376,17 @@ def test_unused_columns_are_a_warning_of_every_fit() -> None:
     from models.diagnostics import Thresholds
     from models.families import get_family
 
-    params = np.geomspace(1e7, 1e9, 6)
+    params = np.repeat(np.geomspace(1e7, 1e9, 3), 2)  # each size at two context lengths
+    context = np.tile([1.0, 4.0], 3)
     frame = pd.DataFrame(
-        {"params": params, "context": np.tile([1.0, 4.0], 3), "loss": 2 + 9 * params**-0.1}
+        {"params": params, "context": context, "loss": 2 + 9 * params**-0.1 + 0.1 / context}
     )
     data = ScalingData.from_frame(frame)
     config, _ = resolve_config(get_family("power_law", x="params"), 1)
     found = [w for w in check_data(data, config, Thresholds()) if w.code == "unused_columns"]
     assert len(found) == 1
     assert "'context'" in found[0].message and "as an input (params, data" in found[0].message
+    assert "repeats of one measurement" in found[0].message
     read = ScalingData.from_frame(frame, {"data": "context"})
     assert not [w for w in check_data(read, config, Thresholds()) if w.code == "unused_columns"]
 

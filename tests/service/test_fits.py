@@ -267,9 +267,9 @@ def test_a_csv_column_the_fit_does_not_read_is_named_in_its_warnings(client, key
     from tests.service.test_api import create_dataset
 
     create_dataset(client, keys)
-    params = np.geomspace(1e7, 1e9, 12)
+    params = np.repeat(np.geomspace(1e7, 1e9, 6), 2)  # each size at two context lengths
     lines = ["params,context,seed,loss"] + [
-        f"{n:g},{c:g},{i % 2},{2 + 9 * n**-0.1:.6f}"
+        f"{n:g},{c:g},{i % 2},{2 + 9 * n**-0.1 + 30 / c:.6f}"
         for i, (n, c) in enumerate(zip(params, np.tile([128, 4096], 6), strict=True))
     ]
     r = client.post(

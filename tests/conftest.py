@@ -17,6 +17,8 @@ from models import SamplerSettings
 from tests.tiers import ENV as THOROUGH_ENV
 from tests.utils import fake_sampler, replace_sampler
 
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
 # The one place sampler sizes for tests live.
 TINY = SamplerSettings(draws=50, tune=50, chains=2, seed=0)
 SLOW = SamplerSettings(draws=1000, tune=1000, chains=4, seed=1)
@@ -36,6 +38,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # set before collection imports the test modules, and inherited by xdist's workers
     if _runs_slow(config):
         os.environ[THOROUGH_ENV] = "1"
+    # One BLAS thread per test process, set before xdist starts its workers (and inherited by
+    # the interpreters tests start): `-n 2` already runs a test on each of two cores, and BLAS's
+    # own threads on top made linear-algebra tests fight over them (a 200 x 200
+    # eigendecomposition test took 2 s alone and 12 s beside another worker).
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

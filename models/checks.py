@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from models.config import ModelConfig
 from models.data import INPUTS, ScalingData
@@ -38,6 +39,18 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
                 f"one, give it as an input ({', '.join(INPUTS)}) or as the group",
             )
         )
+    rising = loss_trend(data)
+    if rising is not None and rising[1] >= RISING_RANK_CORRELATION:
+        found.append(
+            FitWarning(
+                "loss_rises",
+                f"loss rises with {rising[0]} (rank correlation {rising[1]:+.2f} within groups), "
+                "while the laws describe a loss that falls toward a floor as scale grows. If the "
+                "column is an accuracy or another score where higher is better, give an error "
+                "rate (1 - accuracy) or -log(accuracy) as loss; a law fitted to a rising loss "
+                "extrapolates it as a fall",
+            )
+        )
     k = count_parameters(config)
     if len(data) < thresholds.points_per_parameter_min * k:
         found.append(
@@ -57,6 +70,36 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
             )
         )
     return found
+
+
+# Loss correlated this strongly with scale, within groups, is more likely a score than a loss.
+RISING_RANK_CORRELATION = 0.6
+# The resources along which loss falls; label noise and epochs of repeated data raise it.
+_SCALE_INPUTS = ("params", "data", "steps", "compute")
+
+
+def loss_trend(data: ScalingData) -> tuple[str, float] | None:
+    """How loss moves with scale: the axis and the rows-weighted Spearman correlation in groups.
+
+    The axis is ``compute`` when it varies, else the product of the varying scale inputs (N·D
+    for a Chinchilla sweep: along N or D alone an IsoFLOP slice rises on one side). Groups with
+    fewer than 3 distinct scale values say nothing; None when no group has them.
+    """
+    varying = [n for n in _SCALE_INPUTS if n in data.varying_inputs]
+    names = ["compute"] if "compute" in varying else varying
+    if not names:
+        return None
+    scale = pd.Series(sum(np.log(data.inputs[n]) for n in names))
+    loss = pd.Series(data.loss)
+    total, weight = 0.0, 0
+    for g in data.groups:
+        rows = np.flatnonzero(data.group == g)
+        x, y = scale.iloc[rows], loss.iloc[rows]
+        if x.nunique() < 3 or y.nunique() < 2:
+            continue
+        rho = float(np.corrcoef(x.rank(), y.rank())[0, 1])
+        total, weight = total + rho * len(rows), weight + len(rows)
+    return ("·".join(names), total / weight) if weight else None
 
 
 def check_identification(fit: Fit, thresholds: Thresholds) -> list[FitWarning]:

@@ -391,6 +391,36 @@ def test_unused_columns_are_a_warning_of_every_fit() -> None:
     assert not [w for w in check_data(read, config, Thresholds()) if w.code == "unused_columns"]
 
 
+def _found(data: ScalingData, code: str, family: str = "power_law") -> list[str]:
+    from models.checks import check_data
+    from models.config import resolve_config
+    from models.diagnostics import Thresholds
+    from models.families import get_family
+
+    config, _ = resolve_config(get_family(family, x="compute"), len(data.groups))
+    return [w.message for w in check_data(data, config, Thresholds()) if w.code == code]
+
+
+def test_a_loss_that_rises_with_scale_is_named_as_a_likely_score() -> None:
+    """Accuracy uploaded as loss fits and converges; only this warning tells the user."""
+    compute = np.tile(np.geomspace(1e18, 1e22, 8), 2)
+    accuracy = 0.8 - 0.5 * (compute / 1e18) ** -0.2
+    group = np.repeat(["a", "b"], 8)
+    scored = ScalingData({"compute": compute}, accuracy, group=group)
+    (message,) = _found(scored, "loss_rises")
+    assert "loss rises with compute (rank correlation +1.00" in message
+    assert "1 - accuracy" in message
+    assert _found(ScalingData({"compute": compute}, 1 - accuracy, group=group), "loss_rises") == []
+
+
+def test_a_local_rise_is_no_score() -> None:
+    """A double-descent bump rises over part of the sweep; the whole still falls."""
+    params = np.geomspace(1e6, 1e9, 30)
+    loss = 2 + 30 * params**-0.2 + 1.5 * np.exp(-(np.log(params / 3e7) ** 2))
+    data = ScalingData({"compute": 6 * params * 1e9}, loss)
+    assert _found(data, "loss_rises") == []
+
+
 def test_same_inputs_in_different_groups_are_not_duplicates() -> None:
     """Two architectures at the same size and loss are distinct observations."""
     data = ScalingData({"params": [1e7, 1e7]}, [3.0, 3.0], group=["a", "b"])

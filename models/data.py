@@ -118,8 +118,8 @@ class ScalingData:
     # Training run per row (str, or None for a row of no run), or None when no row has a run;
     # __post_init__ turns it into an object array (or None).
     run: Any = None
-    # Columns the fit does not read although they are numbers that vary (unused_columns): an
-    # input the user forgot to name, reported with every fit of these rows.
+    # Metadata columns of numbers that tell apart rows the fit reads as one point
+    # (unused_columns): an input the user did not name, reported with every fit of these rows.
     unused: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -435,7 +435,9 @@ def unused_columns(
     """
     if meta is None or len(meta) < 2:
         return ()
-    point = pd.DataFrame({f"input {k}": np.asarray(v) for k, v in inputs.items()})
+    point = pd.DataFrame(
+        {f"input {k}": np.asarray(v) for k, v in inputs.items()}, index=range(len(meta))
+    )
     point["group"] = DEFAULT_GROUP if group is None else np.asarray(group, dtype=object)
     same_point = point.groupby(list(point.columns), sort=False).ngroup().to_numpy()
     out = []

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, Scales, ScalingData
+from models import DataError, Scales, ScalingData, unused_columns
 
 N = [1e7, 1e8, 1e9]
 D = [2e8, 2e9, 2e10]
@@ -367,6 +367,8 @@ def test_a_row_number_or_a_description_of_the_point_is_not_an_unused_input() -> 
     # ... unless each is its own group
     frame["arch"] = ["a", "a", "b", "b"]
     assert ScalingData.from_frame(frame, group_col="arch").unused == ()
+    # with no input at all every row is the same point
+    assert unused_columns(pd.DataFrame({"c": [5.0, 7.0]}), {}) == ("c",)
 
 
 def test_unused_columns_are_a_warning_of_every_fit() -> None:

@@ -30,7 +30,10 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
         )
     found = [FitWarning("duplicate_rows", w) for w in data.warnings]
     if data.unused:
-        names = ", ".join(f"'{c}'" for c in data.unused)
+        shown = data.unused[:UNUSED_SHOWN]
+        names = ", ".join(f"'{c}'" for c in shown)
+        if len(data.unused) > len(shown):
+            names += f" and {len(data.unused) - len(shown)} more"
         found.append(
             FitWarning(
                 "unused_columns",
@@ -72,6 +75,8 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
     return found
 
 
+# Columns named in the unused_columns warning; a wide export lists hundreds.
+UNUSED_SHOWN = 5
 # Loss correlated this strongly with scale, within groups, is more likely a score than a loss.
 RISING_RANK_CORRELATION = 0.6
 # The resources along which loss falls; label noise and epochs of repeated data raise it.

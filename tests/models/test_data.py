@@ -389,6 +389,9 @@ def test_unused_columns_are_a_warning_of_every_fit() -> None:
     assert len(found) == 1
     assert "'context'" in found[0].message and "as an input (params, data" in found[0].message
     assert "repeats of one measurement" in found[0].message
+    wide = frame.assign(**{f"c{i}": context * (i + 2) for i in range(7)})
+    (message,) = _found(ScalingData.from_frame(wide), "unused_columns")
+    assert "'context', 'c0', 'c1', 'c2', 'c3' and 3 more take" in message
     read = ScalingData.from_frame(frame, {"data": "context"})
     assert not [w for w in check_data(read, config, Thresholds()) if w.code == "unused_columns"]
 

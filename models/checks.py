@@ -50,8 +50,9 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
                 f"loss rises with {rising[0]} (rank correlation {rising[1]:+.2f} within groups), "
                 "while the laws describe a loss that falls toward a floor as scale grows. If the "
                 "column is an accuracy or another score where higher is better, give an error "
-                "rate (1 - accuracy) or -log(accuracy) as loss; a law fitted to a rising loss "
-                "extrapolates it as a fall",
+                "rate (1 - accuracy) or -log(accuracy) as loss. If loss does rise here (inverse "
+                "scaling, a sweep that ends at a double-descent peak), a law fitted to it "
+                "extrapolates a fall the data do not show",
             )
         )
     k = count_parameters(config)
@@ -78,7 +79,11 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
 # Columns named in the unused_columns warning; a wide export lists hundreds.
 UNUSED_SHOWN = 5
 # Loss correlated this strongly with scale, within groups, is more likely a score than a loss.
-RISING_RANK_CORRELATION = 0.6
+# The 21 real benchmark tasks measure -0.63 to -1.00; the peaks benchmark's label-noise
+# random-feature sweeps, whose loss rises 70-fold toward the interpolation peak and then levels
+# off, +0.59 to +0.61; public accuracies uploaded as loss reach it in 6 of 8 LLM benchmarks and
+# 23 of 38 OpenCLIP datasets (BENCHMARKS.md, "A loss that rises with scale").
+RISING_RANK_CORRELATION = 0.8
 # The resources along which loss falls; label noise and epochs of repeated data raise it.
 _SCALE_INPUTS = ("params", "data", "steps", "compute")
 

@@ -424,6 +424,11 @@ def test_a_local_rise_is_no_score() -> None:
     loss = 2 + 30 * params**-0.2 + 1.5 * np.exp(-(np.log(params / 3e7) ** 2))
     data = ScalingData({"compute": 6 * params * 1e9}, loss)
     assert _found(data, "loss_rises") == []
+    # label noise: loss rises 70-fold toward the interpolation peak, then levels off above it
+    width = np.geomspace(10, 1000, 25)
+    rise = 0.0014 * (0.094 / 0.0014) ** np.log10(width / 10)
+    noisy = np.where(width <= 100, rise, 0.014 + 0.08 * (100 / width) ** 2)
+    assert _found(ScalingData({"compute": width * 1e12}, noisy), "loss_rises") == []
 
 
 def test_same_inputs_in_different_groups_are_not_duplicates() -> None:

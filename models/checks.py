@@ -102,8 +102,9 @@ def loss_trend(data: ScalingData) -> tuple[str, float] | None:
     scale = pd.Series(sum(np.log(data.inputs[n]) for n in names))
     loss = pd.Series(data.loss)
     total, weight = 0.0, 0
-    for g in data.groups:
-        rows = np.flatnonzero(data.group == g)
+    index = data.group_index
+    for g in range(len(data.groups)):
+        rows = np.flatnonzero(index == g)
         x, y = scale.iloc[rows], loss.iloc[rows]
         if x.nunique() < 3 or y.nunique() < 2:
             continue

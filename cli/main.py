@@ -190,6 +190,13 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+# The options that act on a data warning, for the people who meet it at the command line.
+_HINTS = {
+    "unused_columns": "with bayescale fit: --map INPUT=COLUMN (e.g. --map data=context) names "
+    "it as an input, --group-col COLUMN as the group",
+}
+
+
 def _print_fit(
     result: models.Fit, probs: tuple[float, ...], as_json: bool, saved: Path | None = None
 ) -> None:
@@ -236,8 +243,12 @@ def _print_fit(
             f"  LOO elpd {diag.elpd_loo:.1f} (se {diag.elpd_loo_se:.1f})  p_loo {diag.p_loo:.1f}  "
             f"max Pareto k {diag.pareto_k_max:.2f}"
         )
+    hinted = set()
     for w in diag.warnings:
         print(f"  warning [{w.code}]: {w.message}")
+        if w.code in _HINTS and w.code not in hinted:  # a stacked fit repeats it per law
+            print(f"    {_HINTS[w.code]}")
+            hinted.add(w.code)
     if result.stacking is not None:
         _print_stacking(result.stacking)
     if saved:

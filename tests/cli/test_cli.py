@@ -2,6 +2,8 @@ import json
 import shutil
 import subprocess
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import models
@@ -279,3 +281,21 @@ def test_stacking_report_prints_each_weight_with_its_interval(capsys) -> None:
     _print_stacking(old)
     out = capsys.readouterr().out
     assert "90 %" not in out and "1.000  chinchilla" in out
+
+
+def test_a_column_the_fit_does_not_read_is_named_with_the_option_that_reads_it(
+    capsys, tmp_path, mock_sampler
+):
+    params = np.repeat(np.geomspace(1e7, 1e9, 6), 2)
+    context = np.tile([128.0, 4096.0], 6)
+    path = tmp_path / "runs.csv"
+    pd.DataFrame(
+        {"params": params, "context": context, "loss": 2 + 9 * params**-0.1 + 30 / context}
+    ).to_csv(path, index=False)
+    args = ("--family", "power_law", "--family-option", "x=params", "--draws", "40")
+    code, out, _ = run(
+        capsys, "fit", str(path), *args, "--tune", "10", "-o", str(tmp_path / "f.nc")
+    )
+    assert code == 0
+    assert "warning [unused_columns]: column(s) 'context' take different values" in out
+    assert out.count("--map INPUT=COLUMN") == 1

@@ -223,6 +223,8 @@ def summarize(fit: Fit, probs: Sequence[float] = (0.9,)) -> pd.DataFrame:
     derived_names = [n for n in next(iter(per_group.values())) if n not in fit.family.param_names]
     all_shared = shared == set(fit.family.param_names)
     for name in (*fit.family.param_names, *derived_names):
+        if name in fit.family.not_summarised:
+            continue
         kind = "parameter" if name in fit.family.param_names else "derived"
         if name in shared or (kind == "derived" and all_shared):
             rows.append(_row(name, None, kind, next(iter(per_group.values()))[name], probs))

@@ -130,6 +130,8 @@ class Stacked(ScalingLaw):
     formula = "L = law of the draw's member; members weighted by leave-future-out stacking"
     citation = "Yao, Vehtari, Simpson & Gelman 2018, Bayesian Analysis 13(3)"
     use_when = "you do not know which law fits: candidates are chosen from the inputs present"
+    # a draw's member index: the weights say it (the stacking report), not a median of indices
+    not_summarised = ("member",)
 
     def __init__(
         self,

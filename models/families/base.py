@@ -139,6 +139,8 @@ class ScalingLaw:
     default_pooling: Mapping[str, Pooling]
     # The floor and power-law terms sampled in pivot coordinates (models.pivot); None: none.
     pivot: ClassVar[Pivot | None] = None
+    # Parameters that are bookkeeping, not a property of the law: left out of summaries.
+    not_summarised: ClassVar[tuple[str, ...]] = ()
     # Option name -> (default, allowed values); options may change the inputs.
     option_choices: ClassVar[Mapping[str, tuple[str, tuple[str, ...]]]] = {}
 

@@ -173,3 +173,20 @@ def test_stacked_diagnostics_are_the_worst_member_s() -> None:
     assert [(w.code, w.message) for w in d.warnings] == [("deeper_tree", "b: sampled again deeper")]
     assert d.tree_depth_share == 0.4
     assert stacked_diagnostics([unknown], ["c"], np.array([1.0])).tree_depth_share is None
+
+
+def test_a_stacked_fit_s_summary_has_each_law_s_parameters_and_no_member_index():
+    """The member index is bookkeeping: its 'median' (0) and 'interval' (0-1) mean nothing."""
+    from models.auto import combine
+    from models.discrepancy import Discrepancy, log10_ranges
+
+    members = [fake_fit(seed=0), fake_fit(seed=1)]
+    for m in members:
+        m.discrepancy = Discrepancy(
+            log10_ranges(m.data.inputs, ["params", "data"]), np.array([0.1]), np.array([1.0])
+        )
+    settings = models.SamplerSettings(draws=200, chains=2)
+    stacked = combine(members, np.array([0.6, 0.4]), members[0].data, None, settings)
+    assert "member" in stacked.family.param_names
+    names = set(stacked.summary()["parameter"])
+    assert "member" not in names and {"m0__E", "m1__E"} <= names

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from models.config import ModelConfig
-from models.data import INPUTS, ScalingData
+from models.data import INPUTS, ScalingData, log_axis, product_axis
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 from models.result import Fit, link_sd
@@ -91,15 +91,15 @@ _SCALE_INPUTS = ("params", "data", "steps", "compute")
 def loss_trend(data: ScalingData) -> tuple[str, float] | None:
     """How loss moves with scale: the axis and the rows-weighted Spearman correlation in groups.
 
-    The axis is ``compute`` when it varies, else the product of the varying scale inputs (N·D
-    for a Chinchilla sweep: along N or D alone an IsoFLOP slice rises on one side). Groups with
-    fewer than 3 distinct scale values say nothing; None when no group has them.
+    The axis is ``compute`` when it varies, else the product N·D or N·t where both vary (along
+    N or D alone an IsoFLOP slice rises on one side), else the one varying scale input. Groups
+    with fewer than 3 distinct scale values say nothing; None when no group has them.
     """
     varying = [n for n in _SCALE_INPUTS if n in data.varying_inputs]
-    names = ["compute"] if "compute" in varying else varying
-    if not names:
+    if not varying:
         return None
-    scale = pd.Series(sum(np.log(data.inputs[n]) for n in names))
+    axis = "compute" if "compute" in varying else product_axis(varying) or varying[0]
+    scale = pd.Series(log_axis(data.inputs, axis))
     loss = pd.Series(data.loss)
     total, weight = 0.0, 0
     index = data.group_index
@@ -110,7 +110,7 @@ def loss_trend(data: ScalingData) -> tuple[str, float] | None:
             continue
         rho = float(np.corrcoef(x.rank(), y.rank())[0, 1])
         total, weight = total + rho * len(rows), weight + len(rows)
-    return ("·".join(names), total / weight) if weight else None
+    return (axis, total / weight) if weight else None
 
 
 def check_identification(fit: Fit, thresholds: Thresholds) -> list[FitWarning]:

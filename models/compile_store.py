@@ -4,9 +4,9 @@ nutpie's numba backend turns a model's log density (with its gradient) and its "
 into two C callbacks. Compiling them was most of a cold fit: the standard hierarchical model
 took 16.1-16.9 s in a new process, 7.4-7.9 s once they are loaded instead (about 0.5 s;
 BENCHMARKS.md, "Compiled models on disk"). numba cannot cache the callbacks itself: they close
-over per-compile objects
-(nutpie names each shared variable by a random UUID, and those names are part of the record type
-the callbacks read), so numba's own cache key differs on every compile.
+over per-compile objects (nutpie names each shared variable by a random UUID, and those names
+are part of the record type the callbacks read), so numba's own cache key differs on every
+compile.
 
 :func:`compile_model` therefore does what ``nutpie.compile_pymc_model`` does for the numba
 backend, with two changes: shared variables get deterministic names, and each callback's

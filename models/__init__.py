@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         Scales,
         ScalingData,
         guess_columns,
+        pooled_columns,
         unused_columns,
     )
     from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, tuple[str, str]] = {
     "guess_columns": ("models.data", "guess_columns"),
     "unused_columns": ("models.data", "unused_columns"),
+    "pooled_columns": ("models.data", "pooled_columns"),
     "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
@@ -239,6 +241,7 @@ __all__ = [
     "plan",
     "pointwise_log_likelihood",
     "pointwise_loo",
+    "pooled_columns",
     "prepare",
     "probability_below",
     "save_fit",

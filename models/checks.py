@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from models.config import ModelConfig
-from models.data import INPUTS, ScalingData, log_axis, product_axis
+from models.data import INPUTS, ScalingData, log_axis, trend_axis
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 from models.result import Fit, link_sd
@@ -30,16 +30,22 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
         )
     found = [FitWarning("duplicate_rows", w) for w in data.warnings]
     if data.unused:
-        shown = data.unused[:UNUSED_SHOWN]
-        names = ", ".join(f"'{c}'" for c in shown)
-        if len(data.unused) > len(shown):
-            names += f" and {len(data.unused) - len(shown)} more"
         found.append(
             FitWarning(
                 "unused_columns",
-                f"column(s) {names} take different values on rows with the same inputs and "
-                "group, which the fit reads as repeats of one measurement. If loss depends on "
-                f"one, give it as an input ({', '.join(INPUTS)}) or as the group",
+                f"column(s) {_names(data.unused)} take different values on rows with the same "
+                "inputs and group, which the fit reads as repeats of one measurement. If loss "
+                f"depends on one, give it as an input ({', '.join(INPUTS)}) or as the group",
+            )
+        )
+    if data.pooled:
+        found.append(
+            FitWarning(
+                "pooled_curves",
+                f"column(s) {_names(data.pooled)} split the rows into curves that share a range "
+                "of scale and of loss, and the fit reads them as one curve. If loss differs "
+                "between them (architectures, datasets, settings), give the column as the "
+                "group; if they are checkpoints of training runs, as the run",
             )
         )
     rising = loss_trend(data)
@@ -76,29 +82,36 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
     return found
 
 
-# Columns named in the unused_columns warning; a wide export lists hundreds.
-UNUSED_SHOWN = 5
+# Columns named in a warning about columns; a wide export lists hundreds.
+COLUMNS_SHOWN = 5
+
+
+def _names(columns: tuple[str, ...]) -> str:
+    """``'a', 'b' and 3 more``: at most :data:`COLUMNS_SHOWN` names."""
+    shown = columns[:COLUMNS_SHOWN]
+    names = ", ".join(f"'{c}'" for c in shown)
+    if len(columns) > len(shown):
+        names += f" and {len(columns) - len(shown)} more"
+    return names
+
+
 # Loss correlated this strongly with scale, within groups, is more likely a score than a loss.
 # The 21 real benchmark tasks measure -0.63 to -1.00; the peaks benchmark's label-noise
 # random-feature sweeps, whose loss rises 70-fold toward the interpolation peak and then levels
 # off, +0.59 to +0.61; public accuracies uploaded as loss reach it in 6 of 8 LLM benchmarks and
 # 23 of 38 OpenCLIP datasets (BENCHMARKS.md, "A loss that rises with scale").
 RISING_RANK_CORRELATION = 0.8
-# The resources along which loss falls; label noise and epochs of repeated data raise it.
-_SCALE_INPUTS = ("params", "data", "steps", "compute")
 
 
 def loss_trend(data: ScalingData) -> tuple[str, float] | None:
     """How loss moves with scale: the axis and the rows-weighted Spearman correlation in groups.
 
-    The axis is ``compute`` when it varies, else the product N·D or N·t where both vary (along
-    N or D alone an IsoFLOP slice rises on one side), else the one varying scale input. Groups
-    with fewer than 3 distinct scale values say nothing; None when no group has them.
+    The axis is :func:`models.data.trend_axis`'s. Groups with fewer than 3 distinct scale values
+    say nothing; None when no group has them.
     """
-    varying = [n for n in _SCALE_INPUTS if n in data.varying_inputs]
-    if not varying:
+    axis = trend_axis(data.varying_inputs)
+    if axis is None:
         return None
-    axis = "compute" if "compute" in varying else product_axis(varying) or varying[0]
     scale = pd.Series(log_axis(data.inputs, axis))
     loss = pd.Series(data.loss)
     total, weight = 0.0, 0

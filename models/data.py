@@ -77,6 +77,23 @@ def scale_axis(inputs: Iterable[str]) -> str:
     return next((n for n in SCALE_AXES if n in names), names[0])
 
 
+# The resources along which loss falls; label noise and epochs of repeated data raise it.
+TREND_INPUTS: tuple[str, ...] = ("params", "data", "steps", "compute")
+
+
+def trend_axis(varying: Iterable[str]) -> str | None:
+    """The axis along which a loss should fall, from the inputs that vary; None without one.
+
+    ``compute`` when it varies, else the product N·D or N·t where both vary (along N or D alone
+    an IsoFLOP slice rises on one side), else the one varying input of :data:`TREND_INPUTS`.
+    """
+    present = set(varying)
+    scale = [n for n in TREND_INPUTS if n in present]
+    if not scale:
+        return None
+    return "compute" if "compute" in scale else product_axis(scale) or scale[0]
+
+
 _NON_NEGATIVE = frozenset({"label_noise"})
 DEFAULT_GROUP = "all"
 
@@ -121,6 +138,9 @@ class ScalingData:
     # Metadata columns of numbers that tell apart rows the fit reads as one point
     # (unused_columns): an input the user did not name, reported with every fit of these rows.
     unused: tuple[str, ...] = ()
+    # Text columns whose labels split the rows into curves the fit reads as one
+    # (pooled_columns): a group or run the user did not name, reported with every fit.
+    pooled: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         loss = np.asarray(self.loss, dtype=np.float64).reshape(-1)
@@ -233,10 +253,16 @@ class ScalingData:
         meta_cols = [c for c in frame.columns if c not in used]
         meta = frame[meta_cols].reset_index(drop=True) if meta_cols else None
         loss = _as_float(frame[columns["loss"]], "loss")
-        unused = unused_columns(
-            None if meta is None else meta.drop(columns=[run_col], errors="ignore"), inputs, group
+        read = None if meta is None else meta.drop(columns=[run_col], errors="ignore")
+        return cls(
+            inputs,
+            loss,
+            group,
+            meta,
+            run=run,
+            unused=unused_columns(read, inputs, group),
+            pooled=pooled_columns(read, inputs, loss, group),
         )
-        return cls(inputs, loss, group, meta, run=run, unused=unused)
 
     @classmethod
     def from_csv(
@@ -326,6 +352,7 @@ class ScalingData:
             meta,
             run=None if self.run is None else self.run[mask],
             unused=self.unused,
+            pooled=self.pooled,
         )
 
     def default_scales(self, inputs: Iterable[str]) -> Scales:
@@ -454,6 +481,112 @@ def unused_columns(
         if (spread > 1).any():
             out.append(str(column))
     return tuple(out)
+
+
+# A level of a text column is a curve when it holds this many scale values or more and at most
+# this share of its rows repeat another row's inputs (a log of several runs under one sweep id
+# repeats every checkpoint); the column splits the rows into curves when levels that are curves
+# hold at least this share of the rows. Columns of more levels are identifiers, not groups.
+CURVE_SCALE_VALUES = 3
+CURVE_REPEATS_MAX = 0.1
+CURVE_ROWS_SHARE = 0.8
+CURVE_LEVELS_MAX = 1000
+
+
+def pooled_columns(
+    meta: pd.DataFrame | None,
+    inputs: Mapping[str, np.ndarray],
+    loss: np.ndarray,
+    group: Any = None,
+) -> tuple[str, ...]:
+    """Text columns whose labels split the rows into curves the fit reads as one, in order.
+
+    ``bayescale example``'s CSV fitted without naming ``architecture`` as the group is one
+    pooled curve over four architectures; the checkpoints of several runs without their run
+    column are independent points of one curve. A column is named when its labels (within the
+    given groups) split at least one group, and the levels that are curves (see
+    :data:`CURVE_SCALE_VALUES`) hold most rows, and two of them overlap in both the range of
+    scale (:func:`trend_axis`) and the range of loss. Not named: numbers (see
+    :func:`unused_columns`), a column with a blank cell, a label that only renames an input
+    (a model name beside ``params``), one fixed by the group, an identifier with more than
+    half as many levels as rows, and labels of loss bins (a digitised plot's colours), whose
+    curves never share a range of loss.
+    """
+    n = 0 if meta is None else len(meta)
+    if meta is None or n < 2 * CURVE_SCALE_VALUES:
+        return ()
+    varying = [k for k, v in inputs.items() if np.ptp(np.asarray(v)) > 0]
+    axis = trend_axis(varying)
+    if axis is None:
+        return ()
+    groups = pd.Series(
+        DEFAULT_GROUP if group is None else np.asarray(group, dtype=object), index=range(n)
+    ).astype(str)
+    rows = pd.DataFrame({k: np.asarray(inputs[k], dtype=np.float64) for k in varying})
+    rows["scale"] = log_axis(inputs, axis)
+    rows["loss"] = np.asarray(loss, dtype=np.float64)
+    out = []
+    for column in meta.columns:
+        labels = _text_labels(meta[column])
+        if labels is None:
+            continue
+        level = pd.Series(pd.factorize(groups + "\x00" + labels)[0], index=range(n))
+        n_levels = int(level.max()) + 1
+        if not groups.nunique() < n_levels <= min(n // 2, CURVE_LEVELS_MAX):
+            continue
+        if _renames_an_input(level, rows[varying]):
+            continue
+        if _overlapping_curves(level, rows, varying, groups):
+            out.append(str(column))
+    return tuple(out)
+
+
+def _text_labels(column: pd.Series) -> pd.Series | None:
+    """The column as text labels, or None for numbers, a blank cell or a headerless index."""
+    if str(column.name).startswith("Unnamed: ") or column.isna().any():
+        return None
+    if pd.to_numeric(column, errors="coerce").notna().all():
+        return None
+    labels = column.astype(str).reset_index(drop=True)
+    return None if (labels.str.strip() == "").any() else labels
+
+
+def _renames_an_input(level: pd.Series, points: pd.DataFrame) -> bool:
+    """Whether some input takes one value per level and each of its values lies in one level."""
+    for name in points.columns:
+        values = points[name]
+        one_value = values.groupby(level).nunique().max() == 1
+        if one_value and level.groupby(values).nunique().max() == 1:
+            return True
+    return False
+
+
+def _overlapping_curves(
+    level: pd.Series, rows: pd.DataFrame, varying: list[str], groups: pd.Series
+) -> bool:
+    """Whether curve levels hold most rows and two of one group share ranges of scale and loss."""
+    by = rows.assign(group=groups).groupby(level)
+    repeated = rows.assign(level=level).duplicated(subset=["level", *varying])
+    repeats = repeated.groupby(level).mean()
+    curve = (
+        (by["scale"].nunique() >= CURVE_SCALE_VALUES)
+        & (by["loss"].nunique() >= 2)
+        & (repeats <= CURVE_REPEATS_MAX)
+    )
+    if curve.sum() < 2 or by.size()[curve].sum() < CURVE_ROWS_SHARE * len(rows):
+        return False
+    span = by.agg(
+        group=("group", "first"),
+        scale_lo=("scale", "min"), scale_hi=("scale", "max"),
+        loss_lo=("loss", "min"), loss_hi=("loss", "max"),
+    )[curve]  # fmt: skip
+    same_group = span["group"].to_numpy()
+    overlap = same_group[:, None] == same_group[None, :]
+    for what in ("scale", "loss"):
+        lo, hi = span[f"{what}_lo"].to_numpy(), span[f"{what}_hi"].to_numpy()
+        overlap &= np.minimum(hi[:, None], hi[None, :]) > np.maximum(lo[:, None], lo[None, :])
+    np.fill_diagonal(overlap, False)
+    return bool(overlap.any())
 
 
 def guess_columns(frame: pd.DataFrame) -> dict[str, str]:

@@ -119,8 +119,14 @@ def load_data(session: Session, job: FitJob) -> models.ScalingData:
     loss = np.asarray([r.loss for r in rows], dtype=float)
     # the CSV parser keeps a run column in meta as well: it is read, so not unused
     meta = pd.DataFrame([{k: v for k, v in (r.meta or {}).items() if k != "run"} for r in rows])
-    unused = models.unused_columns(meta, inputs, group)
-    return models.ScalingData(inputs, loss, group, run=[r.run for r in rows], unused=unused)
+    return models.ScalingData(
+        inputs,
+        loss,
+        group,
+        run=[r.run for r in rows],
+        unused=models.unused_columns(meta, inputs, group),
+        pooled=models.pooled_columns(meta, inputs, loss, group),
+    )
 
 
 def run(

@@ -299,3 +299,19 @@ def test_a_column_the_fit_does_not_read_is_named_with_the_option_that_reads_it(
     assert code == 0
     assert "warning [unused_columns]: column(s) 'context' take different values" in out
     assert out.count("--map INPUT=COLUMN") == 1
+
+
+def test_a_group_column_not_named_is_named_with_the_options_that_read_it(
+    capsys, tmp_path, mock_sampler
+):
+    path = tmp_path / "example.csv"
+    assert run(capsys, "example", str(path))[0] == 0
+    args = ("--family", "chinchilla", "--draws", "40", "--tune", "10")
+    code, out, _ = run(capsys, "fit", str(path), *args, "-o", str(tmp_path / "f.nc"))
+    assert code == 0
+    assert "warning [pooled_curves]: column(s) 'architecture' split the rows" in out
+    assert out.count("--group-col COLUMN gives each curve") == 1
+    code, out, _ = run(
+        capsys, "fit", str(path), *args, "--group-col", "architecture", "-o", str(tmp_path / "g.nc")
+    )
+    assert code == 0 and "pooled_curves" not in out

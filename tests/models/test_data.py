@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, Scales, ScalingData, unused_columns
+from models import DataError, Scales, ScalingData, pooled_columns, unused_columns
 
 N = [1e7, 1e8, 1e9]
 D = [2e8, 2e9, 2e10]
@@ -429,6 +429,70 @@ def test_a_local_rise_is_no_score() -> None:
     rise = 0.0014 * (0.094 / 0.0014) ** np.log10(width / 10)
     noisy = np.where(width <= 100, rise, 0.014 + 0.08 * (100 / width) ** 2)
     assert _found(ScalingData({"compute": width * 1e12}, noisy), "loss_rises") == []
+
+
+def _example_frame(seed: int = 0) -> pd.DataFrame:
+    """``bayescale example``'s table: params, data, loss and an architecture column."""
+    from models.simulate import example_dataset
+
+    data = example_dataset(seed)
+    return pd.DataFrame({**data.inputs, "loss": data.loss, "architecture": data.group})
+
+
+def test_a_group_column_not_named_is_named() -> None:
+    """Four architectures fitted as one pooled curve would say nothing otherwise."""
+    frame = _example_frame()
+    data = ScalingData.from_frame(frame)
+    assert data.pooled == ("architecture",)
+    assert data.subset(np.arange(len(data)) < 60).pooled == ("architecture",)
+    (message,) = _found(data, "pooled_curves")
+    assert "'architecture' split the rows into curves" in message
+    assert "as the group" in message and "as the run" in message
+    assert ScalingData.from_frame(frame, group_col="architecture").pooled == ()
+    # a label fixed by the given group (an arch id beside its name) is no further split
+    frame["arch_id"] = frame["architecture"].str.upper()
+    assert ScalingData.from_frame(frame, group_col="architecture").pooled == ()
+    # a label that splits the given groups further is
+    frame["width"] = np.where(np.arange(len(frame)) % 2, "narrow", "wide")
+    assert ScalingData.from_frame(frame, group_col="architecture").pooled == ("width",)
+
+
+def test_checkpoints_of_runs_not_named_are_named_unless_given_as_the_run() -> None:
+    """A run column under another name; given as the run it is read, so not named."""
+    from models.families import get_family
+    from models.simulate import simulate_runs
+
+    law = get_family("power_law", x="steps")
+    steps = {"steps": np.geomspace(100, 10_000, 30)}
+    runs, _ = simulate_runs(law, {"E": 2.0, "A": 5.0, "alpha": 0.3}, steps, n_runs=4, seed=1)
+    frame = pd.DataFrame({**runs.inputs, "loss": runs.loss, "name": runs.run})
+    assert ScalingData.from_frame(frame).pooled == ("name",)
+    assert ScalingData.from_frame(frame, run_col="name").pooled == ()
+
+
+def test_labels_that_are_no_curves_of_their_own_are_not_named() -> None:
+    """Model names beside params, loss bins, identifiers, blanks, numbers, mixed sweeps."""
+    frame = _example_frame()
+    n = len(frame)
+    size_names = pd.Series(frame["params"]).rank(method="dense").astype(int)
+    frame["model"] = "m" + size_names.astype(str)  # one name per size, one size per name
+    frame["colour"] = pd.cut(frame["loss"], 6, labels=list("abcdef")).astype(str)  # loss bins
+    frame["row_id"] = [f"r{i}" for i in range(n)]  # an identifier: more than n/2 levels
+    frame["blank"] = frame["architecture"].where(np.arange(n) > 0, "")
+    frame["code"] = frame["architecture"].map({a: str(i) for i, a in enumerate(sorted(set(
+        frame["architecture"]
+    )))})  # fmt: skip
+    assert ScalingData.from_frame(frame, group_col="architecture").pooled == ()
+    assert pooled_columns(frame[["model", "colour", "row_id", "blank", "code"]],
+                          {k: frame[k].to_numpy() for k in ("params", "data")},
+                          frame["loss"].to_numpy()) == ()  # fmt: skip
+    # a sweep id over several runs repeats every checkpoint: its levels are no curves
+    steps = np.tile(np.geomspace(100, 10_000, 10), 6)
+    sweep = np.repeat(["s1", "s2"], 30)  # three learning rates each
+    lr = np.tile(np.repeat([1.0, 2.0, 3.0], 10), 2)
+    loss = 2 + lr * steps**-0.3 + np.where(sweep == "s2", 0.1, 0.0)
+    mixed = pd.DataFrame({"steps": steps, "loss": loss, "sweep": sweep})
+    assert ScalingData.from_frame(mixed).pooled == ()
 
 
 def test_same_inputs_in_different_groups_are_not_duplicates() -> None:

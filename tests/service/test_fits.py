@@ -262,26 +262,45 @@ def test_max_draws_over_the_server_limit_is_refused_and_the_default_is_capped(
     assert 50 < done["diagnostics"]["draws"] <= 200
 
 
-def test_a_csv_column_the_fit_does_not_read_is_named_in_its_warnings(client, keys, mock_sampler):
-    """A context length uploaded under an unknown name is kept as metadata, and the fit says so."""
+def _warnings_of_a_csv_fit(client, keys, lines: list[str], code: str, **spec) -> list[str]:
+    """Upload ``lines`` as a CSV, fit them with ``spec``, return the messages of ``code``."""
     from tests.service.test_api import create_dataset
 
     create_dataset(client, keys)
-    params = np.repeat(np.geomspace(1e7, 1e9, 6), 2)  # each size at two context lengths
-    lines = ["params,context,seed,loss"] + [
-        f"{n:g},{c:g},{i % 2},{2 + 9 * n**-0.1 + 30 / c:.6f}"
-        for i, (n, c) in enumerate(zip(params, np.tile([128, 4096], 6), strict=True))
-    ]
     r = client.post(
         "/v1/projects/alpha/datasets/runs/observations",
         content="\n".join(lines) + "\n",
         headers=keys.headers("write") | {"Content-Type": "text/csv"},
     )
     assert r.status_code == 201, r.text
-    r = submit(client, keys, family="power_law", family_options={"x": "params"})
+    r = submit(client, keys, **spec)
     assert r.status_code == 202, r.text
     run_worker(client)
     done = client.get(r.headers["Location"], headers=keys.headers("read")).json()
     assert done["status"] == "succeeded", done
-    unused = [w for w in done["diagnostics"]["warnings"] if w["code"] == "unused_columns"]
-    assert len(unused) == 1 and "'context', 'seed'" in unused[0]["message"]
+    return [w["message"] for w in done["diagnostics"]["warnings"] if w["code"] == code]
+
+
+def test_a_csv_column_the_fit_does_not_read_is_named_in_its_warnings(client, keys, mock_sampler):
+    """A context length uploaded under an unknown name is kept as metadata, and the fit says so."""
+    params = np.repeat(np.geomspace(1e7, 1e9, 6), 2)  # each size at two context lengths
+    lines = ["params,context,seed,loss"] + [
+        f"{n:g},{c:g},{i % 2},{2 + 9 * n**-0.1 + 30 / c:.6f}"
+        for i, (n, c) in enumerate(zip(params, np.tile([128, 4096], 6), strict=True))
+    ]
+    spec = {"family": "power_law", "family_options": {"x": "params"}}
+    (message,) = _warnings_of_a_csv_fit(client, keys, lines, "unused_columns", **spec)
+    assert "'context', 'seed'" in message
+
+
+def test_a_csv_group_column_under_another_name_is_named_in_its_warnings(client, keys, mock_sampler):
+    """``bayescale example``'s CSV uploaded as is: ``architecture`` is metadata to the service."""
+    data = models.example_dataset(0)
+    lines = ["params,data,architecture,loss"] + [
+        f"{n:g},{d:g},{g},{loss:.6f}"
+        for n, d, g, loss in zip(
+            data.inputs["params"], data.inputs["data"], data.group, data.loss, strict=True
+        )
+    ]
+    (message,) = _warnings_of_a_csv_fit(client, keys, lines, "pooled_curves", family="chinchilla")
+    assert "'architecture' split the rows" in message

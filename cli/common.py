@@ -252,7 +252,8 @@ def run_fit[T](
     if progress.enabled:
         print(
             f"fitting {kwargs.get('family', models.DEFAULT_FAMILY)} to {len(data)} runs in "
-            f"{len(data.groups)} group(s) (first fit in a process compiles the model, ~10-20 s)",
+            f"{len(data.groups)} group(s) (a model's first fit on this machine compiles it, "
+            "15-30 s; family auto compiles each law it tries; later fits load them from disk)",
             file=sys.stderr,
         )
     try:

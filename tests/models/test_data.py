@@ -639,3 +639,24 @@ def test_guess_columns_finds_the_canonical_fields_and_an_architecture_column():
     with_group = frame.assign(group=["x", "x", "y", "y"])
     assert guess_columns(with_group)["group"] == "group"
     assert "group" not in guess_columns(frame.drop(columns="architecture"))
+
+
+def test_pooled_columns_read_json_metadata_of_any_type() -> None:
+    """The service's rows carry free-form JSON metadata: objects, lists, booleans, nulls."""
+    n = 40
+    params = np.tile(np.geomspace(1e7, 1e9, 10), 4)
+    loss = 2 + 9 * params**-0.1 * np.repeat([1.0, 1.1, 1.2, 1.3], 10)
+    meta = pd.DataFrame(
+        [
+            {
+                "obj": {"a": i % 4},
+                "list": [i % 4],
+                "flag": bool(i % 2),
+                "mixed": i if i % 2 else "x",
+                "null": None,
+                "arch": "abcd"[i // 10],
+            }
+            for i in range(n)
+        ]
+    )
+    assert pooled_columns(meta, {"params": params}, loss) == ("arch",)

@@ -194,8 +194,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 _HINTS = {
     "unused_columns": "with bayescale fit: --map INPUT=COLUMN (e.g. --map data=context) names "
     "it as an input, --group-col COLUMN as the group",
-    "pooled_curves": "with bayescale fit: --group-col COLUMN gives each curve its own "
-    "parameters, partially pooled; --run-col COLUMN gives each run its own offset",
+    "pooled_curves": "with bayescale fit (and bayescale remote upload): --group-col COLUMN "
+    "gives each curve its own parameters, partially pooled; --run-col COLUMN gives each run "
+    "its own offset",
 }
 
 

@@ -57,6 +57,12 @@ def add_remote_parsers(sub: Any) -> None:
     )
     p.add_argument("dataset")
     p.add_argument("csv", type=Path, help="columns params, ..., loss, group, run; others meta")
+    p.add_argument("--group-col", metavar="COLUMN", help="the column read as the group")
+    p.add_argument("--run-col", metavar="COLUMN", help="the column read as the run")
+    p.add_argument(
+        "--map", default="", metavar="FIELD=COLUMN,...",
+        help="read CSV columns as inputs or loss, e.g. loss=final_loss,params=n_params",
+    )  # fmt: skip
     p.set_defaults(handler=_run(_upload))
 
     p = commands.add_parser("fit", parents=[common], help="queue a fit (or a backtest)")
@@ -150,11 +156,15 @@ def _upload(client: Client, args: argparse.Namespace) -> int:
     from service.client import derive_key
 
     text = args.csv.read_text()
+    columns = pairs(args.map, "map")
+    for name in ("group", "run"):
+        if getattr(args, f"{name}_col"):
+            columns[name] = getattr(args, f"{name}_col")
     client.create_dataset(args.dataset, exist_ok=True)
     digest = hashlib.sha256(text.encode()).hexdigest()
-    batch = client.append_observations(
-        args.dataset, text, idempotency_key=derive_key([args.dataset, digest])
-    )
+    # the same file under another mapping is other rows: another key, not a conflicting replay
+    key = derive_key([args.dataset, digest, columns])
+    batch = client.append_observations(args.dataset, text, idempotency_key=key, columns=columns)
     if args.json:
         _dump(batch.model_dump(mode="json"))
     elif batch.replayed:

@@ -6,10 +6,12 @@ import csv
 import io
 import json
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from models import INPUTS
 from service import strict_json
 from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
@@ -18,12 +20,62 @@ _ROWS = TypeAdapter(list[ObservationRequest])
 _FIELDS = set(ObservationRequest.model_fields) - {"meta"}
 
 
-def parse_observations(body: bytes, content_type: str) -> list[dict[str, Any]]:
-    """Rows as dicts ready for storage; every problem is reported, nothing half-accepted."""
+# CSV columns read as a field under another name: the query parameter that names each.
+MAPPED_FIELDS: dict[str, str] = {"group": "group_col", "run": "run_col"}
+_MAP_FIELDS = (*INPUTS, "loss", "group", "run")
+
+
+def csv_columns(
+    group_col: str | None = None, run_col: str | None = None, maps: Sequence[str] = ()
+) -> dict[str, str]:
+    """Field -> the CSV column that holds it, from the upload's query parameters.
+
+    ``maps`` are ``FIELD=COLUMN`` for an input, ``loss``, ``group`` or ``run`` (the command
+    line's ``--map``); an :class:`Invalid` names the parameter of a bad or repeated choice.
+    """
+    columns: dict[str, str] = {}
+    for item in maps:
+        name, sep, column = item.partition("=")
+        if not sep or not column.strip():
+            raise Invalid(f"map '{item}' is not FIELD=COLUMN", field="map")
+        if name not in _MAP_FIELDS:
+            choices = ", ".join(_MAP_FIELDS)
+            raise Invalid(f"map '{item}': '{name}' is not a field ({choices})", field="map")
+        if name in columns:
+            raise Invalid(f"map names {name} twice", field="map")
+        columns[name] = column
+    for name, given in (("group", group_col), ("run", run_col)):
+        if given is not None:
+            if not given.strip():
+                raise Invalid(f"{MAPPED_FIELDS[name]} is empty", field=MAPPED_FIELDS[name])
+            if name in columns:
+                raise Invalid(
+                    f"{MAPPED_FIELDS[name]} and map both name the {name} column",
+                    field=MAPPED_FIELDS[name],
+                )
+            columns[name] = given
+    taken = list(columns.values())
+    for column in sorted({c for c in taken if taken.count(c) > 1}):
+        fields = ", ".join(f for f, c in columns.items() if c == column)
+        raise Invalid(f"column '{column}' is mapped to {fields}: choose one", field="map")
+    return columns
+
+
+def parse_observations(
+    body: bytes, content_type: str, columns: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """Rows as dicts ready for storage; every problem is reported, nothing half-accepted.
+
+    ``columns`` (:func:`csv_columns`) reads a CSV's columns of other names as fields; a column
+    named like one of those fields is then kept as metadata under ``<name>_``.
+    """
     kind = content_type.split(";")[0].strip().lower()
     if kind in ("text/csv", "application/csv"):
-        raw = _csv_rows(body)
+        raw = _csv_rows(body, columns or {})
     elif kind in ("application/json", ""):
+        if columns:
+            field = MAPPED_FIELDS.get(next(iter(columns)), "map")
+            raise Invalid(f"{field} maps CSV columns; a JSON body names its fields", field=field)
         raw = _json_rows(body)
     else:
         raise UnsupportedMediaType(
@@ -56,7 +108,7 @@ def _json_rows(body: bytes) -> list[Any]:
     return list(payload["rows"])
 
 
-def _csv_rows(body: bytes) -> list[dict[str, Any]]:
+def _csv_rows(body: bytes, columns: Mapping[str, str]) -> list[dict[str, Any]]:
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -64,12 +116,28 @@ def _csv_rows(body: bytes) -> list[dict[str, Any]]:
     # newline="": the csv module handles \r, \n and \r\n itself (and quoted newlines)
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
+        if columns:
+            reader.fieldnames = _mapped_header(reader.fieldnames, columns)
         rows = _csv_records(reader)
     except csv.Error as exc:
         raise Invalid(f"CSV is malformed: {exc}", field="body") from None
     if not rows:
         raise Invalid("CSV has no data rows", field="rows")
     return rows
+
+
+def _mapped_header(header: Sequence[str] | None, columns: Mapping[str, str]) -> list[str]:
+    """The header with mapped columns renamed to their fields.
+
+    A column already named like a mapped field becomes ``<name>_``: metadata, never that field.
+    """
+    names = list(header or [])
+    field_of = {column: name for name, column in columns.items()}
+    for name, column in columns.items():
+        if column not in names:
+            where = MAPPED_FIELDS.get(name, "map")
+            raise Invalid(f"column '{column}' ({where}) is not in the CSV header", field=where)
+    return [field_of[c] if c in field_of else (f"{c}_" if c in columns else c) for c in names]
 
 
 def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
@@ -29,8 +30,11 @@ def append_upload(
     content_type: str,
     *,
     idempotency_key: str | None = None,
+    columns: Mapping[str, str] | None = None,
 ) -> tuple[Batch, bool]:
     """Parse, check and append a JSON or CSV batch; returns the batch and whether it replayed.
+
+    ``columns``: field -> CSV column read as it (:func:`service.parsing.csv_columns`).
 
     Raises
     ------
@@ -41,7 +45,7 @@ def append_upload(
     """
     if len(body) > settings.max_body_bytes:
         raise TooLarge(f"body over {settings.max_body_bytes} bytes", field="body")
-    rows = parse_observations(body, content_type)
+    rows = parse_observations(body, content_type, columns)
     if len(rows) > settings.max_batch_rows:
         raise TooLarge(
             f"{len(rows)} rows exceed the batch limit of {settings.max_batch_rows}", field="rows"

@@ -194,18 +194,28 @@ class Client:
         rows: Sequence[Mapping[str, Any]] | str,
         *,
         idempotency_key: str | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> BatchResponse:
         """Append a batch atomically: rows as dicts, or CSV text with a header line.
 
         With ``idempotency_key`` a repeated request stores nothing (``replayed`` is true) and
         every failure is retried; without one only a request that never reached the server is.
-        See :meth:`log_observations` for keys derived automatically.
+        See :meth:`log_observations` for keys derived automatically. ``columns`` (CSV only):
+        field -> the column read as it, e.g. ``{"group": "architecture", "data": "tokens"}``
+        (``group``, ``run``, an input or ``loss``).
         """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         kwargs: dict[str, Any]
         if isinstance(rows, str):
             headers["Content-Type"] = "text/csv"
-            kwargs = {"content": rows.encode()}
+            kwargs = {"content": rows.encode(), "params": _column_params(columns or {})}
+        elif columns:
+            raise BayescaleError(
+                "columns maps CSV columns; rows as dicts name their fields",
+                status=422,
+                title="Invalid",
+                field="columns",
+            )
         else:
             kwargs = {"json": _body(ObservationBatchRequest, rows=[_plain(r) for r in rows])}
         answer = self._json(
@@ -553,3 +563,12 @@ def _segment(part: str) -> str:
 
 def _fit_id(fit: FitRef) -> str:
     return fit.id if isinstance(fit, FitHandle) else fit
+
+
+def _column_params(columns: Mapping[str, str]) -> list[tuple[str, str]]:
+    """A CSV upload's column mapping as the query parameters ``group_col``, ``run_col``, ``map``."""
+    named = {"group": "group_col", "run": "run_col"}
+    return [
+        (named[name], column) if name in named else ("map", f"{name}={column}")
+        for name, column in columns.items()
+    ]

@@ -16,6 +16,7 @@ from service.deps import (
     raw_body,
 )
 from service.errors import problems
+from service.parsing import csv_columns
 from service.schemas import (
     BatchResponse,
     DatasetCreateRequest,
@@ -98,12 +99,28 @@ def append_observations(
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+    group_col: Annotated[
+        str | None, Query(max_length=200, description="CSV: the column read as `group`")
+    ] = None,
+    run_col: Annotated[
+        str | None, Query(max_length=200, description="CSV: the column read as `run`")
+    ] = None,
+    map: Annotated[
+        list[str] | None,
+        Query(
+            max_length=200,
+            description="CSV: `FIELD=COLUMN` reads COLUMN as an input, `loss`, `group` or "
+            "`run` (repeatable)",
+        ),
+    ] = None,
 ) -> BatchResponse:
     """Append a batch (JSON ``{"rows": [...]}`` or CSV): every row is valid or none is stored.
 
     CSV columns are the canonical names (``params``, ``data``, ``steps``, ``compute``,
-    ``label_noise``, ``epochs``, ``unique_data``), ``loss`` and ``group``; other columns become
-    metadata. With an ``Idempotency-Key`` a retried request stores nothing and returns the
+    ``label_noise``, ``epochs``, ``unique_data``), ``loss``, ``group`` and ``run``; other
+    columns become metadata. ``group_col``, ``run_col`` and ``map`` read columns of other names
+    as those fields (a column already named like such a field is kept as metadata, as
+    ``<name>_``). With an ``Idempotency-Key`` a retried request stores nothing and returns the
     original batch (status 200).
     """
     batch, replayed = append_upload(
@@ -114,6 +131,7 @@ def append_observations(
         body,
         request.headers.get("content-type", ""),
         idempotency_key=idempotency_key,
+        columns=csv_columns(group_col, run_col, map or ()),
     )
     if replayed:
         response.status_code = 200

@@ -136,3 +136,25 @@ def test_failed_fit_exits_1(server, runs_csv, capsys, monkeypatch):
     run(capsys, "remote", "upload", "runs", str(runs_csv))
     code, _, err = run(capsys, "remote", "fit", "runs", *SMALL, "--wait", "--quiet")
     assert code == 1 and "sampler exploded" in err
+
+
+def test_upload_reads_columns_of_other_names(server, tmp_path, capsys):
+    """``bayescale example``'s CSV: architecture is the group, read so by --group-col."""
+    path = tmp_path / "example.csv"
+    assert run(capsys, "example", str(path))[0] == 0
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(path.read_text().replace("loss", "final_loss", 1))
+    upload = ("remote", "upload", "runs", str(renamed), "--map", "loss=final_loss", "--json")
+    code, out, _ = run(capsys, *upload, "--group-col", "architecture")
+    assert code == 0 and json.loads(out)["rows"] == 100
+    client = server.client()
+    try:
+        rows = list(client.iter_observations("runs"))
+    finally:
+        client.close()
+    assert len({r.group for r in rows}) == 4 and rows[0].loss > 0
+    # the same file under another mapping is other rows, not a replay of the first upload
+    code, out, _ = run(capsys, *upload)
+    assert code == 0 and json.loads(out)["replayed"] is False
+    code, _, err = run(capsys, "remote", "upload", "runs", str(renamed), "--group-col", "arch")
+    assert code == 2 and "'arch' (group_col) is not in the CSV header" in err

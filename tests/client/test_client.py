@@ -195,6 +195,22 @@ def test_arguments_are_checked_before_sending(asgi):
     with pytest.raises(BayescaleError) as exc:
         client.log_observation("runs", loss=-1.0, params=1e8)
     assert exc.value.field == "rows.0.loss"
+    with pytest.raises(BayescaleError) as exc:
+        client.append_observations("runs", example_rows(1), columns={"group": "arch"})
+    assert exc.value.status == 422 and exc.value.field == "columns"
+
+
+def test_csv_columns_of_other_names_are_read_as_their_fields(asgi):
+    client = asgi.client()
+    client.create_dataset("runs")
+    text = CSV.replace("loss,group,run", "final_loss,arch,seed")
+    columns = {"loss": "final_loss", "group": "arch", "run": "seed"}
+    assert client.append_observations("runs", text, columns=columns).rows == 2
+    rows = list(client.iter_observations("runs"))
+    assert [(r.loss, r.group, r.run) for r in rows] == [
+        (3.1, "transformer", "a"),
+        (2.9, "transformer", "b"),
+    ]
 
 
 def test_server_errors_carry_problem_fields(asgi):

@@ -105,9 +105,10 @@ def append_observations(
     run_col: Annotated[
         str | None, Query(max_length=200, description="CSV: the column read as `run`")
     ] = None,
-    map: Annotated[
+    maps: Annotated[
         list[str] | None,
         Query(
+            alias="map",
             max_length=200,
             description="CSV: `FIELD=COLUMN` reads COLUMN as an input, `loss`, `group` or "
             "`run` (repeatable)",
@@ -131,7 +132,7 @@ def append_observations(
         body,
         request.headers.get("content-type", ""),
         idempotency_key=idempotency_key,
-        columns=csv_columns(group_col, run_col, map or ()),
+        columns=csv_columns(group_col, run_col, maps or ()),
     )
     if replayed:
         response.status_code = 200

@@ -191,7 +191,8 @@ def candidates(data: ScalingData) -> tuple[list[Candidate], ScalingData, float |
         out += _one_input(scale_axis(moving), data)
     elif not moving:
         raise DataError(
-            "no input varies across the rows: a scaling law needs runs at several scales",
+            "no input varies across the rows: a scaling law needs runs at several scales"
+            + data.unused_hint(),
             field="loss",
         )
     else:

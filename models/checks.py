@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from models.config import ModelConfig
-from models.data import INPUTS, ScalingData, log_axis, trend_axis
+from models.data import INPUTS, ScalingData, log_axis, quoted_names, trend_axis
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 from models.result import Fit, link_sd
@@ -33,19 +33,19 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
         found.append(
             FitWarning(
                 "unused_columns",
-                f"column(s) {_names(data.unused)} take different values on rows with the same "
-                "inputs and group, which the fit reads as repeats of one measurement. If loss "
-                f"depends on one, give it as an input ({', '.join(INPUTS)}) or as the group",
+                f"column(s) {quoted_names(data.unused)} take different values on rows with the "
+                "same inputs and group, which the fit reads as repeats of one measurement. If "
+                f"loss depends on one, give it as an input ({', '.join(INPUTS)}) or as the group",
             )
         )
     if data.pooled:
         found.append(
             FitWarning(
                 "pooled_curves",
-                f"column(s) {_names(data.pooled)} split the rows into curves that share a range "
-                "of scale and of loss, and the fit reads them as one curve. If loss differs "
-                "between them (architectures, datasets, settings), give the column as the "
-                "group; if they are checkpoints of training runs, as the run",
+                f"column(s) {quoted_names(data.pooled)} split the rows into curves that share "
+                "a range of scale and of loss, and the fit reads them as one curve. If loss "
+                "differs between them (architectures, datasets, settings), give the column as "
+                "the group; if they are checkpoints of training runs, as the run",
             )
         )
     rising = loss_trend(data)
@@ -80,19 +80,6 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
             )
         )
     return found
-
-
-# Columns named in a warning about columns; a wide export lists hundreds.
-COLUMNS_SHOWN = 5
-
-
-def _names(columns: tuple[str, ...]) -> str:
-    """``'a', 'b' and 3 more``: at most :data:`COLUMNS_SHOWN` names."""
-    shown = columns[:COLUMNS_SHOWN]
-    names = ", ".join(f"'{c}'" for c in shown)
-    if len(columns) > len(shown):
-        names += f" and {len(columns) - len(shown)} more"
-    return names
 
 
 # Loss correlated this strongly with scale, within groups, is more likely a score than a loss.

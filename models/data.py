@@ -21,7 +21,7 @@ as independent runs; a row without a run (None) is a run of its own.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,18 @@ def trend_axis(varying: Iterable[str]) -> str | None:
     if not scale:
         return None
     return "compute" if "compute" in scale else product_axis(scale) or scale[0]
+
+
+# Columns named in a message about columns; a wide export lists hundreds.
+COLUMNS_SHOWN = 5
+
+
+def quoted_names(columns: Sequence[str]) -> str:
+    """``'a', 'b' and 3 more``: at most :data:`COLUMNS_SHOWN` names."""
+    names = ", ".join(f"'{c}'" for c in columns[:COLUMNS_SHOWN])
+    if len(columns) > COLUMNS_SHOWN:
+        names += f" and {len(columns) - COLUMNS_SHOWN} more"
+    return names
 
 
 _NON_NEGATIVE = frozenset({"label_noise"})
@@ -332,9 +344,22 @@ class ScalingData:
         if missing:
             raise DataError(
                 f"family '{family}' needs input(s) {', '.join(missing)}; the data has "
-                f"{', '.join(self.inputs) or 'none'}",
+                f"{', '.join(self.inputs) or 'none'}{self.unused_hint()}",
                 field=missing[0],
             )
+
+    def unused_hint(self) -> str:
+        """A sentence naming the :attr:`unused` columns, for an error about missing inputs.
+
+        A log with a ``step`` column (not ``steps``) reads no input at all; the refusal should
+        say which columns could be one. Empty when there are none.
+        """
+        if not self.unused:
+            return ""
+        return (
+            f". Column(s) {quoted_names(self.unused)} vary but were read as metadata: map one "
+            f"to an input ({', '.join(INPUTS)})"
+        )
 
     @property
     def varying_inputs(self) -> list[str]:

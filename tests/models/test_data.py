@@ -660,3 +660,17 @@ def test_pooled_columns_read_json_metadata_of_any_type() -> None:
         ]
     )
     assert pooled_columns(meta, {"params": params}, loss) == ("arch",)
+
+
+def test_a_refusal_for_missing_inputs_names_the_columns_that_could_be_one() -> None:
+    """A training log with ``step`` (not ``steps``) reads no input; the error says which."""
+    import models
+
+    steps = np.arange(1, 41) * 100
+    frame = pd.DataFrame({"step": steps, "loss": 2 + 30 * steps**-0.3, "lr": 1e-3 / steps})
+    data = ScalingData.from_frame(frame)
+    for family in ("auto", "power_law"):
+        with pytest.raises(DataError, match="'step', 'lr' vary but were read as metadata"):
+            models.validate_fit(data, family)
+    assert data.unused_hint().endswith("map one to an input (" + ", ".join(models.INPUTS) + ")")
+    assert ScalingData.from_frame(frame, {"steps": "step"}).unused_hint() == ""

@@ -25,11 +25,13 @@ if TYPE_CHECKING:
     from models.backtesting import Backtest, Score, backtest, holdout_split
     from models.build import prepare
     from models.data import (
+        COUNT_INPUTS,
         DEFAULT_GROUP,
         INPUTS,
         Scales,
         ScalingData,
         guess_columns,
+        parse_count,
         pooled_columns,
         unused_columns,
     )
@@ -83,6 +85,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "guess_columns": ("models.data", "guess_columns"),
     "unused_columns": ("models.data", "unused_columns"),
     "pooled_columns": ("models.data", "pooled_columns"),
+    "parse_count": ("models.data", "parse_count"),
+    "COUNT_INPUTS": ("models.data", "COUNT_INPUTS"),
     "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
     "describe_auto": ("models.auto", "describe_auto"),
@@ -179,6 +183,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AUTO",
     "COMPILE_CACHE",
+    "COUNT_INPUTS",
     "DEFAULT_FAMILY",
     "DEFAULT_GROUP",
     "DEFAULT_LIKELIHOOD",
@@ -237,6 +242,7 @@ __all__ = [
     "list_families",
     "load_fit",
     "log_likelihood_chunks",
+    "parse_count",
     "peak_size",
     "plan",
     "pointwise_log_likelihood",

@@ -21,6 +21,7 @@ as independent runs; a row without a run (None) is a run of its own.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -635,9 +636,30 @@ def guess_columns(frame: pd.DataFrame) -> dict[str, str]:
     return guess
 
 
+# A count written with a magnitude suffix, as model and dataset sizes often are ("125m",
+# "1.3B", "2T"): k thousand, M million (never milli), B or G billion, T trillion.
+_COUNT = re.compile(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([kKmMbBgGtT])\s*")
+_MAGNITUDE = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+# Inputs that count things; label_noise is a fraction and loss a value, never suffixed.
+COUNT_INPUTS = frozenset(INPUTS) - {"label_noise"}
+
+
+def parse_count(text: str) -> float | None:
+    """``"1.3B"`` -> 1.3e9: a number with a magnitude suffix (k, M, B/G, T); None otherwise."""
+    match = _COUNT.fullmatch(text)
+    if match is None:
+        return None
+    return float(match.group(1)) * _MAGNITUDE[match.group(2).lower()]
+
+
 def _as_float(column: pd.Series, name: str) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     bad = np.isnan(values) & column.notna().to_numpy()
+    if bad.any() and name in COUNT_INPUTS:
+        for i in np.flatnonzero(bad):
+            count = parse_count(str(column.iloc[i]))
+            if count is not None:
+                values[i], bad[i] = count, False
     if bad.any():
         raise DataError(_rows_message(name, bad, "is not a number"), field=name)
     return values

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from models import INPUTS
+from models import COUNT_INPUTS, INPUTS, parse_count
 from service import strict_json
 from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
@@ -161,7 +161,7 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
                 )
             if column in _FIELDS:
                 if value != "":
-                    row[column] = value if column in ("group", "run") else _number(value)
+                    row[column] = value if column in ("group", "run") else _number(value, column)
                 if value != "" and column == "run":  # a run column was metadata before: still is
                     row["meta"][column] = value
             elif value != "":
@@ -170,11 +170,13 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def _number(value: str) -> Any:
+def _number(value: str, column: str) -> Any:
     try:
         number = float(value)
     except ValueError:
-        return value  # pydantic reports it with row and field
+        # a count with a magnitude suffix ("1.3B"), as models.ScalingData.from_frame reads it
+        count = parse_count(value) if column in COUNT_INPUTS else None
+        return value if count is None else count  # pydantic reports a bad one, row and field
     return number if math.isfinite(number) else value
 
 

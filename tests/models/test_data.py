@@ -674,3 +674,22 @@ def test_a_refusal_for_missing_inputs_names_the_columns_that_could_be_one() -> N
             models.validate_fit(data, family)
     assert data.unused_hint().endswith("map one to an input (" + ", ".join(models.INPUTS) + ")")
     assert ScalingData.from_frame(frame, {"steps": "step"}).unused_hint() == ""
+
+
+def test_counts_with_a_magnitude_suffix_are_read_as_numbers() -> None:
+    """Model sizes written as "125m" or "1.3B" (OPT's trajectories) are counts, not text."""
+    frame = pd.DataFrame(
+        {"size": ["125m", "1.3B", "13b", "2T", ".5k"], "loss": [3.0, 2.5, 2.2, 2.0, 4.0]}
+    )
+    data = ScalingData.from_frame(frame, {"params": "size"})
+    assert data.inputs["params"].tolist() == [1.25e8, 1.3e9, 1.3e10, 2e12, 500.0]
+    # only counts: a loss or a label-noise fraction with a suffix is refused, naming the rows
+    with pytest.raises(DataError, match="'loss' is not a number in 1 row"):
+        ScalingData.from_frame(frame.assign(loss=["3", "2.5", "2m", "2", "4"]), {"params": "size"})
+    noisy = frame.assign(label_noise=["1k"] * 5)
+    with pytest.raises(DataError, match="'label_noise' is not a number"):
+        ScalingData.from_frame(noisy, {"params": "size"})
+    with pytest.raises(DataError, match="'params' is not a number in 1 row"):
+        ScalingData.from_frame(
+            frame.assign(size=["125m", "1.3B", "13 bn", "2T", "1k"]), {"params": "size"}
+        )

@@ -76,3 +76,17 @@ def test_a_mapping_with_a_json_body_is_refused(client, keys):
     body = assert_problem(r, 422, field="group_col")
     assert "a JSON body names its fields" in body["detail"]
     assert count(client, keys) == 0
+
+
+def test_counts_with_a_magnitude_suffix_are_read_in_a_csv_not_in_json(client, keys):
+    create_dataset(client, keys)
+    r = upload(client, keys, [], "params,loss\n125m,3.1\n1.3B,2.5\n")
+    assert r.status_code == 201, r.text
+    rows = client.get(URL, headers=keys.headers("read")).json()["data"]
+    assert [r["params"] for r in rows] == [1.25e8, 1.3e9]
+    body = assert_problem(upload(client, keys, [], "params,loss\n1e8,2m\n"), 422)
+    assert {(e["row"], e["field"]) for e in body["errors"]} == {(0, "loss")}
+    rows_json = '{"rows": [{"params": "1.3B", "loss": 3.0}]}'
+    body = assert_problem(upload(client, keys, [], rows_json, "application/json"), 422)
+    assert {(e["row"], e["field"]) for e in body["errors"]} == {(0, "params")}
+    assert count(client, keys) == 2

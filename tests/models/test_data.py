@@ -449,6 +449,9 @@ def test_a_group_column_not_named_is_named() -> None:
     assert "'architecture' split the rows into curves" in message
     assert "as the group" in message and "as the run" in message
     assert ScalingData.from_frame(frame, group_col="architecture").pooled == ()
+    # a few repeated points (a size trained twice, on two datasets) leave a label a curve
+    again = frame.groupby("architecture").head(4).assign(loss=lambda f: f["loss"] * 1.01)
+    assert ScalingData.from_frame(pd.concat([frame, again])).pooled == ("architecture",)
     # a label fixed by the given group (an arch id beside its name) is no further split
     frame["arch_id"] = frame["architecture"].str.upper()
     assert ScalingData.from_frame(frame, group_col="architecture").pooled == ()

@@ -13,10 +13,11 @@ Canonical inputs (all strictly positive except ``label_noise``, which may be 0):
 =============  =====================================================
 
 Read from a table, a count may carry a magnitude suffix (``125m``, ``1.3B``, ``2T``:
-:func:`parse_count`). The target ``loss`` must be > 0 (the likelihood is on log loss). ``group`` is the architecture or
-model family; when absent every row is one group. ``run`` (optional) names the training run a row
-was measured in: checkpoints of one run share a run-level effect in the model instead of counting
-as independent runs; a row without a run (None) is a run of its own.
+:func:`parse_count`). The target ``loss`` must be > 0 (the likelihood is on log loss).
+``group`` is the architecture or model family; when absent every row is one group. ``run``
+(optional) names the training run a row was measured in: checkpoints of one run share a
+run-level effect in the model instead of counting as independent runs; a row without a run
+(None) is a run of its own.
 """
 
 from __future__ import annotations

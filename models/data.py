@@ -109,6 +109,27 @@ def quoted_names(columns: Sequence[str]) -> str:
     return names
 
 
+def header_hint(columns: Iterable[object]) -> str:
+    """A sentence for an error about a missing column, when the header is a row of numbers.
+
+    A CSV saved without a header (two columns of x and loss, as plot digitisers write them) is
+    read with its first data row as the column names; the missing-column error alone would
+    not say why.
+    """
+    names = [str(c).strip() for c in columns]
+    if not names:
+        return ""
+    for name in names:
+        try:
+            float(name)
+        except ValueError:
+            return ""
+    return (
+        f". The header is a row of numbers ({quoted_names(names)}): the file seems to have no "
+        "header row; add one naming each column (e.g. 'data,loss')"
+    )
+
+
 _NON_NEGATIVE = frozenset({"label_noise"})
 DEFAULT_GROUP = "all"
 
@@ -239,9 +260,15 @@ class ScalingData:
         columns = {name: mapping.get(name, name) for name in (*INPUTS, "loss")}
         for name, col in mapping.items():
             if col not in frame.columns:
-                raise DataError(f"column '{col}' (for {name}) not in the data", field=name)
+                raise DataError(
+                    f"column '{col}' (for {name}) not in the data{header_hint(frame.columns)}",
+                    field=name,
+                )
         if columns["loss"] not in frame.columns:
-            raise DataError("no 'loss' column (map one with loss=COLUMN)", field="loss")
+            raise DataError(
+                f"no 'loss' column (map one with loss=COLUMN){header_hint(frame.columns)}",
+                field="loss",
+            )
         inputs = {
             name: _as_float(frame[col], name)
             for name, col in columns.items()

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from models import COUNT_INPUTS, INPUTS, parse_count
+from models import COUNT_INPUTS, INPUTS, header_hint, parse_count
 from service import strict_json
 from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
@@ -136,7 +136,10 @@ def _mapped_header(header: Sequence[str] | None, columns: Mapping[str, str]) -> 
     for name, column in columns.items():
         if column not in names:
             where = MAPPED_FIELDS.get(name, "map")
-            raise Invalid(f"column '{column}' ({where}) is not in the CSV header", field=where)
+            raise Invalid(
+                f"column '{column}' ({where}) is not in the CSV header{header_hint(names)}",
+                field=where,
+            )
     return [field_of[c] if c in field_of else (f"{c}_" if c in columns else c) for c in names]
 
 
@@ -146,7 +149,7 @@ def _csv_records(reader: csv.DictReader[str]) -> list[dict[str, Any]]:
     if any("\x00" in name for name in reader.fieldnames):
         raise Invalid("a CSV column name contains a NUL byte", field="body")
     if "loss" not in reader.fieldnames:
-        raise Invalid("CSV has no 'loss' column", field="loss")
+        raise Invalid(f"CSV has no 'loss' column{header_hint(reader.fieldnames)}", field="loss")
     rows: list[dict[str, Any]] = []
     for line in reader:
         if None in line:

@@ -247,6 +247,23 @@ def test_missing_loss_column_is_rejected() -> None:
     assert exc.value.field == "loss"
 
 
+def test_a_csv_without_a_header_row_is_named_as_such(tmp_path: Path) -> None:
+    """A digitiser's two columns of numbers: the first row became the header; the error says so."""
+    path = tmp_path / "curve.csv"
+    path.write_text("63.5, 2.391\n75.2, 2.369\n85.0, 2.346\n")
+    with pytest.raises(DataError, match="no header row; add one") as exc:
+        ScalingData.from_csv(path)
+    assert exc.value.field == "loss" and "'63.5', '2.391'" in str(exc.value)
+    with pytest.raises(DataError, match="no header row") as exc:
+        ScalingData.from_csv(path, {"loss": "y"})
+    assert exc.value.field == "loss"
+    # a header with a name in it is a header, whatever the other names are
+    frame = pd.DataFrame({"1": N, "x": LOSS})
+    with pytest.raises(DataError) as exc:
+        ScalingData.from_frame(frame)
+    assert "header" not in str(exc.value)
+
+
 def test_mapping_to_missing_column_is_rejected_naming_canonical_field() -> None:
     """A mapping typo names the field the user was trying to fill."""
     frame = pd.DataFrame({"params": N, "loss": LOSS})

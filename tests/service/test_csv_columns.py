@@ -90,3 +90,12 @@ def test_counts_with_a_magnitude_suffix_are_read_in_a_csv_not_in_json(client, ke
     body = assert_problem(upload(client, keys, [], rows_json, "application/json"), 422)
     assert {(e["row"], e["field"]) for e in body["errors"]} == {(0, "params")}
     assert count(client, keys) == 2
+
+
+def test_a_csv_without_a_header_row_is_named_as_such(client, keys):
+    create_dataset(client, keys)
+    body = assert_problem(upload(client, keys, [], "63.5,2.391\n75.2,2.369\n"), 422, field="loss")
+    assert "no header row" in body["detail"] and "'63.5', '2.391'" in body["detail"]
+    r = upload(client, keys, [("map", "loss=y")], "63.5,2.391\n75.2,2.369\n")
+    assert "no header row" in assert_problem(r, 422, field="map")["detail"]
+    assert count(client, keys) == 0

@@ -311,9 +311,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.points:
         import pandas as pd
 
-        rows.extend(
-            {str(k): v for k, v in r.items()} for r in pd.read_csv(args.points).to_dict("records")
-        )
+        with open(args.points, encoding="utf-8-sig") as f:
+            sep = models.csv_delimiter(f.readline())
+        points = pd.read_csv(args.points, sep=sep)
+        rows.extend({str(k): v for k, v in r.items()} for r in points.to_dict("records"))
     if not rows:
         raise BayescaleError(
             "give points with --at INPUT=VALUE,... or --points FILE.csv", field="at"

@@ -109,6 +109,19 @@ def quoted_names(columns: Sequence[str]) -> str:
     return names
 
 
+def csv_delimiter(text: str) -> str:
+    """The field separator of CSV ``text``, read off its header line.
+
+    A comma unless the header has none and has a tab or a semicolon: spreadsheets save
+    tab-separated text, and semicolons where the comma is the decimal mark. A header of one
+    column has none of them and is read with commas.
+    """
+    header = text.lstrip("\ufeff").partition("\n")[0]
+    if "," in header:
+        return ","
+    return next((d for d in ("\t", ";") if d in header), ",")
+
+
 def header_hint(columns: Iterable[object]) -> str:
     """A sentence for an error about a missing column, when the header is a row of numbers.
 
@@ -316,9 +329,11 @@ class ScalingData:
         run_col: str | None = None,
         flops_per_param_token: float | None = None,
     ) -> ScalingData:
-        """Read a CSV file and build with :meth:`from_frame`."""
+        """Read a CSV file (comma, tab or semicolon: :func:`csv_delimiter`); :meth:`from_frame`."""
         try:
-            frame = pd.read_csv(path)
+            with open(path, encoding="utf-8-sig") as f:
+                sep = csv_delimiter(f.readline())
+            frame = pd.read_csv(path, sep=sep)
         except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise DataError(f"cannot read {path}: {exc}", field="file") from None
         return cls.from_frame(

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from models import COUNT_INPUTS, INPUTS, header_hint, parse_count
+from models import COUNT_INPUTS, INPUTS, csv_delimiter, header_hint, parse_count
 from service import strict_json
 from service.errors import Invalid, UnsupportedMediaType
 from service.schemas import ObservationRequest
@@ -114,7 +114,9 @@ def _csv_rows(body: bytes, columns: Mapping[str, str]) -> list[dict[str, Any]]:
     except UnicodeDecodeError as exc:
         raise Invalid(f"CSV is not UTF-8: {exc.reason} at byte {exc.start}", field="body") from None
     # newline="": the csv module handles \r, \n and \r\n itself (and quoted newlines)
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""), delimiter=csv_delimiter(text), strict=True
+    )
     try:
         if columns:
             reader.fieldnames = _mapped_header(reader.fieldnames, columns)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from models import INPUTS, guess_columns
+from models import INPUTS, csv_delimiter, guess_columns
 from service.errors import Invalid
 
 META = "meta"
@@ -42,7 +42,10 @@ def _text(body: bytes) -> str:
 def columns_of(body: bytes) -> list[Column]:
     """The file's columns with sample values and the guessed role of each."""
     try:
-        frame = pd.read_csv(io.StringIO(_text(body)), dtype=str, keep_default_na=False)
+        text = _text(body)
+        frame = pd.read_csv(
+            io.StringIO(text), sep=csv_delimiter(text), dtype=str, keep_default_na=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise Invalid(f"CSV is malformed: {exc}", field="body") from None
     if frame.columns.duplicated().any() or any(str(c).startswith("Unnamed:") for c in frame):
@@ -70,7 +73,8 @@ def remapped(body: bytes, roles: Mapping[str, str]) -> bytes:
     if "loss" not in chosen:
         raise Invalid("no 'loss' column: map one column to loss", field="loss")
     fields = set(ROLES)
-    reader = csv.reader(io.StringIO(_text(body), newline=""), strict=True)
+    text = _text(body)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=csv_delimiter(text), strict=True)
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\n")
     try:

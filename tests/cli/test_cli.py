@@ -189,6 +189,11 @@ def test_predict_needs_points(capsys, tmp_path, example_csv, mock_sampler):
     capsys.readouterr()
     code, _, err = run(capsys, "predict", str(fit_path))
     assert code == 2 and "--at" in err
+    # a points file saved by a spreadsheet with semicolons reads as the comma one
+    (tmp_path / "points.csv").write_text("params;data\n1e9;2e10\n")
+    code, out, err = run(capsys, "predict", str(fit_path), "--points", str(tmp_path / "points.csv"))
+    assert code == 0, err
+    assert "params=1e+09" in out
 
 
 def test_console_script_help():

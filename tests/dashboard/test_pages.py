@@ -356,6 +356,25 @@ class TestDatasets:
         }  # fmt: skip
         assert all(row["meta"] == {} for row in stored["data"])
 
+    def test_a_tab_separated_file_is_guessed_and_stored(self, as_role, keys):
+        c, csrf = as_role("write")
+        make_dataset(c, csrf, "runs", csv=None)
+        csv = "params\tdata\tloss\tarchitecture\n1e8\t2e9\t3.1\ta\n2e8\t4e9\t2.9\tb\n"
+        files = {"csv_file": ("runs.tsv", csv.encode(), "text/csv")}
+        first = c.post("/datasets/runs/upload", data={"csrf": csrf}, files=files)
+        assert first.status_code == 200
+        assert guessed_roles(first.text) == {
+            "params": "params", "data": "data", "loss": "loss", "architecture": "group"
+        }  # fmt: skip
+        r = c.post("/datasets/runs/upload/mapped", data=mapping_form(first.text, csrf))
+        assert r.status_code == 303, r.text
+        stored = c.get(
+            "/v1/projects/alpha/datasets/runs/observations", headers=keys.headers("read")
+        )
+        assert [(row["group"], row["loss"]) for row in stored.json()["data"]] == [
+            ("a", 3.1), ("b", 2.9)
+        ]  # fmt: skip
+
     def test_the_user_overrides_a_guess_and_bad_mappings_are_refused(self, as_role, keys):
         c, csrf = as_role("write")
         make_dataset(c, csrf, "runs", csv=None)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models import DataError, Scales, ScalingData, pooled_columns, unused_columns
+from models import DataError, Scales, ScalingData, csv_delimiter, pooled_columns, unused_columns
 
 N = [1e7, 1e8, 1e9]
 D = [2e8, 2e9, 2e10]
@@ -245,6 +245,35 @@ def test_missing_loss_column_is_rejected() -> None:
     with pytest.raises(DataError, match=r"no 'loss' column \(map one with loss=COLUMN\)") as exc:
         ScalingData.from_frame(frame)
     assert exc.value.field == "loss"
+
+
+@pytest.mark.parametrize(
+    ("header", "sep"),
+    [
+        ("params,data,loss", ","),
+        ("params\tdata\tloss", "\t"),
+        ("params;data;loss", ";"),
+        ("\ufeffparams;data;loss\r", ";"),
+        ('"a;b",c', ","),  # a comma in the header wins: a semicolon inside a name is a name
+        ("loss", ","),
+        ("", ","),
+    ],
+)
+def test_csv_delimiter_is_read_off_the_header(header: str, sep: str) -> None:
+    assert csv_delimiter(header + "\n1,2,3\n") == sep
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_tab_and_semicolon_separated_files_read_as_the_comma_one(tmp_path: Path, sep: str) -> None:
+    """Spreadsheets save tabs, or semicolons where the comma is the decimal mark."""
+    rows = ["params,data,loss,group", "1e8,2e9,3.1,a", "2e8,4e9,2.9,b"]
+    (tmp_path / "comma.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "other.csv").write_text("\n".join(r.replace(",", sep) for r in rows) + "\n")
+    want = ScalingData.from_csv(tmp_path / "comma.csv", group_col="group")
+    got = ScalingData.from_csv(tmp_path / "other.csv", group_col="group")
+    assert got.inputs.keys() == want.inputs.keys() == {"params", "data"}
+    np.testing.assert_array_equal(got.loss, want.loss)
+    np.testing.assert_array_equal(got.group, want.group)
 
 
 def test_a_csv_without_a_header_row_is_named_as_such(tmp_path: Path) -> None:

@@ -99,3 +99,16 @@ def test_a_csv_without_a_header_row_is_named_as_such(client, keys):
     r = upload(client, keys, [("map", "loss=y")], "63.5,2.391\n75.2,2.369\n")
     assert "no header row" in assert_problem(r, 422, field="map")["detail"]
     assert count(client, keys) == 0
+
+
+@pytest.mark.parametrize("sep", ["\t", ";"])
+def test_tab_or_semicolon_separated_uploads_are_read(client, keys, sep):
+    create_dataset(client, keys)
+    params = [("group_col", "architecture"), ("map", "params=n_params"), ("map", "loss=final_loss")]
+    r = upload(client, keys, params, CSV.replace(",", sep))
+    assert r.status_code == 201, r.text
+    rows = client.get(URL, headers=keys.headers("read")).json()["data"]
+    assert [(r["group"], r["params"], r["loss"]) for r in rows] == [
+        ("t", 1e8, 3.1),
+        ("m", 2e8, 2.9),
+    ]

@@ -309,11 +309,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for spec in args.at:
         rows.append({k: float(v) for k, v in pairs(spec, "at").items()})
     if args.points:
-        import pandas as pd
-
-        with open(args.points, encoding="utf-8-sig") as f:
-            sep = models.csv_delimiter(f.readline())
-        points = pd.read_csv(args.points, sep=sep)
+        points = models.read_csv(args.points)
         rows.extend({str(k): v for k, v in r.items()} for r in points.to_dict("records"))
     if not rows:
         raise BayescaleError(

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
         header_hint,
         parse_count,
         pooled_columns,
+        read_csv,
         unused_columns,
     )
     from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
@@ -90,6 +91,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "parse_count": ("models.data", "parse_count"),
     "header_hint": ("models.data", "header_hint"),
     "csv_delimiter": ("models.data", "csv_delimiter"),
+    "read_csv": ("models.data", "read_csv"),
     "COUNT_INPUTS": ("models.data", "COUNT_INPUTS"),
     "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
@@ -256,6 +258,7 @@ __all__ = [
     "pooled_columns",
     "prepare",
     "probability_below",
+    "read_csv",
     "save_fit",
     "scale_time_tradeoff",
     "simulate_data",

@@ -122,6 +122,21 @@ def csv_delimiter(text: str) -> str:
     return next((d for d in ("\t", ";") if d in header), ",")
 
 
+def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` with the field separator told by :func:`csv_delimiter`.
+
+    A file whose first line is not UTF-8 text (``runs.csv.gz``, another encoding) is left to
+    pandas with commas, as before separators were told.
+    """
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            sep = csv_delimiter(f.readline())
+    except UnicodeDecodeError:
+        sep = ","
+    frame: pd.DataFrame = pd.read_csv(path, sep=sep, **options)
+    return frame
+
+
 def header_hint(columns: Iterable[object]) -> str:
     """A sentence for an error about a missing column, when the header is a row of numbers.
 
@@ -331,9 +346,7 @@ class ScalingData:
     ) -> ScalingData:
         """Read a CSV file (comma, tab or semicolon: :func:`csv_delimiter`); :meth:`from_frame`."""
         try:
-            with open(path, encoding="utf-8-sig") as f:
-                sep = csv_delimiter(f.readline())
-            frame = pd.read_csv(path, sep=sep)
+            frame = read_csv(path)
         except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
             raise DataError(f"cannot read {path}: {exc}", field="file") from None
         return cls.from_frame(

@@ -276,6 +276,15 @@ def test_tab_and_semicolon_separated_files_read_as_the_comma_one(tmp_path: Path,
     np.testing.assert_array_equal(got.group, want.group)
 
 
+def test_a_compressed_csv_is_still_read(tmp_path: Path) -> None:
+    """pandas reads ``.csv.gz``; telling the separator must not get in its way."""
+    import gzip
+
+    path = tmp_path / "runs.csv.gz"
+    path.write_bytes(gzip.compress(b"params,loss\n1e8,3.1\n2e8,2.9\n4e8,2.7\n"))
+    assert ScalingData.from_csv(path).loss.tolist() == [3.1, 2.9, 2.7]
+
+
 def test_a_csv_without_a_header_row_is_named_as_such(tmp_path: Path) -> None:
     """A digitiser's two columns of numbers: the first row became the header; the error says so."""
     path = tmp_path / "curve.csv"

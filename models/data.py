@@ -23,11 +23,12 @@ run-level effect in the model instead of counting as independent runs; a row wit
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -122,19 +123,30 @@ def csv_delimiter(text: str) -> str:
     return next((d for d in ("\t", ";") if d in header), ",")
 
 
-def read_csv(path: str | Path, **options: Any) -> pd.DataFrame:
-    """``pandas.read_csv`` with the field separator told by :func:`csv_delimiter`.
+def read_csv(source: str | Path | IO[Any], **options: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` of a path or an open file, the separator told by :func:`csv_delimiter`.
 
-    A file whose first line is not UTF-8 text (``runs.csv.gz``, another encoding) is left to
-    pandas with commas, as before separators were told.
+    A file whose first line is not UTF-8 text (``runs.csv.gz``, another encoding), or a stream
+    that cannot be rewound, is left to pandas with commas, as before separators were told.
     """
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            sep = csv_delimiter(f.readline())
-    except UnicodeDecodeError:
-        sep = ","
-    frame: pd.DataFrame = pd.read_csv(path, sep=sep, **options)
+    line = _first_line(source)
+    sep = "," if line is None else csv_delimiter(line)
+    frame: pd.DataFrame = pd.read_csv(source, sep=sep, **options)
     return frame
+
+
+def _first_line(source: str | Path | IO[Any]) -> str | None:
+    """The first line of a path or a seekable open file (rewound after), or None."""
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, encoding="utf-8-sig") as f:
+                return f.readline()
+        start = source.tell()
+        line = source.readline()
+        source.seek(start)
+    except (UnicodeDecodeError, AttributeError, ValueError, io.UnsupportedOperation):
+        return None
+    return line.decode("utf-8-sig", "replace") if isinstance(line, bytes) else str(line)
 
 
 def header_hint(columns: Iterable[object]) -> str:
@@ -337,7 +349,7 @@ class ScalingData:
     @classmethod
     def from_csv(
         cls,
-        path: str | Path,
+        path: str | Path | IO[Any],
         mapping: Mapping[str, str] | None = None,
         *,
         group_col: str | None = None,

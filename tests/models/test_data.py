@@ -285,6 +285,15 @@ def test_a_compressed_csv_is_still_read(tmp_path: Path) -> None:
     assert ScalingData.from_csv(path).loss.tolist() == [3.1, 2.9, 2.7]
 
 
+def test_an_open_file_is_read_from_where_it_stands() -> None:
+    """A text or byte stream: its separator told from its first line, then read from there."""
+    import io
+
+    text = "params;loss\n1e8;3.1\n2e8;2.9\n4e8;2.7\n"
+    for stream in (io.StringIO(text), io.BytesIO(text.encode())):
+        assert ScalingData.from_csv(stream).loss.tolist() == [3.1, 2.9, 2.7]
+
+
 def test_a_csv_without_a_header_row_is_named_as_such(tmp_path: Path) -> None:
     """A digitiser's two columns of numbers: the first row became the header; the error says so."""
     path = tmp_path / "curve.csv"

@@ -248,6 +248,17 @@ def run_fit[T](
 ) -> T:
     """``fitter(data, settings=..., progress=..., **kwargs)`` with a progress bar on a terminal."""
     settings = sampler_settings(args)
+    logs = models.unmarked_checkpoints(data)
+    if logs and not args.quiet:
+        # said before a fit that may take hours, not only among its warnings afterwards
+        rows = sum(logs.values())
+        print(
+            f"note: {rows:,} rows look like checkpoints of training runs with no run column; "
+            "each is fitted as an independent run (slow, and intervals too narrow). Name the "
+            "run column with --run-col (a file of one run's log: add a column of one value); "
+            "runs are thinned to --max-per-run checkpoints",
+            file=sys.stderr,
+        )
     progress = Progress("sampling", not args.quiet and sys.stderr.isatty())
     if progress.enabled:
         print(

@@ -194,6 +194,8 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 _HINTS = {
     "unused_columns": "with bayescale fit: --map INPUT=COLUMN (e.g. --map data=context) names "
     "it as an input, --group-col COLUMN as the group",
+    "checkpoints_without_run": "with bayescale fit: --run-col COLUMN names each row's run "
+    "(--max-per-run K sets the checkpoints kept a run)",
     "pooled_curves": "with bayescale fit (and bayescale remote upload): --group-col COLUMN "
     "gives each curve its own parameters, partially pooled; --run-col COLUMN gives each run "
     "its own offset",

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         parse_count,
         pooled_columns,
         read_csv,
+        unmarked_checkpoints,
         unused_columns,
     )
     from models.defaults import AUTO, DEFAULT_FAMILY, DEFAULT_LIKELIHOOD, DEFAULT_MAX_PER_RUN
@@ -92,6 +93,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "header_hint": ("models.data", "header_hint"),
     "csv_delimiter": ("models.data", "csv_delimiter"),
     "read_csv": ("models.data", "read_csv"),
+    "unmarked_checkpoints": ("models.data", "unmarked_checkpoints"),
     "COUNT_INPUTS": ("models.data", "COUNT_INPUTS"),
     "allocation_problem": ("models.planning", "allocation_problem"),
     "DEFAULT_MAX_PER_RUN": ("models.defaults", "DEFAULT_MAX_PER_RUN"),
@@ -263,6 +265,7 @@ __all__ = [
     "scale_time_tradeoff",
     "simulate_data",
     "suggest",
+    "unmarked_checkpoints",
     "unused_columns",
     "validate_fit",
 ]

@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 
 from models.config import ModelConfig
-from models.data import INPUTS, ScalingData, log_axis, quoted_names, trend_axis
+from models.data import (
+    COLUMNS_SHOWN,
+    INPUTS,
+    ScalingData,
+    log_axis,
+    quoted_names,
+    trend_axis,
+    unmarked_checkpoints,
+)
+from models.defaults import DEFAULT_MAX_PER_RUN
 from models.diagnostics import FitWarning, Thresholds
 from models.errors import DataError
 from models.result import Fit, link_sd
@@ -48,6 +57,9 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
                 "the group; if they are checkpoints of training runs, as the run",
             )
         )
+    logs = unmarked_checkpoints(data)
+    if logs:
+        found.append(FitWarning("checkpoints_without_run", checkpoints_message(logs)))
     rising = loss_trend(data)
     if rising is not None and rising[1] >= RISING_RANK_CORRELATION:
         found.append(
@@ -80,6 +92,21 @@ def check_data(data: ScalingData, config: ModelConfig, thresholds: Thresholds) -
             )
         )
     return found
+
+
+def checkpoints_message(logs: dict[str, int]) -> str:
+    """The warning for :func:`models.data.unmarked_checkpoints`' groups."""
+    shown = ", ".join(f"'{g}' ({n:,} rows)" for g, n in list(logs.items())[:COLUMNS_SHOWN])
+    more = f" and {len(logs) - COLUMNS_SHOWN} more" if len(logs) > COLUMNS_SHOWN else ""
+    return (
+        f"group(s) {shown}{more} look like training logs: hundreds of checkpoints along one "
+        "curve, with no run column, so each row is fitted as an independent run. Checkpoints "
+        "of one run share its errors, so the intervals come out too narrow, and every row "
+        "costs sampling time. If they are checkpoints, give a column naming each row's run "
+        "(one value throughout for a file of one run's log): "
+        f"each run then shares one effect and is thinned to {DEFAULT_MAX_PER_RUN} "
+        "log-spaced checkpoints"
+    )
 
 
 # Loss correlated this strongly with scale, within groups, is more likely a score than a loss.

@@ -390,8 +390,18 @@ class ScalingData:
         """Runs with at least two rows, sorted: the runs the model gives an effect.
 
         A run of one row is modelled like a row of no run: its effect cannot be told apart from
-        the row's noise (and a per-row id column must not turn into one effect per row).
+        the row's noise (and a per-row id column must not turn into one effect per row). A lone
+        run of many rows gets no effect either: one run's offset cannot be told apart from the
+        curve's level, and with no second run the scale of the run-to-run spread is its prior
+        alone; sampled, the two made a funnel (43 divergent transitions fitting one run's log,
+        BENCHMARKS.md). Such data fit as data without runs (:attr:`logged_runs` still thins it).
         """
+        long = self.logged_runs
+        return long if len(long) >= 2 else []
+
+    @property
+    def logged_runs(self) -> list[str]:
+        """Every run with at least two rows, sorted (what :func:`models.runs.thin_runs` thins)."""
         if self.run is None:
             return []
         names, counts = np.unique(
@@ -588,6 +598,37 @@ CURVE_SCALE_VALUES = 3
 CURVE_REPEATS_MAX = 0.25
 CURVE_ROWS_SHARE = 0.8
 CURVE_LEVELS_MAX = 1000
+
+# A curve (a group's rows at one value of every other input) this long along training steps or
+# tokens is a training log, not a sweep of separate runs: 10x the checkpoints a run is thinned to.
+CHECKPOINT_ROWS = 300
+
+
+def unmarked_checkpoints(data: ScalingData) -> dict[str, int]:
+    """Groups holding a training log given without a run column, with their row counts.
+
+    Without a run each row is an independent run: 44,000 logged steps of one run are fitted as
+    44,000 runs, with noise taken as independent (intervals too narrow) and every row paid for
+    (a fit of hours). A group is named when, at one value of every other input, it has
+    :data:`CHECKPOINT_ROWS` rows or more along ``steps`` (else ``data``, tokens seen).
+    """
+    if data.run is not None:
+        return {}
+    varying = data.varying_inputs
+    axis = next((a for a in ("steps", "data") if a in varying), None)
+    if axis is None:
+        return {}
+    others = [data.inputs[n] for n in varying if n != axis]
+    out: dict[str, int] = {}
+    for g in data.groups:
+        rows = data.group == g
+        if rows.sum() < CHECKPOINT_ROWS:
+            continue
+        keys = np.stack([o[rows] for o in others], axis=1) if others else np.zeros((rows.sum(), 1))
+        _, counts = np.unique(keys, axis=0, return_counts=True)
+        if counts.max() >= CHECKPOINT_ROWS:
+            out[str(g)] = int(rows.sum())
+    return out
 
 
 def pooled_columns(

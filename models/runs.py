@@ -76,7 +76,7 @@ def thin_runs(data: ScalingData, max_per_run: int | None) -> tuple[ScalingData, 
     thinned = 0
     if max_per_run is not None and axis is not None:
         log_x = np.log(data.inputs[axis])
-        for name in data.runs:
+        for name in data.logged_runs:
             rows = np.flatnonzero(data.run == name)
             if len(rows) <= max_per_run:
                 continue
@@ -89,7 +89,7 @@ def thin_runs(data: ScalingData, max_per_run: int | None) -> tuple[ScalingData, 
         axis=axis,
         rows_before=len(data),
         rows_after=int(keep.sum()),
-        runs=len(data.runs),
+        runs=len(data.logged_runs),
         runs_thinned=thinned,
     )
     if keep.all():

@@ -306,6 +306,23 @@ def test_a_column_the_fit_does_not_read_is_named_with_the_option_that_reads_it(
     assert out.count("--map INPUT=COLUMN") == 1
 
 
+def test_a_training_log_is_named_before_the_fit_starts(capsys, tmp_path, mock_sampler):
+    """Without a run column a log's rows are independent runs: said up front, and what to do."""
+    path = tmp_path / "log.csv"
+    steps = np.arange(1, 401) * 100
+    path.write_text("step,loss\n" + "".join(f"{s},{2 + 5 * s**-0.3}\n" for s in steps))
+    args = ("--map", "steps=step", "--family", "power_law", "--family-option", "x=steps")
+    small = ("--draws", "40", "--tune", "10", "-o", str(tmp_path / "f.nc"))
+    code, out, err = run(capsys, "fit", str(path), *args, *small)
+    assert code == 0
+    assert err.startswith("note: 400 rows look like checkpoints") and "--run-col" in err
+    assert "warning [checkpoints_without_run]" in out and out.count("--max-per-run K") == 1
+    # with the run named: thinned, no note, no warning
+    path.write_text("step,loss,run\n" + "".join(f"{s},{2 + 5 * s**-0.3},r\n" for s in steps))
+    code, out, err = run(capsys, "fit", str(path), *args, "--run-col", "run", *small)
+    assert code == 0 and "note:" not in err and "checkpoints_without_run" not in out
+
+
 def test_a_group_column_not_named_is_named_with_the_options_that_read_it(
     capsys, tmp_path, mock_sampler
 ):

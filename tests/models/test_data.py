@@ -470,6 +470,28 @@ def _found(data: ScalingData, code: str, family: str = "power_law") -> list[str]
     return [w.message for w in check_data(data, config, Thresholds()) if w.code == code]
 
 
+def test_a_training_log_without_a_run_column_is_named() -> None:
+    """300+ checkpoints along steps at one setting, no run: named; a sweep or runs given are not."""
+    from models import unmarked_checkpoints
+
+    steps = np.arange(1, 401, dtype=float) * 100
+    loss = 2.0 + 5.0 * steps**-0.3
+    log = ScalingData({"steps": steps}, loss)
+    assert unmarked_checkpoints(log) == {"all": 400}
+    (message,) = _found(log, "checkpoints_without_run")
+    assert "'all' (400 rows)" in message and "thinned to 30" in message
+    # the same rows as one run, or fewer rows, or 400 settings of params at one step each: not
+    assert unmarked_checkpoints(ScalingData({"steps": steps}, loss, run=["r"] * 400)) == {}
+    assert unmarked_checkpoints(ScalingData({"steps": steps[:299]}, loss[:299])) == {}
+    sweep = ScalingData({"params": steps * 1e4, "steps": steps}, loss)
+    assert unmarked_checkpoints(sweep) == {}
+    # tokens seen is the axis when steps is not given; two groups are judged apart
+    two = ScalingData(
+        {"data": np.tile(steps, 2)}, np.tile(loss, 2), group=["a"] * 400 + ["b"] * 400
+    )
+    assert unmarked_checkpoints(two) == {"a": 400, "b": 400}
+
+
 def test_a_loss_that_rises_with_scale_is_named_as_a_likely_score() -> None:
     """Accuracy uploaded as loss fits and converges; only this warning tells the user."""
     compute = np.tile(np.geomspace(1e18, 1e22, 8), 2)

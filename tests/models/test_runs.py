@@ -94,7 +94,20 @@ def test_rows_of_no_run_index_past_the_runs_and_subset_keeps_runs():
     assert data.runs == ["a", "b"]
     assert data.run_index.tolist() == [1, 2, 0, 1, 0]
     part = data.subset(np.array([True, True, True, True, False]))
-    assert part.run.tolist() == ["b", None, "a", "b"] and part.runs == ["b"]
+    assert part.run.tolist() == ["b", None, "a", "b"] and part.logged_runs == ["b"]
+    # one run left: its effect would be the curve's level again, so none is modelled
+    assert part.runs == [] and set(part.run_index) == {0}
+
+
+def test_one_run_is_thinned_but_gets_no_effect():
+    """A training log of one run: thinned to log-spaced checkpoints, fitted without a run term."""
+    data = trajectories(n_runs=1, n=200)
+    assert data.logged_runs == ["run0"] and data.runs == []
+    config, _ = models.validate_fit(data, STEPS_LAW)
+    assert config.n_runs == 0 and "sigma_run" not in config.noise
+    thinned, report = thin_runs(data, 30)
+    assert report is not None and report.runs == 1 and report.runs_thinned == 1
+    assert len(thinned) <= 30
 
 
 # -- model -----------------------------------------------------------------------------------------

@@ -610,7 +610,8 @@ def unmarked_checkpoints(data: ScalingData) -> dict[str, int]:
     Without a run each row is an independent run: 44,000 logged steps of one run are fitted as
     44,000 runs, with noise taken as independent (intervals too narrow) and every row paid for
     (a fit of hours). A group is named when, at one value of every other input, it has
-    :data:`CHECKPOINT_ROWS` rows or more along ``steps`` (else ``data``, tokens seen).
+    :data:`CHECKPOINT_ROWS` rows or more along ``steps`` (else ``data``, tokens seen); compute
+    is not such an input (it grows along a run).
     """
     if data.run is not None:
         return {}
@@ -618,7 +619,8 @@ def unmarked_checkpoints(data: ScalingData) -> dict[str, int]:
     axis = next((a for a in ("steps", "data") if a in varying), None)
     if axis is None:
         return {}
-    others = [data.inputs[n] for n in varying if n != axis]
+    # compute grows along a run with its tokens: it is not another setting of the curve
+    others = [data.inputs[n] for n in varying if n not in (axis, "compute")]
     out: dict[str, int] = {}
     for g in data.groups:
         rows = data.group == g

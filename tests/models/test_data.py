@@ -490,6 +490,13 @@ def test_a_training_log_without_a_run_column_is_named() -> None:
         {"data": np.tile(steps, 2)}, np.tile(loss, 2), group=["a"] * 400 + ["b"] * 400
     )
     assert unmarked_checkpoints(two) == {"a": 400, "b": 400}
+    # compute grows along the log with its tokens: still one curve per model size
+    sizes = np.repeat([1e8, 2e8], 400)
+    tokens = np.tile(steps, 2) * 1e6
+    both = ScalingData(
+        {"params": sizes, "data": tokens, "compute": 6 * sizes * tokens}, np.tile(loss, 2)
+    )
+    assert unmarked_checkpoints(both) == {"all": 800}
 
 
 def test_a_loss_that_rises_with_scale_is_named_as_a_likely_score() -> None:

@@ -103,9 +103,9 @@ def checkpoints_message(logs: dict[str, int]) -> str:
         "curve, with no run column, so each row is fitted as an independent run. Checkpoints "
         "of one run share its errors, so the intervals come out too narrow, and every row "
         "costs sampling time. If they are checkpoints, give a column naming each row's run "
-        "(one value throughout for a file of one run's log): "
-        f"each run then shares one effect and is thinned to {DEFAULT_MAX_PER_RUN} "
-        "log-spaced checkpoints"
+        "(one value throughout for a file of one run's log): each run is then thinned to "
+        f"{DEFAULT_MAX_PER_RUN} log-spaced checkpoints, and with two runs or more each "
+        "shares one effect"
     )
 
 

@@ -117,7 +117,8 @@ def csv_delimiter(text: str) -> str:
     tab-separated text, and semicolons where the comma is the decimal mark. A header of one
     column has none of them and is read with commas.
     """
-    header = text.lstrip("\ufeff").partition("\n")[0]
+    end = text.find("\n")  # not partition: an uploaded body of megabytes is not copied
+    header = (text if end < 0 else text[:end]).lstrip("\ufeff")
     if "," in header:
         return ","
     return next((d for d in ("\t", ";") if d in header), ",")

@@ -33,6 +33,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from models.defaults import DEFAULT_MAX_PER_RUN
 from models.errors import DataError
 
 INPUTS: tuple[str, ...] = (
@@ -611,8 +612,9 @@ def unmarked_checkpoints(data: ScalingData) -> dict[str, int]:
     Without a run each row is an independent run: 44,000 logged steps of one run are fitted as
     44,000 runs, with noise taken as independent (intervals too narrow) and every row paid for
     (a fit of hours). A group is named when, at one value of every other input, it has
-    :data:`CHECKPOINT_ROWS` rows or more along ``steps`` (else ``data``, tokens seen); compute
-    is not such an input (it grows along a run).
+    :data:`CHECKPOINT_ROWS` rows or more along ``steps`` (else ``data``, tokens seen) at
+    ``DEFAULT_MAX_PER_RUN`` distinct values or more; compute is not such an input (it grows
+    along a run).
     """
     if data.run is not None:
         return {}
@@ -628,9 +630,13 @@ def unmarked_checkpoints(data: ScalingData) -> dict[str, int]:
         if rows.sum() < CHECKPOINT_ROWS:
             continue
         keys = np.stack([o[rows] for o in others], axis=1) if others else np.zeros((rows.sum(), 1))
-        _, counts = np.unique(keys, axis=0, return_counts=True)
-        if counts.max() >= CHECKPOINT_ROWS:
-            out[str(g)] = int(rows.sum())
+        _, curve, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+        along = data.inputs[axis][rows]
+        for c in np.flatnonzero(counts >= CHECKPOINT_ROWS):
+            # a curve along the axis, not repeats of one point (repeated seeds at one step)
+            if len(np.unique(along[curve.ravel() == c])) >= DEFAULT_MAX_PER_RUN:
+                out[str(g)] = int(rows.sum())
+                break
     return out
 
 

@@ -483,6 +483,9 @@ def test_a_training_log_without_a_run_column_is_named() -> None:
     # the same rows as one run, or fewer rows, or 400 settings of params at one step each: not
     assert unmarked_checkpoints(ScalingData({"steps": steps}, loss, run=["r"] * 400)) == {}
     assert unmarked_checkpoints(ScalingData({"steps": steps[:299]}, loss[:299])) == {}
+    # 400 repeats at a handful of steps (seeds of a few runs' finals) are not a curve
+    few = np.repeat([1e3, 2e3, 4e3, 8e3], 100)
+    assert unmarked_checkpoints(ScalingData({"steps": few}, 2.0 + 5.0 * few**-0.3)) == {}
     sweep = ScalingData({"params": steps * 1e4, "steps": steps}, loss)
     assert unmarked_checkpoints(sweep) == {}
     # tokens seen is the axis when steps is not given; two groups are judged apart

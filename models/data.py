@@ -23,7 +23,6 @@ run-level effect in the model instead of counting as independent runs; a row wit
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,8 +127,9 @@ def csv_delimiter(text: str) -> str:
 def read_csv(source: str | Path | IO[Any], **options: Any) -> pd.DataFrame:
     """``pandas.read_csv`` of a path or an open file, the separator told by :func:`csv_delimiter`.
 
-    A file whose first line is not UTF-8 text (``runs.csv.gz``, another encoding), or a stream
-    that cannot be rewound, is left to pandas with commas, as before separators were told.
+    A source whose first line cannot be read here as UTF-8 text (``runs.csv.gz``, another
+    encoding, a URL, a missing file, a stream that cannot be rewound) is left to pandas with
+    commas, as before separators were told: pandas reads it or raises its own error.
     """
     line = _first_line(source)
     sep = "," if line is None else csv_delimiter(line)
@@ -146,8 +146,8 @@ def _first_line(source: str | Path | IO[Any]) -> str | None:
         start = source.tell()
         line = source.readline()
         source.seek(start)
-    except (UnicodeDecodeError, AttributeError, ValueError, io.UnsupportedOperation):
-        return None
+    except (OSError, UnicodeDecodeError, AttributeError, ValueError):
+        return None  # io.UnsupportedOperation is an OSError
     return line.decode("utf-8-sig", "replace") if isinstance(line, bytes) else str(line)
 
 
